@@ -1,0 +1,136 @@
+"""TF-Example features, label files and split-size files shared by every dataset.
+
+The formats are upstream TF-Slim's: `image/encoded`, `image/format`,
+`image/class/label`, `image/height`, `image/width` in each example and `id:name`
+lines in `labels.txt`. We add the optional `image/filename` (the image id, e.g.
+`10_left`) and `split_sizes.txt` (`split:count` lines written after the
+TFRecords, so `num_samples` is what was actually written).
+"""
+import glob
+import os
+
+from slim_compat import slim, tf
+
+LABELS_FILENAME = "labels.txt"
+SPLIT_SIZES_FILENAME = "split_sizes.txt"
+UNLABELLED = -1
+
+
+def int64_feature(values):
+    """Returns a TF-Feature of int64s."""
+    if not isinstance(values, (tuple, list)):
+        values = [values]
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+
+
+def bytes_feature(values):
+    """Returns a TF-Feature of bytes (str is UTF-8 encoded)."""
+    if isinstance(values, str):
+        values = values.encode("utf-8")
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
+
+
+def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None):
+    """Returns a tf.train.Example in upstream's layout, plus `image/filename` when given."""
+    feature = {
+        "image/encoded": bytes_feature(image_data),
+        "image/format": bytes_feature(image_format),
+        "image/class/label": int64_feature(class_id),
+        "image/height": int64_feature(height),
+        "image/width": int64_feature(width),
+    }
+    if filename is not None:
+        feature["image/filename"] = bytes_feature(filename)
+    return tf.train.Example(features=tf.train.Features(feature=feature))
+
+
+def _write_text_atomically(path, text):
+    temporary = path + ".tmp"
+    with open(temporary, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _read_colon_file(path):
+    with open(path) as handle:
+        lines = [line.strip() for line in handle if line.strip()]
+    return dict(line.split(":", 1) for line in lines)
+
+
+def write_label_file(labels_to_class_names, dataset_dir, filename=LABELS_FILENAME):
+    """Writes `id:name` lines, one per class."""
+    text = "".join(f"{label}:{labels_to_class_names[label]}\n" for label in sorted(labels_to_class_names))
+    _write_text_atomically(os.path.join(dataset_dir, filename), text)
+
+
+def has_labels(dataset_dir, filename=LABELS_FILENAME):
+    """Returns whether `dataset_dir` holds a label file."""
+    return tf.gfile.Exists(os.path.join(dataset_dir, filename))
+
+
+def read_label_file(dataset_dir, filename=LABELS_FILENAME):
+    """Returns {class id: class name} from `dataset_dir/labels.txt`."""
+    return {int(label): name for label, name in _read_colon_file(os.path.join(dataset_dir, filename)).items()}
+
+
+def write_split_sizes(split_sizes, dataset_dir, filename=SPLIT_SIZES_FILENAME):
+    """Records how many examples each split's TFRecords hold, merging with what is there."""
+    path = os.path.join(dataset_dir, filename)
+    merged = read_split_sizes(dataset_dir, filename) if os.path.exists(path) else {}
+    merged.update(split_sizes)
+    _write_text_atomically(path, "".join(f"{split}:{merged[split]}\n" for split in sorted(merged)))
+
+
+def read_split_sizes(dataset_dir, filename=SPLIT_SIZES_FILENAME):
+    """Returns {split name: number of examples} from `dataset_dir/split_sizes.txt`."""
+    return {split: int(count) for split, count in _read_colon_file(os.path.join(dataset_dir, filename)).items()}
+
+
+def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reader=None):
+    """Returns a slim Dataset over `dataset_dir/file_pattern % split_name`.
+
+    Args:
+      split_name: e.g. `train`, `validation` or `test`.
+      dataset_dir: folder with the TFRecords, `labels.txt` and `split_sizes.txt`.
+      file_pattern: glob with one `%s` for the split name.
+      num_classes: number of classes.
+      reader: TF reader class, default `tf.TFRecordReader`.
+
+    Returns:
+      A `slim.dataset.Dataset` whose items are `image`, `label` and `filename`.
+
+    Raises:
+      ValueError: the split has no TFRecords or is missing from `split_sizes.txt`.
+    """
+    data_sources = os.path.join(dataset_dir, file_pattern % split_name)
+    if not glob.glob(data_sources):
+        raise ValueError(f"{dataset_dir}: no TFRecords match {file_pattern % split_name}; "
+                         "run download_and_convert_data.py first")
+    split_sizes = read_split_sizes(dataset_dir) if os.path.exists(
+        os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)) else {}
+    if split_name not in split_sizes:
+        raise ValueError(f"{os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)}: no size for split {split_name!r}")
+    keys_to_features = {
+        "image/encoded": tf.FixedLenFeature((), tf.string, default_value=""),
+        "image/format": tf.FixedLenFeature((), tf.string, default_value="jpg"),
+        "image/class/label": tf.FixedLenFeature((), tf.int64, default_value=UNLABELLED),
+        "image/filename": tf.FixedLenFeature((), tf.string, default_value=""),
+    }
+    items_to_handlers = {
+        "image": slim.tfexample_decoder.Image(channels=3),
+        "label": slim.tfexample_decoder.Tensor("image/class/label"),
+        "filename": slim.tfexample_decoder.Tensor("image/filename"),
+    }
+    return slim.dataset.Dataset(
+        data_sources=data_sources,
+        reader=reader or tf.TFRecordReader,
+        decoder=slim.tfexample_decoder.TFExampleDecoder(keys_to_features, items_to_handlers),
+        num_samples=split_sizes[split_name],
+        items_to_descriptions={
+            "image": "A colour image of varying size.",
+            "label": f"A class id between 0 and {num_classes - 1} ({UNLABELLED} when unlabelled).",
+            "filename": "The image id, e.g. 10_left.",
+        },
+        num_classes=num_classes,
+        labels_to_names=read_label_file(dataset_dir) if has_labels(dataset_dir) else None,
+    )

@@ -1,0 +1,24 @@
+"""The Kaggle Diabetic Retinopathy Detection data, as written by download_and_convert_data.py.
+
+Grades: 0 No DR, 1 Mild, 2 Moderate, 3 Severe, 4 Proliferative DR. Splits:
+`train`, `validation` (patient-disjoint) and `test` (Kaggle's blind test set,
+label -1).
+"""
+from datasets import dataset_utils
+
+FILE_PATTERN = "diabetic_%s_*.tfrecord"
+SPLITS = ("train", "validation", "test")
+NUM_CLASSES = 5
+GRADE_NAMES = ("No DR", "Mild", "Moderate", "Severe", "Proliferative DR")
+
+
+def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
+    """Returns a slim Dataset for one split of the diabetic TFRecords in `dataset_dir`.
+
+    Raises:
+      ValueError: unknown split, or no TFRecords / size for it in `dataset_dir`.
+    """
+    if split_name not in SPLITS:
+        raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(SPLITS)}")
+    return dataset_utils.get_tfrecord_split(split_name, dataset_dir, file_pattern or FILE_PATTERN,
+                                            NUM_CLASSES, reader)
