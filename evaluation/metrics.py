@@ -1,0 +1,129 @@
+"""Diabetic-retinopathy grading metrics computed exactly from per-image numpy arrays.
+
+Everything here works on the arrays collected by one pass over a split, so the
+printed figures, the TensorBoard summaries and the per-image predictions CSV
+describe the same images. A metric that is undefined for the data (no image of
+a grade, a single class present) is NaN rather than a made-up number.
+"""
+import numpy as np
+from scipy import stats
+
+REFERABLE_GRADE = 2
+
+
+def confusion_matrix(labels, predictions, num_classes):
+    """Returns the [num_classes, num_classes] int64 count matrix, rows = true grade, columns = predicted.
+
+    Raises:
+      ValueError: a label or prediction lies outside [0, num_classes).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    for name, values in (("label", labels), ("prediction", predictions)):
+        if values.size and (values.min() < 0 or values.max() >= num_classes):
+            raise ValueError(f"{name}s must lie in [0, {num_classes}); got {values.min()}..{values.max()}")
+    flat = labels * num_classes + predictions
+    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def quadratic_weighted_kappa(matrix):
+    """Returns Kaggle's quadratic weighted kappa of a confusion matrix.
+
+    With N classes, weights w_ij = (i - j)^2 / (N - 1)^2, observed O = the matrix and
+    expected E = outer(true histogram, predicted histogram) / sum(O):
+    kappa = 1 - sum(w * O) / sum(w * E). 1 is perfect agreement, 0 is chance level
+    (e.g. a constant prediction). NaN when sum(w * E) is 0 (a single grade on both sides).
+    """
+    observed = np.asarray(matrix, dtype=np.float64)
+    num_classes = observed.shape[0]
+    grades = np.arange(num_classes)
+    weights = (grades[:, None] - grades[None, :]) ** 2 / (num_classes - 1) ** 2
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+    expected_disagreement = (weights * expected).sum()
+    if expected_disagreement == 0:
+        return float("nan")
+    return float(1.0 - (weights * observed).sum() / expected_disagreement)
+
+
+def _ratio(numerator, denominator):
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+def per_grade_recall(matrix):
+    """Returns, per grade, the share of images of that grade predicted as it (NaN if none has it)."""
+    return [_ratio(matrix[grade, grade], matrix[grade].sum()) for grade in range(len(matrix))]
+
+
+def per_grade_precision(matrix):
+    """Returns, per grade, the share of images predicted as that grade that have it (NaN if none predicted)."""
+    return [_ratio(matrix[grade, grade], matrix[:, grade].sum()) for grade in range(len(matrix))]
+
+
+def referable_sensitivity_specificity(matrix, referable_grade=REFERABLE_GRADE):
+    """Returns (sensitivity, specificity) of "predicted grade >= referable_grade" for referable DR.
+
+    Referable DR is moderate or worse (grade >= 2), the screening threshold of Gulshan et al. 2016.
+    """
+    referable = slice(referable_grade, None)
+    healthy = slice(None, referable_grade)
+    true_positives = matrix[referable, referable].sum()
+    true_negatives = matrix[healthy, healthy].sum()
+    return (_ratio(true_positives, matrix[referable].sum()),
+            _ratio(true_negatives, matrix[healthy].sum()))
+
+
+def roc_auc(binary_labels, scores):
+    """Returns the area under the ROC curve, ties between a positive and a negative counting 1/2.
+
+    This is the Mann-Whitney U statistic over midranks: the probability that a random positive
+    scores above a random negative. NaN when only one class is present.
+    """
+    binary_labels = np.asarray(binary_labels, dtype=bool)
+    num_positive = int(binary_labels.sum())
+    num_negative = binary_labels.size - num_positive
+    if num_positive == 0 or num_negative == 0:
+        return float("nan")
+    ranks = stats.rankdata(np.asarray(scores, dtype=np.float64))
+    positive_rank_sum = ranks[binary_labels].sum()
+    return float((positive_rank_sum - num_positive * (num_positive + 1) / 2) / (num_positive * num_negative))
+
+
+def referable_probability(probabilities, referable_grade=REFERABLE_GRADE):
+    """Returns P(grade >= referable_grade) per image from [num_images, num_classes] probabilities."""
+    return np.asarray(probabilities)[:, referable_grade:].sum(axis=1)
+
+
+def compute_metrics(labels, probabilities):
+    """Returns every eval metric and the confusion matrix for one pass over a split.
+
+    Args:
+      labels: [num_images] true grades.
+      probabilities: [num_images, num_classes] predicted class probabilities; the predicted grade
+        is their argmax.
+
+    Returns:
+      (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
+      `Recall_g` and `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
+      `Referable_AUC`) to float, in print order; `matrix` is the confusion matrix.
+      `Recall_g` is the recall of grade g, not upstream's top-k `Recall_5`.
+
+    Raises:
+      ValueError: no images, or labels outside [0, num_classes) (e.g. the unlabelled test split).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if labels.size == 0:
+        raise ValueError("no images to evaluate")
+    num_classes = probabilities.shape[1]
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), num_classes)
+    metrics = {
+        "Accuracy": float(np.trace(matrix) / matrix.sum()),
+        "QuadraticWeightedKappa": quadratic_weighted_kappa(matrix),
+    }
+    for grade, recall in enumerate(per_grade_recall(matrix)):
+        metrics[f"Recall_{grade}"] = recall
+    for grade, precision in enumerate(per_grade_precision(matrix)):
+        metrics[f"Precision_{grade}"] = precision
+    metrics["Referable_Sensitivity"], metrics["Referable_Specificity"] = referable_sensitivity_specificity(matrix)
+    metrics["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_probability(probabilities))
+    return metrics, matrix

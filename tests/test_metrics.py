@@ -1,0 +1,105 @@
+"""Eval metrics against confusion matrices and kappas worked out by hand."""
+import math
+
+import numpy as np
+import pytest
+
+from evaluation import metrics
+
+
+def one_hot_probabilities(predictions, num_classes=5, confidence=0.6):
+    probabilities = np.full((len(predictions), num_classes), (1 - confidence) / (num_classes - 1))
+    probabilities[np.arange(len(predictions)), predictions] = confidence
+    return probabilities
+
+
+def test_confusion_matrix_counts_rows_as_true_and_columns_as_predicted_grade():
+    matrix = metrics.confusion_matrix([0, 0, 1, 2, 4, 4], [0, 1, 1, 4, 4, 4], num_classes=5)
+    expected = np.zeros((5, 5), dtype=np.int64)
+    expected[0, 0] = expected[0, 1] = expected[1, 1] = expected[2, 4] = 1
+    expected[4, 4] = 2
+    np.testing.assert_array_equal(matrix, expected)
+
+
+def test_confusion_matrix_rejects_grades_outside_the_classes():
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 5\); got -1..3"):
+        metrics.confusion_matrix([-1, 3], [0, 0], num_classes=5)
+
+
+def test_kappa_of_a_perfect_prediction_is_one():
+    grades = [0, 1, 2, 3, 4, 0, 0, 2]
+    assert metrics.quadratic_weighted_kappa(metrics.confusion_matrix(grades, grades, 5)) == pytest.approx(1.0)
+
+
+def test_kappa_of_a_constant_prediction_is_zero():
+    matrix = metrics.confusion_matrix([0, 1, 2, 3, 4, 0, 0, 2], [2] * 8, 5)
+    assert metrics.quadratic_weighted_kappa(matrix) == pytest.approx(0.0)
+
+
+def test_kappa_of_neighbour_swaps_matches_the_hand_computation():
+    # Off-diagonal cells (0,1), (1,0), (3,4), (4,3) each weigh 1/16: sum(w*O) = 4/16.
+    # Both histograms are all ones, so E = 1/5 everywhere and sum(w*E) = 100/16/5 = 1.25.
+    matrix = metrics.confusion_matrix([0, 1, 2, 3, 4], [1, 0, 2, 4, 3], 5)
+    assert metrics.quadratic_weighted_kappa(matrix) == pytest.approx(1 - 0.25 / 1.25)
+
+
+def test_kappa_of_a_reversed_prediction_is_minus_one():
+    # sum(w*O) = (16 + 4 + 0 + 4 + 16) / 16 = 2.5 against sum(w*E) = 1.25.
+    matrix = metrics.confusion_matrix([0, 1, 2, 3, 4], [4, 3, 2, 1, 0], 5)
+    assert metrics.quadratic_weighted_kappa(matrix) == pytest.approx(-1.0)
+
+
+def test_kappa_is_undefined_when_both_sides_use_one_grade():
+    assert math.isnan(metrics.quadratic_weighted_kappa(metrics.confusion_matrix([1, 1], [1, 1], 5)))
+
+
+def test_per_grade_recall_and_precision_read_rows_and_columns():
+    matrix = metrics.confusion_matrix([0, 0, 1, 2, 4, 4], [0, 1, 1, 4, 4, 4], 5)
+    recall = metrics.per_grade_recall(matrix)
+    precision = metrics.per_grade_precision(matrix)
+    assert recall[:3] == [0.5, 1.0, 0.0] and math.isnan(recall[3]) and recall[4] == 1.0
+    assert precision[:2] == [1.0, 0.5] and math.isnan(precision[2]) and math.isnan(precision[3])
+    assert precision[4] == 2 / 3
+
+
+def test_referable_sensitivity_and_specificity_split_at_grade_two():
+    # Referable images (grade >= 2) predicted 2, 1, 4, 3: three of four found.
+    # Healthy images predicted 0, 2: one of two kept healthy.
+    matrix = metrics.confusion_matrix([0, 1, 2, 3, 4, 2], [0, 2, 2, 1, 4, 3], 5)
+    assert metrics.referable_sensitivity_specificity(matrix) == (0.75, 0.5)
+
+
+def test_auc_counts_a_tie_between_positive_and_negative_as_one_half():
+    assert metrics.roc_auc([True, False], [0.5, 0.5]) == 0.5
+    # Pairs (0.9, 0.5) (0.9, 0.1) (0.5, 0.1) win, (0.5, 0.5) ties: 3.5 of 4.
+    assert metrics.roc_auc([1, 1, 0, 0], [0.9, 0.5, 0.5, 0.1]) == pytest.approx(0.875)
+    assert metrics.roc_auc([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4]) == pytest.approx(0.75)
+
+
+def test_auc_is_undefined_with_a_single_class():
+    assert math.isnan(metrics.roc_auc([1, 1, 1], [0.2, 0.5, 0.9]))
+
+
+def test_referable_probability_sums_grades_two_to_four():
+    probabilities = np.array([[0.5, 0.2, 0.1, 0.1, 0.1], [0.0, 0.0, 0.0, 0.25, 0.75]])
+    np.testing.assert_allclose(metrics.referable_probability(probabilities), [0.3, 1.0])
+
+
+def test_compute_metrics_reports_every_named_metric_from_one_pass():
+    labels = np.array([0, 0, 1, 2, 4, 4])
+    probabilities = one_hot_probabilities([0, 1, 1, 4, 4, 4])
+    values, matrix = metrics.compute_metrics(labels, probabilities)
+    assert list(values) == (["Accuracy", "QuadraticWeightedKappa"] + [f"Recall_{g}" for g in range(5)]
+                            + [f"Precision_{g}" for g in range(5)]
+                            + ["Referable_Sensitivity", "Referable_Specificity", "Referable_AUC"])
+    assert values["Accuracy"] == pytest.approx(4 / 6)
+    assert values["QuadraticWeightedKappa"] == pytest.approx(metrics.quadratic_weighted_kappa(matrix))
+    assert values["Referable_Sensitivity"] == 1.0 and values["Referable_Specificity"] == 1.0
+    assert values["Recall_0"] == 0.5 and values["Precision_4"] == pytest.approx(2 / 3)
+    # P(grade >= 2) is 0.3 for predicted grades 0 and 1 and 0.7 for grade 4: perfectly separated.
+    assert values["Referable_AUC"] == 1.0
+
+
+def test_compute_metrics_rejects_unlabelled_images():
+    with pytest.raises(ValueError, match="labels must lie in"):
+        metrics.compute_metrics([-1, -1], one_hot_probabilities([0, 1]))
