@@ -1,0 +1,118 @@
+"""tf.data input pipeline: TFRecord shards -> decoded, preprocessed batches.
+
+Replaces upstream's DatasetDataProvider + tf.train.batch queues. Training
+reads shards interleaved, shuffles, repeats forever and prefetches; evaluation
+makes exactly one pass in a fixed order, so every example is seen once and the
+last batch may be smaller.
+"""
+import glob
+
+from slim_compat import tf
+
+SHUFFLE_BUFFER_BATCHES = 20
+
+
+def list_shards(dataset):
+    """Returns the sorted TFRecord files of a slim Dataset.
+
+    Raises:
+      ValueError: no file matches `dataset.data_sources`.
+    """
+    patterns = dataset.data_sources if isinstance(dataset.data_sources, (list, tuple)) else [dataset.data_sources]
+    files = sorted(path for pattern in patterns for path in glob.glob(pattern))
+    if not files:
+        raise ValueError(f"no TFRecords match {', '.join(patterns)}")
+    return files
+
+
+def decode_example(dataset, serialized):
+    """Decodes one serialized example with the dataset's own decoder.
+
+    Returns:
+      (uint8 image [height, width, 3], int64 label, string filename); the
+      filename is empty when the dataset has none.
+    """
+    items = dataset.decoder.list_items()
+    wanted = ["image", "label"] + (["filename"] if "filename" in items else [])
+    decoded = dict(zip(wanted, dataset.decoder.decode(serialized, wanted)))
+    image = decoded["image"]
+    image.set_shape([None, None, 3])
+    return image, tf.cast(decoded["label"], tf.int64), decoded.get("filename", tf.constant(""))
+
+
+def _read_records(files, is_training, num_readers, seed):
+    """Returns a dataset of serialized examples from `files`."""
+    if not is_training:
+        return tf.data.TFRecordDataset(files)
+    shards = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed).repeat()
+    readers = max(1, min(num_readers, len(files)))
+    return shards.interleave(tf.data.TFRecordDataset, cycle_length=readers, num_parallel_calls=readers,
+                             deterministic=False)
+
+
+def _label_of(dataset, serialized):
+    return tf.cast(dataset.decoder.decode(serialized, ["label"])[0], tf.int64)
+
+
+def _balanced(dataset, records, num_classes, seed):
+    """Samples the classes of `records` equally often (an endless dataset).
+
+    Each class is read from its own endless stream of the shards; labels are
+    parsed before any image is decoded, so skipping an example is cheap.
+    """
+    per_class = [records.filter(lambda serialized, grade=grade: tf.equal(_label_of(dataset, serialized), grade))
+                 for grade in range(num_classes)]
+    return tf.data.Dataset.sample_from_datasets(per_class, seed=seed)
+
+
+def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training, num_readers=4,
+                  num_preprocessing_threads=4, labels_offset=0, seed=None, balanced_classes=None):
+    """Builds the batches of one split.
+
+    Args:
+      dataset: slim Dataset from `dataset_factory.get_dataset`.
+      preprocessing_fn: `fn(image, height, width, add_image_summaries=...)`, from preprocessing_factory.
+      image_size: output height and width.
+      batch_size: examples per batch.
+      is_training: endless, shuffled, full batches (True) or one ordered pass (False).
+      num_readers: shards read in parallel when training.
+      num_preprocessing_threads: examples decoded and preprocessed in parallel.
+      labels_offset: subtracted from every label (e.g. 1 for 1000-class VGG/ResNet on 1001-class data).
+      seed: seed for shard order, shuffling and sampling (None: random).
+      balanced_classes: when training, sample this many classes (labels 0..n-1 before the offset)
+        equally often; every one of them must occur in the split. None: the split's own frequencies.
+
+    Returns:
+      {'images': float32 [batch, size, size, 3], 'labels': int64 [batch], 'filenames': string [batch]}
+      from a one-shot iterator; after one pass, evaluation raises tf.errors.OutOfRangeError.
+    """
+    records = _read_records(list_shards(dataset), is_training, num_readers, seed)
+    if is_training:
+        if balanced_classes:
+            records = _balanced(dataset, records, balanced_classes, seed)
+        records = records.shuffle(SHUFFLE_BUFFER_BATCHES * batch_size, seed=seed)
+
+    def decode_and_preprocess(serialized):
+        image, label, filename = decode_example(dataset, serialized)
+        image = preprocessing_fn(image, image_size, image_size, add_image_summaries=False)
+        return {"images": image, "labels": label - labels_offset, "filenames": filename}
+
+    batches = records.map(decode_and_preprocess, num_parallel_calls=max(1, num_preprocessing_threads),
+                          deterministic=not is_training)
+    batches = batches.batch(batch_size, drop_remainder=is_training).prefetch(tf.data.AUTOTUNE)
+    return tf.data.make_one_shot_iterator(batches).get_next()
+
+
+def count_labels(dataset, num_classes):
+    """Counts the examples of each class in a split by reading only the labels.
+
+    Returns:
+      A list of `num_classes` counts (labels outside 0..num_classes-1 are not counted).
+    """
+    with tf.Graph().as_default():
+        labels = tf.data.TFRecordDataset(list_shards(dataset)).map(
+            lambda serialized: _label_of(dataset, serialized), num_parallel_calls=tf.data.AUTOTUNE)
+        counts = labels.reduce(tf.zeros([num_classes], tf.int64), lambda total, label: total + tf.one_hot(
+            label, num_classes, dtype=tf.int64))
+        with tf.Session() as session:
+            return [int(count) for count in session.run(counts)]

@@ -1,0 +1,34 @@
+"""Maps a preprocessing (or network) name to its preprocessing function."""
+import functools
+
+from preprocessing import fundus_preprocessing, inception_preprocessing, vgg_preprocessing
+
+preprocessing_fn_map = {
+    "fundus": fundus_preprocessing,
+    "inception": inception_preprocessing,
+    "inception_v1": inception_preprocessing,
+    "inception_v2": inception_preprocessing,
+    "inception_v3": inception_preprocessing,
+    "inception_v4": inception_preprocessing,
+    "inception_resnet_v2": inception_preprocessing,
+    "mobilenet_v1": inception_preprocessing,
+    "alexnet_v2": vgg_preprocessing,
+    "overfeat": vgg_preprocessing,
+    "vgg": vgg_preprocessing,
+    "vgg_a": vgg_preprocessing,
+    "vgg_16": vgg_preprocessing,
+    "vgg_19": vgg_preprocessing,
+    **{f"resnet_v{version}_{depth}": vgg_preprocessing for version in (1, 2) for depth in (50, 101, 152, 200)},
+}
+
+
+def get_preprocessing(name, is_training=False):
+    """Returns `preprocessing_fn(image, output_height, output_width, **kwargs)` for `name`.
+
+    Raises:
+      ValueError: `name` is not a known preprocessing.
+    """
+    if name not in preprocessing_fn_map:
+        raise ValueError(f"Preprocessing name [{name}] was not recognized; known: "
+                         f"{', '.join(sorted(preprocessing_fn_map))}")
+    return functools.partial(preprocessing_fn_map[name].preprocess_image, is_training=is_training)
