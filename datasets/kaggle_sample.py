@@ -128,7 +128,7 @@ def make_fundus_image(retina, grade, eye, rng, width_range=DEFAULT_WIDTH_RANGE):
     top = int(rng.integers(0, height - diameter + 1))
     brightness = rng.uniform(0.8, 1.15)
     canvas[top:top + diameter, left:left + diameter] = np.asarray(disc, dtype=np.float32) * brightness
-    canvas += rng.integers(-4, 7, size=(height, width, 1), dtype=np.int16)
+    canvas += rng.integers(-3, 4, size=(height, width, 1), dtype=np.int16)
     return np.clip(canvas, 0, 255).astype(np.uint8)
 
 
