@@ -1,0 +1,100 @@
+"""Evaluates checkpoints on a labelled split: one exact pass, metrics, report, predictions CSV."""
+import dataclasses
+from typing import Callable
+
+import numpy as np
+from absl import logging
+
+from datasets import input_pipeline
+from evaluation import checkpoints, evaluator, metrics, report, submission
+from slim_compat import tf
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalInput:
+    """A labelled split to evaluate on.
+
+    Attributes:
+      make_batches: see evaluator.collect_predictions.
+      num_samples: images in the split.
+      class_names: names of the labels 0..num_classes-1 (after any labels offset).
+      source: where the images come from, for messages.
+    """
+    make_batches: Callable
+    num_samples: int
+    class_names: list
+    source: str
+
+
+def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4, labels_offset=0):
+    """Returns the EvalInput of one ordered pass over a slim Dataset."""
+    def make_batches(preprocessing_fn, image_size):
+        return input_pipeline.build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training=False,
+                                            num_preprocessing_threads=num_preprocessing_threads,
+                                            labels_offset=labels_offset)
+    names = dataset.labels_to_names or {}
+    return EvalInput(make_batches=make_batches, num_samples=dataset.num_samples,
+                     class_names=[names.get(label + labels_offset, str(label + labels_offset))
+                                  for label in range(num_classes)],
+                     source=str(dataset.data_sources))
+
+
+def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
+                        predictions_file=None, max_num_batches=None, master=""):
+    """Evaluates one checkpoint: prints and records its metrics, optionally writes the predictions CSV.
+
+    Args:
+      checkpoint: checkpoint prefix.
+      eval_input: an EvalInput.
+      config: an evaluator.ModelConfig.
+      eval_dir: folder for the confusion matrix PNG.
+      summary_writer: tf.summary.FileWriter on `eval_dir`.
+      predictions_file: CSV path for the per-image predictions, or None.
+      max_num_batches: evaluate only this many batches; None makes the whole pass.
+      master: TF master address.
+
+    Returns:
+      The dict of metrics.
+
+    Raises:
+      ValueError: the split is unlabelled (the blind test set: use predict_image_classifier.py).
+    """
+    global_step = checkpoints.checkpoint_global_step(checkpoint)
+    logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
+    predictions = evaluator.collect_predictions(checkpoint, config, eval_input.make_batches,
+                                                eval_input.num_samples, max_num_batches, master)
+    if predictions.filenames and np.any(predictions.labels < 0):
+        raise ValueError(f"{eval_input.source}: the split is unlabelled; use predict_image_classifier.py "
+                         "to write predictions for it")
+    if predictions_file:
+        submission.write_predictions_csv(predictions_file, predictions)
+        logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
+    values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities)
+    report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step)
+    return values
+
+
+def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=None,
+             max_num_batches=None, master="", eval_interval_secs=None, max_evals=None, timeout=None):
+    """Evaluates `checkpoint_path` once, or every new checkpoint of its directory when given an interval.
+
+    Args:
+      checkpoint_path: a checkpoint prefix, or a directory (its latest checkpoint).
+      eval_interval_secs: None or 0 evaluates once; otherwise follow the training run, evaluating each
+        new checkpoint at most this often, until `max_evals` checkpoints or `timeout` seconds without one.
+      Other arguments: see evaluate_checkpoint.
+
+    Returns:
+      The list of metric dicts, one per evaluated checkpoint.
+    """
+    if eval_interval_secs:
+        to_evaluate = checkpoints.follow_checkpoints(checkpoint_path, eval_interval_secs, timeout, max_evals)
+    else:
+        to_evaluate = [checkpoints.resolve_checkpoint(checkpoint_path)]
+    summary_writer = tf.summary.FileWriter(eval_dir)
+    try:
+        return [evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
+                                    predictions_file, max_num_batches, master)
+                for checkpoint in to_evaluate]
+    finally:
+        summary_writer.close()

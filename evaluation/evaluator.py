@@ -1,0 +1,128 @@
+"""Runs a checkpoint over one exact pass of a split and collects per-image predictions.
+
+Upstream evaluated `ceil(num_samples / batch_size)` batches from an endless queue,
+so the last batch wrapped around and counted some images twice. Here the input
+makes a single ordered pass (the last batch is smaller) and the pass ends at
+OutOfRangeError, so every image is counted exactly once.
+"""
+import dataclasses
+
+import numpy as np
+from absl import logging
+
+from evaluation import progress
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from slim_compat import slim, tf
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Which network, preprocessing and weights turn images into grade probabilities.
+
+    Attributes:
+      model_name: a key of nets_factory.networks_map.
+      num_classes: classes of the logits layer.
+      preprocessing_name: a key of preprocessing_factory; None uses `model_name`.
+      image_size: network input side; None uses the network's default size.
+      moving_average_decay: restore the exponential moving averages kept by training with this
+        decay instead of the raw weights; None restores the raw weights.
+      tta: average the probabilities over the 8 flips and quarter turns of each image (a fundus
+        photo's grade does not change with its orientation).
+    """
+    model_name: str
+    num_classes: int
+    preprocessing_name: str = None
+    image_size: int = None
+    moving_average_decay: float = None
+    tta: bool = False
+
+    def network_fn(self):
+        return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
+
+    def preprocessing_fn(self):
+        return preprocessing_factory.get_preprocessing(self.preprocessing_name or self.model_name,
+                                                       is_training=False)
+
+    def input_size(self):
+        return self.image_size or self.network_fn().default_image_size
+
+
+@dataclasses.dataclass
+class Predictions:
+    """Per-image results of one pass, in input order; `labels` are -1 for unlabelled images."""
+    filenames: list
+    labels: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def grades(self):
+        return self.probabilities.argmax(axis=1)
+
+
+def dihedral_variants(images):
+    """Returns the 8 flips and quarter turns of a [batch, size, size, channels] batch."""
+    turns = [tf.image.rot90(images, k) for k in range(4)]
+    return turns + [tf.image.flip_left_right(turn) for turn in turns]
+
+
+def build_probabilities(config, images):
+    """Builds the network on `images` and returns [batch, num_classes] probabilities (TTA-averaged if asked)."""
+    network_fn = config.network_fn()
+    if not config.tta:
+        return network_fn(images)[1]["Predictions"]
+    variants = dihedral_variants(images)
+    _, end_points = network_fn(tf.concat(variants, axis=0))
+    per_variant = tf.reshape(end_points["Predictions"], [len(variants), -1, config.num_classes])
+    return tf.reduce_mean(per_variant, axis=0)
+
+
+def variables_to_restore(moving_average_decay):
+    """Returns the Saver's {checkpoint name: variable} map, the moving averages' names when asked."""
+    if moving_average_decay:
+        averages = tf.train.ExponentialMovingAverage(moving_average_decay)
+        return averages.variables_to_restore(slim.get_model_variables())
+    return slim.get_variables_to_restore()
+
+
+def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master=""):
+    """Runs `checkpoint` over one pass of the batches and returns the per-image predictions.
+
+    Args:
+      checkpoint: checkpoint prefix to restore.
+      config: a ModelConfig.
+      make_batches: `fn(preprocessing_fn, image_size)` building, in the current graph, a dict of
+        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass.
+      expected_count: number of images the pass should yield (for progress and a check).
+      max_num_batches: stop after this many batches; None runs the whole pass.
+      master: TF master address.
+
+    Returns:
+      A Predictions.
+    """
+    with tf.Graph().as_default():
+        batches = make_batches(config.preprocessing_fn(), config.input_size())
+        probabilities = build_probabilities(config, batches["images"])
+        saver = tf.train.Saver(variables_to_restore(config.moving_average_decay))
+        fetches = {"probabilities": probabilities, "labels": batches["labels"], "filenames": batches["filenames"]}
+        collected = {name: [] for name in fetches}
+        log = progress.ProgressLog(expected_count)
+        with tf.Session(master) as session:
+            saver.restore(session, checkpoint)
+            while max_num_batches is None or len(collected["labels"]) < max_num_batches:
+                try:
+                    values = session.run(fetches)
+                except tf.errors.OutOfRangeError:
+                    break
+                for name, value in values.items():
+                    collected[name].append(value)
+                log.update(len(values["labels"]))
+    logging.info("Evaluated %s", log.line())
+    if expected_count is not None and max_num_batches is None and log.done != expected_count:
+        logging.warning("The pass yielded %d images but the split should hold %d", log.done, expected_count)
+    num_classes = config.num_classes
+    return Predictions(
+        filenames=[name.decode("utf-8") for batch in collected["filenames"] for name in batch],
+        labels=np.concatenate(collected["labels"]) if collected["labels"] else np.zeros([0], np.int64),
+        probabilities=(np.concatenate(collected["probabilities"]) if collected["probabilities"]
+                       else np.zeros([0, num_classes], np.float32)))

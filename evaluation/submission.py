@@ -1,0 +1,80 @@
+"""Per-image CSV files: eval's predictions file and the Kaggle submission, plus both-eye fusion.
+
+Kaggle images are named `{patient}_{left|right}`; the two eyes of a patient tend to
+have similar grades, so top entries let each eye's prediction borrow from the other's.
+"""
+import collections
+import csv
+import re
+
+import numpy as np
+
+from evaluation import files
+
+SUBMISSION_HEADER = ("image", "level")
+EYE_NAME = re.compile(r"^(?P<patient>.+)_(?:left|right)$")
+DEFAULT_OTHER_EYE_WEIGHT = 0.25
+
+
+def write_predictions_csv(path, predictions):
+    """Writes `image,label,prediction,prob_0..prob_{n-1}`, one row per image, atomically.
+
+    Args:
+      path: output CSV.
+      predictions: an evaluator.Predictions.
+    """
+    num_classes = predictions.probabilities.shape[1]
+    with files.open_atomically(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label", "prediction"] + [f"prob_{grade}" for grade in range(num_classes)])
+        for filename, label, grade, probabilities in zip(predictions.filenames, predictions.labels,
+                                                          predictions.grades, predictions.probabilities):
+            writer.writerow([filename, int(label), int(grade)] + [f"{p:.6f}" for p in probabilities])
+
+
+def _check_unique(filenames):
+    duplicates = sorted(name for name, count in collections.Counter(filenames).items() if count > 1)
+    if duplicates:
+        raise ValueError(f"images listed more than once: {', '.join(duplicates[:5])}")
+
+
+def write_submission_csv(path, filenames, grades):
+    """Writes a Kaggle submission `image,level`, one row per image, atomically.
+
+    Raises:
+      ValueError: an image id is empty or appears twice (Kaggle rejects such a file).
+    """
+    if any(not name for name in filenames):
+        raise ValueError("an image has no id (TFRecords written without image/filename?)")
+    _check_unique(filenames)
+    with files.open_atomically(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(SUBMISSION_HEADER)
+        writer.writerows((name, int(grade)) for name, grade in zip(filenames, grades))
+
+
+def combine_eyes(filenames, probabilities, other_eye_weight=DEFAULT_OTHER_EYE_WEIGHT):
+    """Mixes each eye's probabilities with those of the same patient's other eye.
+
+    Args:
+      filenames: image ids such as `10_left`.
+      probabilities: [num_images, num_classes].
+      other_eye_weight: share of the other eye in the result; 0 changes nothing, 0.5 gives
+        both eyes the patient's mean.
+
+    Returns:
+      New [num_images, num_classes] probabilities; images without a partner are unchanged.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    eyes_of_patient = collections.defaultdict(list)
+    for index, name in enumerate(filenames):
+        match = EYE_NAME.match(name)
+        if match:
+            eyes_of_patient[match.group("patient")].append(index)
+    combined = probabilities.copy()
+    for eyes in eyes_of_patient.values():
+        if len(eyes) == 2:
+            first, second = eyes
+            combined[first] = (1 - other_eye_weight) * probabilities[first] + other_eye_weight * probabilities[second]
+            combined[second] = (1 - other_eye_weight) * probabilities[second] + other_eye_weight * probabilities[first]
+    return combined
