@@ -1,0 +1,57 @@
+r"""Converts a dataset to TFRecords in TF-Slim's format.
+
+Usage, with Kaggle's files (trainLabels.csv, train/, optionally test/) in DIR:
+
+    python download_and_convert_data.py --dataset_name=diabetic --dataset_dir=DIR
+
+Nothing is downloaded: Kaggle's data must be fetched by hand (its terms require
+an account). The TFRecords go to DIR/tfrecords, the folder that training and
+evaluation take as --dataset_dir.
+"""
+from absl import app, flags, logging
+
+import data_utils
+from datasets import download_and_convert_diabetic
+
+flags.DEFINE_string("dataset_name", None, "The dataset to convert, e.g. diabetic.")
+flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it.")
+flags.DEFINE_integer("validation_size", download_and_convert_diabetic.DEFAULT_VALIDATION_SIZE,
+                     "Images held out for validation, rounded up to whole patients (both eyes together).")
+flags.DEFINE_integer("num_workers", None, "Preprocessing processes; default: every available core.")
+flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the square images written.")
+flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+                     "Border rows/columns whose brightest channel is at most this are cropped.")
+flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: one per 1,024 images, at least 4.")
+flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
+flags.DEFINE_boolean("overwrite", False, "Convert again even if complete TFRecords exist.")
+flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
+
+FLAGS = flags.FLAGS
+
+
+def convert_diabetic():
+    """Returns the exit status of the Kaggle diabetic-retinopathy conversion."""
+    return download_and_convert_diabetic.run(
+        FLAGS.dataset_dir, validation_size=FLAGS.validation_size, num_workers=FLAGS.num_workers,
+        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, num_shards=FLAGS.num_shards,
+        seed=FLAGS.seed, overwrite=FLAGS.overwrite)
+
+
+CONVERTERS = {
+    "diabetic": convert_diabetic,
+}
+
+
+def main(_):
+    if FLAGS.dataset_name not in CONVERTERS:
+        raise app.UsageError(f"dataset_name [{FLAGS.dataset_name}] was not recognized; "
+                             f"use one of {', '.join(sorted(CONVERTERS))}")
+    try:
+        return CONVERTERS[FLAGS.dataset_name]()
+    except ValueError as error:
+        logging.error("%s", error)
+        return 1
+
+
+if __name__ == "__main__":
+    app.run(main)

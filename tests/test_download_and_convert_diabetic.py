@@ -1,0 +1,177 @@
+"""The diabetic conversion on generated Kaggle-layout folders: split, bad inputs, resume, TFRecords."""
+import glob
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from PIL import Image
+
+from datasets import dataset_utils, diabetic, kaggle_sample, tfrecord_writer
+from datasets import download_and_convert_diabetic as convert
+from slim_compat import tf
+from tests.test_data_utils import jpeg_header_claiming
+from tests.test_datasets import read_all
+
+IMAGE_SIZE = 48
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def append_rows(dataset_dir, *rows):
+    with open(os.path.join(dataset_dir, "trainLabels.csv"), "a") as handle:
+        handle.writelines(row + "\n" for row in rows)
+
+
+def add_bad_inputs(dataset_dir):
+    """Adds one of each bad input; returns {what the report must name: the problem}."""
+    train = os.path.join(dataset_dir, "train")
+    whole = open(os.path.join(train, "10_left.jpeg"), "rb").read()
+    with open(os.path.join(train, "900_left.jpeg"), "wb") as handle:
+        handle.write(whole[:len(whole) // 3])
+    Image.new("RGB", (64, 48), (120, 40, 20)).save(os.path.join(train, "900_right.jpeg"), format="PNG")
+    with open(os.path.join(train, "901_left.jpeg"), "wb") as handle:
+        handle.write(jpeg_header_claiming(30000, 30000))
+    Image.new("RGB", (64, 48)).save(os.path.join(train, "901_right.jpeg"), format="JPEG")
+    Image.new("RGB", (64, 48), (200, 80, 40)).save(os.path.join(train, "999_left.jpeg"), format="JPEG")
+    append_rows(dataset_dir, "900_left,1", "900_right,2", "901_left,0", "901_right,0", "902_left,3",
+                "902_right,7", "../903_left,1", "903_right", "10_left,0")
+    return {
+        "train/900_left.jpeg: corrupt or truncated": "error",
+        "train/900_right.jpeg: not a JPEG but PNG": "error",
+        "train/901_left.jpeg: refused as a decompression bomb": "error",
+        "train/902_left.jpeg: listed in trainLabels.csv but missing": "error",
+        "level '7' is not a grade 0-4": "error",
+        "image name '../903_left' is not a plain file name": "error",
+        "expected 2 fields 'image,level', got 1": "error",
+        "image '10_left' is listed twice": "error",
+        "train/999_left.jpeg: not listed in trainLabels.csv; skipped": "warning",
+        "train/901_right.jpeg: every pixel is at most 10: kept uncropped": "warning",
+    }
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """A sample with bad inputs, converted once: (folder, generated rows, expected report, exit status)."""
+    dataset_dir = str(tmp_path_factory.mktemp("kaggle"))
+    written = kaggle_sample.write_kaggle_sample(dataset_dir, 10, (320, 420), seed=5, with_test=True)
+    expected_report = add_bad_inputs(dataset_dir)
+    status = convert.run(dataset_dir, validation_size=6, num_workers=2, image_size=IMAGE_SIZE, num_shards=3)
+    return dataset_dir, written, expected_report, status
+
+
+def count_jpegs(folder):
+    return sum(name.endswith(".jpeg") for _, _, names in os.walk(folder) for name in names)
+
+
+def read_split(dataset_dir, split):
+    with tf.Graph().as_default():
+        rows = read_all(diabetic.get_split(split, os.path.join(dataset_dir, "tfrecords")))
+    return {filename.decode(): (image, label) for image, label, filename in rows}
+
+
+def test_labels_csv_with_a_wrong_header_is_refused(tmp_path):
+    (tmp_path / "trainLabels.csv").write_text("name,grade\n10_left,0\n")
+    with pytest.raises(ValueError, match="header is 'name,grade', expected 'image,level'"):
+        convert.read_labels(str(tmp_path / "trainLabels.csv"), convert.Report())
+
+
+def test_split_keeps_both_eyes_together_deterministically():
+    names = [f"{patient}_{eye}" for patient in range(10, 510) for eye in ("left", "right")]
+    validation = convert.split_by_patient(names, 101, seed=7)
+    assert len(validation) == 102
+    assert all(name.replace("left", "right") in validation for name in validation if name.endswith("left"))
+    assert convert.split_by_patient(names, 101, seed=7) == validation
+    assert convert.split_by_patient(names, 101, seed=8) != validation
+    assert convert.split_by_patient(list(reversed(names)), 101, seed=7) == validation
+
+
+def test_every_bad_input_is_one_report_line_and_the_status_is_one(converted):
+    dataset_dir, _, expected_report, status = converted
+    assert status == 1
+    with open(os.path.join(dataset_dir, convert.REPORT_FILENAME)) as handle:
+        lines = handle.read().splitlines()
+    assert len(lines) == len(expected_report)
+    for fragment, kind in expected_report.items():
+        assert [line for line in lines if fragment in line and line.startswith(kind)], fragment
+
+
+def test_good_images_round_trip_through_get_split_with_their_labels(converted):
+    dataset_dir, written, _, _ = converted
+    train, validation = read_split(dataset_dir, "train"), read_split(dataset_dir, "validation")
+    expected = dict(written["train"], **{"901_right": 0})
+    assert {name: label for name, (_, label) in {**train, **validation}.items()} == expected
+    listed = [name for name, _ in convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), convert.Report())]
+    assert set(validation) == convert.split_by_patient(listed, 6, seed=0) & set(expected)
+    assert not {convert.patient_id(name) for name in train} & {convert.patient_id(name) for name in validation}
+    assert all(image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) for image, _ in {**train, **validation}.values())
+    sizes = dataset_utils.read_split_sizes(os.path.join(dataset_dir, "tfrecords"))
+    assert sizes == {"train": len(train), "validation": len(validation), "test": len(written["test"])}
+
+
+def test_test_images_are_unlabelled_and_written_as_processed_jpegs(converted):
+    dataset_dir, written, _, _ = converted
+    test = read_split(dataset_dir, "test")
+    assert sorted(test) == sorted(written["test"])
+    assert {label for _, label in test.values()} == {dataset_utils.UNLABELLED}
+    processed = os.path.join(dataset_dir, "processed_images", "test", convert.TEST_CLASS_FOLDER)
+    assert sorted(os.listdir(processed)) == sorted(name + ".jpeg" for name in written["test"])
+
+
+def test_examples_hold_the_processed_jpeg_bytes_and_its_size(converted):
+    dataset_dir, written, _, _ = converted
+    validation = read_split(dataset_dir, "validation")
+    examples = {}
+    for path in glob.glob(os.path.join(dataset_dir, "tfrecords", "diabetic_*.tfrecord")):
+        for record in tf.io.tf_record_iterator(path):
+            features = tf.train.Example.FromString(record).features.feature
+            examples[features["image/filename"].bytes_list.value[0].decode()] = features
+    for name, grade in written["train"]:
+        split = "validation" if name in validation else "train"
+        with open(os.path.join(dataset_dir, "processed_images", split, str(grade), name + ".jpeg"), "rb") as handle:
+            assert examples[name]["image/encoded"].bytes_list.value[0] == handle.read()
+        assert examples[name]["image/format"].bytes_list.value[0] == b"jpg"
+        assert examples[name]["image/height"].int64_list.value[0] == IMAGE_SIZE
+        assert examples[name]["image/width"].int64_list.value[0] == IMAGE_SIZE
+
+
+def test_complete_tfrecords_are_left_alone_unless_overwrite(converted, caplog):
+    caplog.set_level(logging.INFO, logger="absl")
+    dataset_dir, _, _, _ = converted
+    shard = tfrecord_writer.shard_path(os.path.join(dataset_dir, "tfrecords"), "diabetic", "train", 0, 3)
+    before = os.stat(shard).st_mtime_ns
+    assert convert.run(dataset_dir, num_workers=1, image_size=IMAGE_SIZE) == 0
+    assert os.stat(shard).st_mtime_ns == before
+    assert "already exist" in caplog.text
+    caplog.clear()
+    status = convert.run(dataset_dir, validation_size=6, num_workers=1, image_size=IMAGE_SIZE, num_shards=3,
+                         overwrite=True)
+    assert status == 1 and os.stat(shard).st_mtime_ns != before
+    # Only the images that failed before are tried again.
+    assert "3 images to preprocess" in caplog.text
+
+
+def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
+    dataset_dir = str(tmp_path)
+    written = kaggle_sample.write_kaggle_sample(dataset_dir, 10, (1400, 1800), seed=9)
+    command = [sys.executable, "download_and_convert_data.py", "--dataset_name=diabetic",
+               f"--dataset_dir={dataset_dir}", "--validation_size=4", "--num_workers=1", f"--image_size={IMAGE_SIZE}"]
+    processed = os.path.join(dataset_dir, "processed_images")
+    first = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and count_jpegs(processed) < 3:
+        time.sleep(0.05)
+    # The whole process group, workers included, as a crash or an OOM kill would.
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    done_before = count_jpegs(processed)
+    assert 3 <= done_before < len(written["train"])
+    second = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    assert second.returncode == 0, second.stderr
+    assert f"{len(written['train']) - done_before} images to preprocess" in second.stderr
+    train, validation = read_split(dataset_dir, "train"), read_split(dataset_dir, "validation")
+    assert {name: label for name, (_, label) in {**train, **validation}.items()} == dict(written["train"])
+    assert not [name for name in os.listdir(os.path.join(dataset_dir, "tfrecords")) if name.endswith(".tmp")]
