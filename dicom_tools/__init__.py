@@ -1,0 +1,1 @@
+"""DICOM to PNG: read and validate files, dump headers, count tag values, export display-ready pixels."""
