@@ -54,19 +54,19 @@ def _label_of(dataset, serialized):
     return tf.cast(dataset.decoder.decode(serialized, ["label"])[0], tf.int64)
 
 
-def _balanced(dataset, records, num_classes, seed):
-    """Samples the classes of `records` equally often (an endless dataset).
+def _balanced(dataset, records, labels, labels_offset, seed):
+    """Samples the examples of each of `labels` equally often (an endless dataset).
 
-    Each class is read from its own endless stream of the shards; labels are
+    Each label is read from its own endless stream of the shards; labels are
     parsed before any image is decoded, so skipping an example is cheap.
     """
-    per_class = [records.filter(lambda serialized, grade=grade: tf.equal(_label_of(dataset, serialized), grade))
-                 for grade in range(num_classes)]
+    per_class = [records.filter(lambda serialized, label=label: tf.equal(_label_of(dataset, serialized) - labels_offset, label))
+                 for label in labels]
     return tf.data.Dataset.sample_from_datasets(per_class, seed=seed)
 
 
 def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training, num_readers=4,
-                  num_preprocessing_threads=4, labels_offset=0, seed=None, balanced_classes=None):
+                  num_preprocessing_threads=4, labels_offset=0, seed=None, balanced_labels=None):
     """Builds the batches of one split.
 
     Args:
@@ -79,8 +79,9 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
       num_preprocessing_threads: examples decoded and preprocessed in parallel.
       labels_offset: subtracted from every label (e.g. 1 for 1000-class VGG/ResNet on 1001-class data).
       seed: seed for shard order, shuffling and sampling (None: random).
-      balanced_classes: when training, sample this many classes (labels 0..n-1 before the offset)
-        equally often; every one of them must occur in the split. None: the split's own frequencies.
+      balanced_labels: when training, sample the examples of each of these labels (after the
+        offset) equally often; each must occur in the split, or reading never ends. None: the
+        split's own frequencies.
 
     Returns:
       {'images': float32 [batch, size, size, 3], 'labels': int64 [batch], 'filenames': string [batch]}
@@ -88,8 +89,8 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
     """
     records = _read_records(list_shards(dataset), is_training, num_readers, seed)
     if is_training:
-        if balanced_classes:
-            records = _balanced(dataset, records, balanced_classes, seed)
+        if balanced_labels:
+            records = _balanced(dataset, records, balanced_labels, labels_offset, seed)
         records = records.shuffle(SHUFFLE_BUFFER_BATCHES * batch_size, seed=seed)
 
     def decode_and_preprocess(serialized):
@@ -103,15 +104,16 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
     return tf.data.make_one_shot_iterator(batches).get_next()
 
 
-def count_labels(dataset, num_classes):
+def count_labels(dataset, num_classes, labels_offset=0):
     """Counts the examples of each class in a split by reading only the labels.
 
     Returns:
-      A list of `num_classes` counts (labels outside 0..num_classes-1 are not counted).
+      A list of `num_classes` counts of label - `labels_offset` (labels outside
+      0..num_classes-1 after the offset, e.g. unlabelled ones, are not counted).
     """
     with tf.Graph().as_default():
         labels = tf.data.TFRecordDataset(list_shards(dataset)).map(
-            lambda serialized: _label_of(dataset, serialized), num_parallel_calls=tf.data.AUTOTUNE)
+            lambda serialized: _label_of(dataset, serialized) - labels_offset, num_parallel_calls=tf.data.AUTOTUNE)
         counts = labels.reduce(tf.zeros([num_classes], tf.int64), lambda total, label: total + tf.one_hot(
             label, num_classes, dtype=tf.int64))
         with tf.Session() as session:

@@ -1,0 +1,28 @@
+"""A stand-in for the ImageNet inception_v3.ckpt: same variable names and shapes, random weights."""
+import os
+
+import pytest
+
+IMAGENET_CLASSES = 1001
+
+
+def save_inception_v3_checkpoint(directory):
+    """Saves a tf-slim Inception V3 with 1001 classes at 299x299, as the official checkpoint; returns its path."""
+    from slim_compat import slim, tf
+    from tf_slim.nets import inception
+
+    with tf.Graph().as_default():
+        images = tf.placeholder(tf.float32, [1, 299, 299, 3])
+        with slim.arg_scope(inception.inception_v3_arg_scope()):
+            inception.inception_v3(images, num_classes=IMAGENET_CLASSES, is_training=False)
+        # The official checkpoint holds the model's weights only, no global step.
+        saver = tf.train.Saver(slim.get_model_variables())
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            return saver.save(session, os.path.join(directory, "inception_v3.ckpt"), write_meta_graph=False)
+
+
+@pytest.fixture(scope="session")
+def imagenet_inception_v3_checkpoint(tmp_path_factory):
+    """Path of an Inception V3 checkpoint with the official variable names, 1001 classes."""
+    return save_inception_v3_checkpoint(str(tmp_path_factory.mktemp("imagenet")))

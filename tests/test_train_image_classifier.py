@@ -1,0 +1,109 @@
+"""train_image_classifier.py end to end: the book's fine-tuning command on real TFRecords and a real Inception V3."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from absl import flags
+
+import train_image_classifier
+from slim_compat import tf
+from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAINABLE_SCOPES = "InceptionV3/Logits,InceptionV3/AuxLogits"
+
+
+def book_command(train_dir, dataset_dir, checkpoint_path, *extra):
+    """The book's fine-tuning flags, with small batches and images so a step takes about a second."""
+    return [f"--train_dir={train_dir}", "--dataset_name=diabetic", "--dataset_split_name=train",
+            f"--dataset_dir={dataset_dir}", "--model_name=inception_v3", f"--checkpoint_path={checkpoint_path}",
+            f"--checkpoint_exclude_scopes={TRAINABLE_SCOPES}", f"--trainable_scopes={TRAINABLE_SCOPES}",
+            "--learning_rate=0.000001", "--learning_rate_decay_type=exponential",
+            "--batch_size=2", "--train_image_size=128", "--log_every_n_steps=1", *extra]
+
+
+def train_in_process(argv):
+    """Runs the script's main with `argv` in this process (TensorFlow is imported once)."""
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train_image_classifier.py", *argv])
+    train_image_classifier.main(None)
+
+
+def event_tags(train_dir):
+    tags = set()
+    for path in glob.glob(os.path.join(train_dir, "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def book_run(tmp_path_factory, tiny_diabetic_dir, imagenet_inception_v3_checkpoint):
+    """The book's command run as a subprocess for 2 steps; returns (train_dir, its log)."""
+    train_dir = str(tmp_path_factory.mktemp("train"))
+    command = [sys.executable, "train_image_classifier.py",
+               *book_command(train_dir, tiny_diabetic_dir, imagenet_inception_v3_checkpoint,
+                             "--max_number_of_steps=2")]
+    run = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return train_dir, run.stderr
+
+
+def test_book_command_writes_step_2_checkpoint_and_logs_throughput(book_run):
+    train_dir, log = book_run
+    assert tf.train.latest_checkpoint(train_dir).endswith("model.ckpt-2")
+    assert "Fine-tuning from" in log
+    assert "global step 2: loss = " in log and "sec/step" in log and "images/s" in log
+
+
+def test_book_command_changes_only_the_trainable_scopes(book_run, imagenet_inception_v3_checkpoint):
+    train_dir, _ = book_run
+    imagenet = tf.train.load_checkpoint(imagenet_inception_v3_checkpoint)
+    trained = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-2"))
+    trained_shapes = trained.get_variable_to_shape_map()
+    frozen = [name for name in imagenet.get_variable_to_shape_map()
+              if not name.startswith(tuple(TRAINABLE_SCOPES.split(",")))
+              and not name.endswith(("moving_mean", "moving_variance"))]
+    assert len(frozen) == 188  # weights and betas of the 94 convolutions before the logits
+    for name in frozen:
+        np.testing.assert_array_equal(trained.get_tensor(name), imagenet.get_tensor(name), err_msg=name)
+    # The 1001-class ImageNet logits were replaced by 5-class ones, which trained.
+    assert trained_shapes["InceptionV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 2048, 5]
+    first = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-0"))
+    for name in ("InceptionV3/Logits/Conv2d_1c_1x1/weights", "InceptionV3/AuxLogits/Conv2d_2b_1x1/weights"):
+        assert not np.array_equal(first.get_tensor(name), trained.get_tensor(name)), name
+
+
+def test_book_command_moves_batch_norm_statistics_like_upstream(book_run, imagenet_inception_v3_checkpoint):
+    train_dir, _ = book_run
+    name = "InceptionV3/Conv2d_1a_3x3/BatchNorm/moving_mean"
+    imagenet = tf.train.load_checkpoint(imagenet_inception_v3_checkpoint).get_tensor(name)
+    trained = tf.train.load_checkpoint(os.path.join(train_dir, "model.ckpt-2")).get_tensor(name)
+    assert not np.array_equal(imagenet, trained)
+
+
+def test_book_command_events_hold_losses_learning_rate_and_images(book_run):
+    tags = event_tags(book_run[0])
+    assert {"total_loss", "learning_rate", "clone_loss", "regularization_loss",
+            "losses/softmax_cross_entropy_loss/value", "losses/aux_loss/value", "accuracy/training_batch"} <= tags
+    assert any(tag.startswith("images/image") for tag in tags)
+    assert any(tag.startswith("activations/") for tag in tags)
+
+
+def test_rerun_resumes_from_the_latest_checkpoint_and_ignores_checkpoint_path(
+        book_run, tiny_diabetic_dir, imagenet_inception_v3_checkpoint, tmp_path, caplog):
+    train_dir, _ = book_run
+    # A copy, so the other tests still see the 2-step run.
+    resumed_dir = str(tmp_path / "resumed")
+    shutil.copytree(train_dir, resumed_dir)
+    with caplog.at_level("INFO"):
+        train_in_process(book_command(resumed_dir, tiny_diabetic_dir, imagenet_inception_v3_checkpoint,
+                                      "--max_number_of_steps=3"))
+    assert "Ignoring --checkpoint_path because a checkpoint already exists" in caplog.text
+    assert "global step 3: loss" in caplog.text and "global step 1:" not in caplog.text
+    assert tf.train.latest_checkpoint(resumed_dir).endswith("model.ckpt-3")
+

@@ -1,0 +1,145 @@
+"""Builds the training graph from upstream's flags and runs slim.learning.train on it."""
+from absl import logging
+
+from datasets import dataset_factory, input_pipeline
+from deployment import model_deploy
+from nets import nets_factory
+from preprocessing import preprocessing_factory
+from slim_compat import slim, tf
+from training import checkpoint_init, losses, optimization, summaries
+from training.train_step import make_train_step_fn
+
+
+def check_flags(flags):
+    """Rejects flag values that cannot work, each with a one-line reason.
+
+    Raises:
+      ValueError: missing --dataset_dir, --quantize_delay >= 0 or --use_grayscale.
+    """
+    if not flags.dataset_dir:
+        raise ValueError("You must supply the dataset directory with --dataset_dir")
+    if flags.quantize_delay is not None and flags.quantize_delay >= 0:
+        raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
+                         "TensorFlow 2; leave it at -1")
+    if flags.use_grayscale:
+        raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+
+
+def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels):
+    """Builds the input pipeline and the clones; each clone outputs (end_points, images, labels)."""
+    preprocessing_fn = preprocessing_factory.get_preprocessing(
+        flags.preprocessing_name or flags.model_name, is_training=True)
+    num_classes = dataset.num_classes - flags.labels_offset
+    with tf.device(deploy_config.inputs_device()):
+        batch = input_pipeline.build_batches(
+            dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
+            num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
+            labels_offset=flags.labels_offset, balanced_labels=balanced_labels)
+        # One batch of batch_size per clone, like upstream's per-clone dequeue.
+        clone_images = tf.split(batch["images"], deploy_config.num_clones)
+        clone_labels = tf.split(batch["labels"], deploy_config.num_clones)
+    clone_inputs = iter(zip(clone_images, clone_labels))
+
+    def clone_fn():
+        images, labels = next(clone_inputs)
+        logits, end_points = network_fn(images)
+        losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing, weights)
+        return end_points, images, labels
+
+    return model_deploy.create_clones(deploy_config, clone_fn)
+
+
+def _label_counter(dataset, num_classes, labels_offset):
+    """Returns a function counting the split's labels on first use and remembering the counts."""
+    counts = []
+
+    def label_counts():
+        if not counts:
+            logging.info("Counting the labels of %s", dataset.data_sources)
+            counts.extend(input_pipeline.count_labels(dataset, num_classes, labels_offset))
+        return counts
+
+    return label_counts
+
+
+def _train_op(flags, deploy_config, clones, num_samples, global_step):
+    """Returns (the op that runs one step and yields the loss, the optimizer)."""
+    moving_averages = variables_to_average = None
+    if flags.moving_average_decay:
+        moving_averages = tf.train.ExponentialMovingAverage(flags.moving_average_decay, global_step)
+        variables_to_average = slim.get_model_variables()
+    with tf.device(deploy_config.optimizer_device()):
+        steps_per_decay = optimization.decay_steps(num_samples, flags.num_epochs_per_decay, flags.batch_size,
+                                                   flags.replicas_to_aggregate, flags.sync_replicas)
+        rate = optimization.learning_rate(flags.learning_rate_decay_type, flags.learning_rate, global_step,
+                                          steps_per_decay, flags.learning_rate_decay_factor,
+                                          flags.end_learning_rate)
+        optimizer = optimization.optimizer(flags.optimizer, rate, flags)
+        tf.summary.scalar("learning_rate", rate)
+    # Batch-norm statistics are updated from the first clone only, as upstream does.
+    update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
+    if flags.sync_replicas:
+        optimizer = tf.train.SyncReplicasOptimizer(
+            optimizer, replicas_to_aggregate=flags.replicas_to_aggregate,
+            total_num_replicas=flags.worker_replicas, variable_averages=moving_averages,
+            variables_to_average=variables_to_average)
+    elif moving_averages is not None:
+        update_ops.append(moving_averages.apply(variables_to_average))
+    total_loss, gradients = model_deploy.optimize_clones(
+        clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
+    tf.summary.scalar("total_loss", total_loss)
+    with tf.device(deploy_config.optimizer_device()):
+        apply_gradients = optimizer.apply_gradients(gradients, global_step=global_step)
+    with tf.control_dependencies([apply_gradients, *update_ops]):
+        return tf.identity(total_loss, name="train_op"), optimizer
+
+
+def train(flags):
+    """Trains `flags.model_name` on `flags.dataset_name` as upstream train_image_classifier does.
+
+    Args:
+      flags: object with upstream's train_image_classifier flags (plus class_weights,
+        balanced_sampling, batch_norm_decay, freeze_batch_norm) as attributes.
+
+    Returns:
+      The loss of the last step.
+
+    Raises:
+      ValueError: bad flags, unknown names, missing data or checkpoint, restore mismatch.
+      FloatingPointError: the loss became NaN or infinite.
+    """
+    check_flags(flags)
+    with tf.Graph().as_default():
+        deploy_config = model_deploy.DeploymentConfig(
+            num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
+            num_replicas=flags.worker_replicas, num_ps_tasks=flags.num_ps_tasks)
+        with tf.device(deploy_config.variables_device()):
+            global_step = tf.train.create_global_step()
+        dataset = dataset_factory.get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir)
+        num_classes = dataset.num_classes - flags.labels_offset
+        network_fn = nets_factory.get_network_fn(
+            flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay, is_training=True,
+            batch_norm_decay=flags.batch_norm_decay, freeze_batch_norm=flags.freeze_batch_norm)
+        label_counts = _label_counter(dataset, num_classes, flags.labels_offset)
+        weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
+        balanced_labels = [label for label, count in enumerate(label_counts()) if count] \
+            if flags.balanced_sampling else None
+        image_size = flags.train_image_size or network_fn.default_image_size
+        clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels)
+        end_points, images, labels = clones[0].outputs
+        summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
+        summaries.add_variable_summaries()
+        train_op, optimizer = _train_op(flags, deploy_config, clones, dataset.num_samples, global_step)
+        init_fn = checkpoint_init.get_init_fn(flags.checkpoint_path, flags.train_dir,
+                                              flags.checkpoint_exclude_scopes, flags.ignore_missing_vars)
+        logging.info("Training %s on %s/%s (%d examples) at %dx%d, batch %d x %d clone(s)", flags.model_name,
+                     flags.dataset_name, flags.dataset_split_name, dataset.num_samples, image_size, image_size,
+                     flags.batch_size, deploy_config.num_clones)
+        return slim.learning.train(
+            train_op, logdir=flags.train_dir, train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones),
+            master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
+            summary_op=tf.summary.merge_all(), number_of_steps=flags.max_number_of_steps,
+            log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
+            save_interval_secs=flags.save_interval_secs,
+            sync_optimizer=optimizer if flags.sync_replicas else None,
+            session_config=tf.ConfigProto(allow_soft_placement=True))
