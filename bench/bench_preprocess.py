@@ -1,0 +1,95 @@
+r"""Images/s of the project's fundus preprocessing against the book's naive pipeline, same run.
+
+Naive (the book's method on Pillow): full JPEG decode, numpy max-over-channels
+crop, bicubic resize, JPEG save. Project: data_utils.preprocess_fundus (reduced
+DCT decode, same crop, same resize and save). Both run in one process on the
+same Kaggle-sized photographs written by datasets.kaggle_sample; PSNR compares
+the decoded outputs.
+
+    python bench/bench_preprocess.py --num_images=24
+"""
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+from absl import app, flags
+from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import data_utils  # noqa: E402
+from datasets import kaggle_sample  # noqa: E402
+
+flags.DEFINE_integer("num_images", 24, "Photographs to preprocess (an even number: two eyes per patient).")
+flags.DEFINE_integer("min_width", 2592, "Smallest photograph width (Kaggle's run from about 2,000 to 5,000).")
+flags.DEFINE_integer("max_width", 4752, "Largest photograph width.")
+flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the images written.")
+flags.DEFINE_string("work_dir", None, "Where to write the photographs and outputs; default a temporary folder.")
+FLAGS = flags.FLAGS
+
+
+def naive_crop(pixels, threshold=data_utils.DEFAULT_CROP_THRESHOLD):
+    """The book's crop as it wrote it: max over channels, then the bright rows and columns."""
+    brightest = np.max(pixels, 2)
+    rows = np.where(np.max(brightest, 1) > threshold)[0]
+    columns = np.where(np.max(brightest, 0) > threshold)[0]
+    return pixels[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+
+
+def naive_preprocess(source, destination, image_size):
+    """The book's pipeline on Pillow: full decode, crop, bicubic resize, JPEG quality 95."""
+    pixels = np.asarray(Image.open(source).convert("RGB"))
+    resized = data_utils.resize_bicubic(naive_crop(pixels), image_size)
+    Image.fromarray(resized).save(destination, format="JPEG", quality=data_utils.JPEG_QUALITY)
+
+
+def project_preprocess(source, destination, image_size):
+    data_utils.preprocess_fundus(source, destination, image_size)
+
+
+def images_per_second(preprocess, sources, output_dir, image_size):
+    os.makedirs(output_dir, exist_ok=True)
+    start = time.perf_counter()
+    for source in sources:
+        preprocess(source, os.path.join(output_dir, os.path.basename(source)), image_size)
+    return len(sources) / (time.perf_counter() - start)
+
+
+def psnr(first_path, second_path):
+    first = np.asarray(Image.open(first_path), dtype=np.float64)
+    second = np.asarray(Image.open(second_path), dtype=np.float64)
+    mse = np.mean((first - second) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0 ** 2 / mse)
+
+
+def run(work_dir):
+    print(f"writing {FLAGS.num_images} photographs {FLAGS.min_width}-{FLAGS.max_width} px wide ...", flush=True)
+    written = kaggle_sample.write_kaggle_sample(work_dir, max(1, FLAGS.num_images // 2),
+                                                (FLAGS.min_width, FLAGS.max_width), seed=0)
+    sources = [os.path.join(work_dir, "train", name + ".jpeg") for name, _ in written["train"]]
+    megapixels = np.mean([np.prod(Image.open(source).size) for source in sources]) / 1e6
+    naive_dir, project_dir = os.path.join(work_dir, "naive"), os.path.join(work_dir, "project")
+    naive_rate = images_per_second(naive_preprocess, sources, naive_dir, FLAGS.image_size)
+    project_rate = images_per_second(project_preprocess, sources, project_dir, FLAGS.image_size)
+    ratios = [psnr(os.path.join(naive_dir, os.path.basename(source)),
+                   os.path.join(project_dir, os.path.basename(source))) for source in sources]
+    print(f"{len(sources)} photographs, mean {megapixels:.1f} megapixels, output {FLAGS.image_size}x{FLAGS.image_size}, "
+          "one process each")
+    print(f"naive (full decode):      {naive_rate:7.2f} images/s")
+    print(f"project (reduced decode): {project_rate:7.2f} images/s")
+    print(f"speed-up: {project_rate / naive_rate:.1f}x")
+    print(f"PSNR of project vs naive outputs: mean {np.mean(ratios):.1f} dB, min {np.min(ratios):.1f} dB")
+
+
+def main(_):
+    if FLAGS.work_dir:
+        run(FLAGS.work_dir)
+    else:
+        with tempfile.TemporaryDirectory() as work_dir:
+            run(work_dir)
+
+
+if __name__ == "__main__":
+    app.run(main)
