@@ -11,7 +11,7 @@ evaluation take as --dataset_dir.
 from absl import app, flags, logging
 
 import data_utils
-from datasets import download_and_convert_diabetic
+from datasets import convert_labelled_images, download_and_convert_diabetic
 
 flags.DEFINE_string("dataset_name", None, "The dataset to convert, e.g. diabetic.")
 flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it.")
@@ -23,6 +23,8 @@ flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
                      "Border rows/columns whose brightest channel is at most this are cropped.")
 flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: one per 1,024 images, at least 4.")
 flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
+flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
+                   "labelled_images: share of the source files held out for validation.")
 flags.DEFINE_boolean("overwrite", False, "Convert again even if complete TFRecords exist.")
 flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
 
@@ -39,6 +41,8 @@ def convert_diabetic():
 
 CONVERTERS = {
     "diabetic": convert_diabetic,
+    "labelled_images": lambda: convert_labelled_images.run(
+        FLAGS.dataset_dir, FLAGS.validation_fraction, FLAGS.num_shards, FLAGS.seed),
 }
 
 

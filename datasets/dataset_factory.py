@@ -1,8 +1,9 @@
 """Maps a dataset name to the module whose `get_split` reads it."""
-from datasets import diabetic
+from datasets import diabetic, labelled_images
 
 datasets_map = {
     "diabetic": diabetic,
+    "labelled_images": labelled_images,
 }
 
 

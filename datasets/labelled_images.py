@@ -1,0 +1,25 @@
+"""Any folder of labelled images (e.g. dicom_to_png.py's PNGs and labels.csv), as written by
+`download_and_convert_data.py --dataset_name=labelled_images`.
+
+Splits `train` and `validation`; the classes are whatever labels.txt lists.
+"""
+from datasets import dataset_utils
+
+FILE_PATTERN = "labelled_images_%s_*.tfrecord"
+SPLITS = ("train", "validation")
+
+
+def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
+    """Returns a slim Dataset for one split of the labelled-image TFRecords in `dataset_dir`.
+
+    Raises:
+      ValueError: unknown split, no labels.txt, or no TFRecords / size for the split.
+    """
+    if split_name not in SPLITS:
+        raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(SPLITS)}")
+    if not dataset_utils.has_labels(dataset_dir):
+        raise ValueError(f"{dataset_dir}: no {dataset_utils.LABELS_FILENAME}; "
+                         "run download_and_convert_data.py --dataset_name=labelled_images first")
+    num_classes = len(dataset_utils.read_label_file(dataset_dir))
+    return dataset_utils.get_tfrecord_split(split_name, dataset_dir, file_pattern or FILE_PATTERN,
+                                            num_classes, reader)
