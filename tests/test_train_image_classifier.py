@@ -2,6 +2,7 @@
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -107,3 +108,79 @@ def test_rerun_resumes_from_the_latest_checkpoint_and_ignores_checkpoint_path(
     assert "global step 3: loss" in caplog.text and "global step 1:" not in caplog.text
     assert tf.train.latest_checkpoint(resumed_dir).endswith("model.ckpt-3")
 
+
+
+def small_run(train_dir, dataset_dir, *extra):
+    """Flags for a short from-scratch Inception V3 run on 128x128 images.
+
+    Only the logits train (a small backward graph), and there are no periodic
+    checkpoints or summaries (the final checkpoint is still written) unless
+    `extra` asks for them.
+    """
+    return [f"--train_dir={train_dir}", "--dataset_name=diabetic", f"--dataset_dir={dataset_dir}",
+            "--batch_size=2", "--train_image_size=128", "--log_every_n_steps=1", "--save_interval_secs=0",
+            "--save_summaries_secs=0", "--trainable_scopes=InceptionV3/Logits", *extra]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("localhost", 0))
+        return probe.getsockname()[1]
+
+
+def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, caplog):
+    with caplog.at_level("INFO"):
+        train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--num_clones=2", "--clone_on_cpu",
+                                   "--max_number_of_steps=1", "--optimizer=sgd",
+                                   "--save_summaries_secs=600"))
+    assert "batch 2 x 2 clone(s)" in caplog.text and "4.0 images/s" not in caplog.text
+    checkpoint = tf.train.latest_checkpoint(str(tmp_path))
+    assert checkpoint.endswith("model.ckpt-1")
+    names = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    assert "InceptionV3/Logits/Conv2d_1c_1x1/weights" in names
+    assert not any(name.startswith("clone_") for name in names)
+    assert {"clone_0/clone_loss", "clone_1/clone_loss"} <= event_tags(str(tmp_path))
+
+
+def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_dir, tmp_path):
+    cluster = tf.train.ClusterSpec({"ps": [f"localhost:{free_port()}"], "worker": [f"localhost:{free_port()}"]})
+    tf.train.Server(cluster, job_name="ps", task_index=0)
+    worker = tf.train.Server(cluster, job_name="worker", task_index=0)
+    train_in_process(small_run(tmp_path, tiny_diabetic_dir, f"--master={worker.target}", "--num_ps_tasks=1",
+                               "--max_number_of_steps=1", "--optimizer=sgd"))
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-1")
+
+
+def test_nan_loss_stops_the_run_and_names_the_step(tiny_diabetic_dir, tmp_path):
+    with pytest.raises(SystemExit, match=r"loss is (nan|inf) at step \d+; training stopped"):
+        train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--optimizer=sgd", "--learning_rate=1e30",
+                                   "--learning_rate_decay_type=fixed", "--max_number_of_steps=20"))
+
+
+def test_restore_shape_mismatch_names_the_variable_and_the_flag(
+        tiny_diabetic_dir, imagenet_inception_v3_checkpoint, tmp_path):
+    with pytest.raises(SystemExit) as stopped:
+        # At 128x128 the AuxLogits kernels are smaller and named differently, so exclude them.
+        train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--checkpoint_exclude_scopes=InceptionV3/AuxLogits",
+                                   f"--checkpoint_path={imagenet_inception_v3_checkpoint}"))
+    message = str(stopped.value)
+    assert "\n" not in message
+    assert "InceptionV3/Logits/Conv2d_1c_1x1/" in message and "1001" in message
+    assert "--checkpoint_exclude_scopes" in message
+
+
+@pytest.mark.parametrize("flag, error", [
+    ("--quantize_delay=0", "--quantize_delay is not supported"),
+    ("--model_name=inception_v9", "Name of network unknown inception_v9"),
+    ("--optimizer=lamb", "Optimizer [lamb] was not recognized"),
+    ("--checkpoint_path=/nonexistent/inception_v3.ckpt", "/nonexistent/inception_v3.ckpt: no checkpoint found"),
+])
+def test_bad_flags_stop_with_a_one_line_error(tiny_diabetic_dir, tmp_path, flag, error):
+    with pytest.raises(SystemExit) as stopped:
+        train_in_process(small_run(tmp_path, tiny_diabetic_dir, flag))
+    assert error in str(stopped.value) and "\n" not in str(stopped.value)
+
+
+def test_dataset_dir_without_tfrecords_is_a_one_line_error(tmp_path):
+    with pytest.raises(SystemExit, match="no TFRecords match diabetic_train_"):
+        train_in_process(small_run(tmp_path, str(tmp_path)))

@@ -11,10 +11,11 @@ from training.train_step import make_train_step_fn
 
 
 def check_flags(flags):
-    """Rejects flag values that cannot work, each with a one-line reason.
+    """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, --quantize_delay >= 0 or --use_grayscale.
+      ValueError: missing --dataset_dir, --quantize_delay >= 0, --use_grayscale, an unknown
+        optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
@@ -23,6 +24,14 @@ def check_flags(flags):
                          "TensorFlow 2; leave it at -1")
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+    if flags.optimizer not in optimization.OPTIMIZERS:
+        raise ValueError(f"Optimizer [{flags.optimizer}] was not recognized; use one of "
+                         f"{', '.join(optimization.OPTIMIZERS)}")
+    if flags.learning_rate_decay_type not in optimization.DECAY_TYPES:
+        raise ValueError(f"learning_rate_decay_type [{flags.learning_rate_decay_type}] was not recognized; "
+                         f"use one of {', '.join(optimization.DECAY_TYPES)}")
+    if flags.checkpoint_path:
+        checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
 
 
 def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels):
