@@ -139,7 +139,7 @@ def _clone_loss(clone, num_clones, regularization_losses):
         losses = tf.get_collection(tf.GraphKeys.LOSSES, clone.scope)
         clone_loss = tf.add_n(losses, name="sum_of_losses") if losses else None
         if clone_loss is not None and num_clones > 1:
-            clone_loss = tf.div(clone_loss, 1.0 * num_clones, name="scaled_sum_of_losses")
+            clone_loss = tf.divide(clone_loss, 1.0 * num_clones, name="scaled_sum_of_losses")
         regularization = tf.add_n(regularization_losses, name="sum_of_regularization_losses") \
             if regularization_losses else None
     if clone_loss is not None:
@@ -208,7 +208,9 @@ def deploy(config, model_fn, args=None, kwargs=None, optimizer=None, summarize_g
             total_loss, grads_and_vars = optimize_clones(clones, optimizer)
             if summarize_gradients:
                 slim.learning.add_gradients_summaries(grads_and_vars)
-            grad_updates = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
+            # The reported loss is the one the gradients came from, read before any update.
+            with tf.control_dependencies([total_loss]):
+                grad_updates = optimizer.apply_gradients(grads_and_vars, global_step=global_step)
             with tf.control_dependencies([grad_updates, *update_ops]):
                 train_op = tf.identity(total_loss, name="train_op")
         else:

@@ -5,6 +5,19 @@ OPTIMIZERS = ("adadelta", "adagrad", "adam", "ftrl", "momentum", "sgd", "rmsprop
 DECAY_TYPES = ("fixed", "exponential", "polynomial")
 
 
+def check_decay_type(decay_type):
+    """Raises ValueError unless `decay_type` is one of DECAY_TYPES."""
+    if decay_type not in DECAY_TYPES:
+        raise ValueError(f"learning_rate_decay_type [{decay_type}] was not recognized; "
+                         f"use one of {', '.join(DECAY_TYPES)}")
+
+
+def check_optimizer_name(name):
+    """Raises ValueError unless `name` is one of OPTIMIZERS."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"Optimizer [{name}] was not recognized; use one of {', '.join(OPTIMIZERS)}")
+
+
 def decay_steps(num_samples_per_epoch, num_epochs_per_decay, batch_size, replicas_to_aggregate=1,
                 sync_replicas=False):
     """Returns the steps between decays: `num_epochs_per_decay` epochs of batches of one clone."""
@@ -28,15 +41,14 @@ def learning_rate(decay_type, initial_rate, global_step, steps_per_decay, decay_
     Raises:
       ValueError: unknown decay type.
     """
+    check_decay_type(decay_type)
     if decay_type == "fixed":
         return tf.constant(initial_rate, name="fixed_learning_rate")
     if decay_type == "exponential":
         return tf.train.exponential_decay(initial_rate, global_step, steps_per_decay, decay_factor,
                                           staircase=True, name="exponential_decay_learning_rate")
-    if decay_type == "polynomial":
-        return tf.train.polynomial_decay(initial_rate, global_step, steps_per_decay, end_learning_rate,
-                                         power=1.0, cycle=False, name="polynomial_decay_learning_rate")
-    raise ValueError(f"learning_rate_decay_type [{decay_type}] was not recognized; use one of {', '.join(DECAY_TYPES)}")
+    return tf.train.polynomial_decay(initial_rate, global_step, steps_per_decay, end_learning_rate,
+                                     power=1.0, cycle=False, name="polynomial_decay_learning_rate")
 
 
 def optimizer(name, rate, flags):
@@ -66,6 +78,5 @@ def optimizer(name, rate, flags):
         "rmsprop": lambda: tf.train.RMSPropOptimizer(rate, decay=flags.rmsprop_decay,
                                                      momentum=flags.rmsprop_momentum, epsilon=flags.opt_epsilon),
     }
-    if name not in builders:
-        raise ValueError(f"Optimizer [{name}] was not recognized; use one of {', '.join(OPTIMIZERS)}")
+    check_optimizer_name(name)
     return builders[name]()

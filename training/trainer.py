@@ -24,12 +24,8 @@ def check_flags(flags):
                          "TensorFlow 2; leave it at -1")
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
-    if flags.optimizer not in optimization.OPTIMIZERS:
-        raise ValueError(f"Optimizer [{flags.optimizer}] was not recognized; use one of "
-                         f"{', '.join(optimization.OPTIMIZERS)}")
-    if flags.learning_rate_decay_type not in optimization.DECAY_TYPES:
-        raise ValueError(f"learning_rate_decay_type [{flags.learning_rate_decay_type}] was not recognized; "
-                         f"use one of {', '.join(optimization.DECAY_TYPES)}")
+    optimization.check_optimizer_name(flags.optimizer)
+    optimization.check_decay_type(flags.learning_rate_decay_type)
     if flags.checkpoint_path:
         checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
 
@@ -97,7 +93,8 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
     tf.summary.scalar("total_loss", total_loss)
-    with tf.device(deploy_config.optimizer_device()):
+    # The logged loss is the one the gradients came from, read before any update.
+    with tf.device(deploy_config.optimizer_device()), tf.control_dependencies([total_loss]):
         apply_gradients = optimizer.apply_gradients(gradients, global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
         return tf.identity(total_loss, name="train_op"), optimizer
