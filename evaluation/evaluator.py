@@ -10,10 +10,23 @@ import dataclasses
 import numpy as np
 from absl import logging
 
+from datasets import dataset_factory
 from evaluation import progress
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
+
+
+def dataset_num_classes(dataset_name, labels_offset=0):
+    """Returns the number of classes a network for `dataset_name` predicts, without reading any data.
+
+    Raises:
+      ValueError: unknown dataset.
+    """
+    if dataset_name not in dataset_factory.datasets_map:
+        raise ValueError(f"Name of dataset unknown {dataset_name}; known: "
+                         f"{', '.join(sorted(dataset_factory.datasets_map))}")
+    return dataset_factory.datasets_map[dataset_name].NUM_CLASSES - labels_offset
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,93 @@
+"""predict_image_classifier.py: Kaggle submissions from TFRecords or a folder, TTA and both-eye fusion."""
+import csv
+
+import numpy as np
+import pytest
+
+from datasets import dataset_factory
+from evaluation import evaluate, evaluator, image_folder, submission
+from slim_compat import tf
+from tests.conftest import TINY_SPLITS
+from tests.model_helpers import (TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
+                                 save_random_checkpoints)
+
+CONFIG = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    [path] = save_random_checkpoints(str(tmp_path_factory.mktemp("train")), [3])
+    return path
+
+
+def split_predictions(dataset_dir, checkpoint, split="test", config=CONFIG):
+    dataset = dataset_factory.get_dataset("diabetic", split, dataset_dir)
+    split_input = evaluate.dataset_input(dataset, 5, batch_size=4)
+    return evaluator.collect_predictions(checkpoint, config, split_input.make_batches, split_input.num_samples)
+
+
+def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tmp_path):
+    submission_file = tmp_path / "submission.csv"
+    result = run_script("predict_image_classifier.py", f"--checkpoint_path={checkpoint}", "--dataset_name=diabetic",
+                        f"--dataset_dir={tiny_diabetic_dir}", f"--submission_file={submission_file}",
+                        f"--eval_image_size={TEST_IMAGE_SIZE}", "--batch_size=4", "--combine_eyes", "--tta")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(submission_file) as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["image", "level"]
+    ids = [image_id for image_id, _ in rows[1:]]
+    assert sorted(ids) == sorted(read_encoded_images(tiny_diabetic_dir, "test"))
+    assert len(ids) == TINY_SPLITS["test"]
+    assert all(level in {"0", "1", "2", "3", "4"} for _, level in rows[1:])
+
+
+def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skipped(tiny_diabetic_dir, checkpoint,
+                                                                                   tmp_path):
+    encoded = read_encoded_images(tiny_diabetic_dir, "test")
+    for image_id, image_bytes in encoded.items():
+        (tmp_path / f"{image_id}.jpeg").write_bytes(image_bytes)
+    (tmp_path / "99_left.jpeg").write_bytes(b"not a jpeg")
+    (tmp_path / "notes.txt").write_text("ignored")
+    images = image_folder.list_images(str(tmp_path))
+    from_folder = evaluator.collect_predictions(checkpoint, CONFIG, image_folder.folder_batches(images, 4),
+                                                len(images))
+    from_records = split_predictions(tiny_diabetic_dir, checkpoint)
+    assert sorted(from_folder.filenames) == sorted(encoded)
+    by_id = dict(zip(from_records.filenames, from_records.probabilities))
+    np.testing.assert_allclose(from_folder.probabilities, [by_id[name] for name in from_folder.filenames],
+                               atol=1e-6)
+    assert image_folder.report_unreadable(images, from_folder.filenames) == [str(tmp_path / "99_left.jpeg")]
+
+
+def test_tta_averages_the_predictions_of_the_eight_orientations(checkpoint):
+    images = np.random.default_rng(0).uniform(-1, 1, (2, TEST_IMAGE_SIZE, TEST_IMAGE_SIZE, 3)).astype(np.float32)
+    turns = [np.rot90(images, k, axes=(1, 2)) for k in range(4)]
+    orientations = turns + [np.flip(turn, axis=2) for turn in turns]
+
+    def batches_of(array):
+        def make_batches(preprocessing_fn, image_size):
+            dataset = tf.data.Dataset.from_tensor_slices({
+                "images": array, "labels": np.full(len(array), -1), "filenames": [str(i) for i in range(len(array))]})
+            return tf.data.make_one_shot_iterator(dataset.batch(8)).get_next()
+        return make_batches
+
+    tta_config = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE, tta=True)
+    with_tta = evaluator.collect_predictions(checkpoint, tta_config, batches_of(images))
+    each = evaluator.collect_predictions(checkpoint, CONFIG, batches_of(np.concatenate(orientations)))
+    expected = each.probabilities.reshape(8, 2, 5).mean(axis=0)
+    np.testing.assert_allclose(with_tta.probabilities, expected, atol=1e-5)
+    assert np.abs(each.probabilities.reshape(8, 2, 5) - expected).max() > 1e-4
+
+
+def test_combine_eyes_mixes_only_the_two_eyes_of_one_patient():
+    probabilities = np.array([[1.0, 0, 0, 0, 0], [0, 0, 0, 0, 1.0], [0, 1.0, 0, 0, 0], [0, 0, 1.0, 0, 0]])
+    combined = submission.combine_eyes(["7_left", "7_right", "8_left", "odd"], probabilities, other_eye_weight=0.25)
+    np.testing.assert_allclose(combined[0], [0.75, 0, 0, 0, 0.25])
+    np.testing.assert_allclose(combined[1], [0.25, 0, 0, 0, 0.75])
+    np.testing.assert_array_equal(combined[2:], probabilities[2:])
+
+
+def test_submission_refuses_an_image_listed_twice(tmp_path):
+    with pytest.raises(ValueError, match="more than once: 1_left"):
+        submission.write_submission_csv(str(tmp_path / "s.csv"), ["1_left", "1_right", "1_left"], [0, 1, 2])
+    assert not (tmp_path / "s.csv").exists()
