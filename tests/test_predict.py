@@ -4,26 +4,17 @@ import csv
 import numpy as np
 import pytest
 
-from datasets import dataset_factory
-from evaluation import evaluate, evaluator, image_folder, submission
+from evaluation import evaluator, image_folder, submission
 from slim_compat import tf
 from tests.conftest import TINY_SPLITS
-from tests.model_helpers import (TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
-                                 save_random_checkpoints)
-
-CONFIG = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
+from tests.model_helpers import (TEST_CONFIG, TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
+                                 save_random_checkpoints, split_predictions)
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     [path] = save_random_checkpoints(str(tmp_path_factory.mktemp("train")), [3])
     return path
-
-
-def split_predictions(dataset_dir, checkpoint, split="test", config=CONFIG):
-    dataset = dataset_factory.get_dataset("diabetic", split, dataset_dir)
-    split_input = evaluate.dataset_input(dataset, 5, batch_size=4)
-    return evaluator.collect_predictions(checkpoint, config, split_input.make_batches, split_input.num_samples)
 
 
 def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tmp_path):
@@ -49,7 +40,7 @@ def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skip
     (tmp_path / "99_left.jpeg").write_bytes(b"not a jpeg")
     (tmp_path / "notes.txt").write_text("ignored")
     images = image_folder.list_images(str(tmp_path))
-    from_folder = evaluator.collect_predictions(checkpoint, CONFIG, image_folder.folder_batches(images, 4),
+    from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(images, 4),
                                                 len(images))
     from_records = split_predictions(tiny_diabetic_dir, checkpoint)
     assert sorted(from_folder.filenames) == sorted(encoded)
@@ -73,7 +64,7 @@ def test_tta_averages_the_predictions_of_the_eight_orientations(checkpoint):
 
     tta_config = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE, tta=True)
     with_tta = evaluator.collect_predictions(checkpoint, tta_config, batches_of(images))
-    each = evaluator.collect_predictions(checkpoint, CONFIG, batches_of(np.concatenate(orientations)))
+    each = evaluator.collect_predictions(checkpoint, TEST_CONFIG, batches_of(np.concatenate(orientations)))
     expected = each.probabilities.reshape(8, 2, 5).mean(axis=0)
     np.testing.assert_allclose(with_tta.probabilities, expected, atol=1e-5)
     assert np.abs(each.probabilities.reshape(8, 2, 5) - expected).max() > 1e-4
