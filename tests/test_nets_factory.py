@@ -1,0 +1,78 @@
+"""nets_factory: every tf-slim network builds with 5 classes; batch-norm options act on the graph."""
+import numpy as np
+import pytest
+
+from nets import nets_factory
+from slim_compat import slim, tf
+
+UPSTREAM_IMAGE_SIZES = {"alexnet_v2": 224, "overfeat": 231, "vgg_a": 224, "vgg_16": 224, "vgg_19": 224,
+                        "inception_v1": 224, "inception_v2": 224, "inception_v3": 299,
+                        **{f"resnet_v{v}_{d}": 224 for v in (1, 2) for d in (50, 101, 152, 200)}}
+
+
+def test_every_network_has_upstreams_default_image_size():
+    assert {name: nets_factory.get_network_fn(name, 5).default_image_size
+            for name in nets_factory.networks_map} == UPSTREAM_IMAGE_SIZES
+
+
+# One network per family: the deeper ResNets differ only in block counts and take long to build.
+@pytest.mark.parametrize("name", ["alexnet_v2", "overfeat", "vgg_a", "inception_v1", "inception_v2", "inception_v3",
+                                  "resnet_v1_50", "resnet_v2_50"])
+def test_each_network_gives_batch_by_class_logits_and_predictions(name):
+    network_fn = nets_factory.get_network_fn(name, num_classes=5, weight_decay=0.00004, is_training=True)
+    size = network_fn.default_image_size
+    with tf.Graph().as_default():
+        logits, end_points = network_fn(tf.zeros([2, size, size, 3]))
+        assert logits.shape.as_list() == [2, 5]
+        assert end_points["Predictions"].shape.as_list() == [2, 5]
+        assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+
+
+def test_inception_v3_variables_carry_the_official_checkpoint_names():
+    with tf.Graph().as_default():
+        nets_factory.get_network_fn("inception_v3", 1001)(tf.zeros([1, 299, 299, 3]))
+        shapes = {variable.op.name: variable.shape.as_list() for variable in slim.get_model_variables()}
+    assert shapes["InceptionV3/Conv2d_1a_3x3/weights"] == [3, 3, 3, 32]
+    assert shapes["InceptionV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 2048, 1001]
+    assert shapes["InceptionV3/AuxLogits/Conv2d_2b_1x1/biases"] == [1001]
+    assert "InceptionV3/Mixed_7c/Branch_3/Conv2d_0b_1x1/BatchNorm/moving_variance" in shapes
+
+
+def test_unknown_network_is_a_clear_error():
+    with pytest.raises(ValueError, match="Name of network unknown inception_v9"):
+        nets_factory.get_network_fn("inception_v9", 5)
+
+
+def first_moving_mean_after_one_update(**options):
+    images = np.random.default_rng(0).normal(3.0, 1.0, (2, 128, 128, 3)).astype(np.float32)
+    with tf.Graph().as_default():
+        # The same initial weights in every call, so the batch means agree.
+        tf.set_random_seed(0)
+        nets_factory.get_network_fn("inception_v3", 5, is_training=True, **options)(tf.constant(images))
+        moving_mean = slim.get_variables_by_name("moving_mean")[0]
+        update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            session.run(update_ops)
+            return session.run(moving_mean), len(update_ops)
+
+
+def test_batch_norm_decay_sets_how_fast_moving_statistics_follow_the_batch():
+    slow, _ = first_moving_mean_after_one_update()
+    fast, _ = first_moving_mean_after_one_update(batch_norm_decay=0.5)
+    # From 0, one update moves the mean (1 - decay) of the way to the batch mean.
+    np.testing.assert_allclose(slow / (1 - 0.9997), fast / 0.5, rtol=1e-3)
+
+
+def test_freeze_batch_norm_leaves_no_statistics_to_update():
+    frozen, update_count = first_moving_mean_after_one_update(freeze_batch_norm=True)
+    assert update_count == 0
+    np.testing.assert_array_equal(frozen, 0.0)
+
+
+def test_batch_norm_options_are_refused_where_they_cannot_act():
+    with pytest.raises(ValueError, match="vgg_16 has no batch norm"):
+        nets_factory.get_network_fn("vgg_16", 5, batch_norm_decay=0.9)
+    with tf.Graph().as_default(), pytest.raises(ValueError, match="resnet_v2_50 has batch norms outside"):
+        nets_factory.get_network_fn("resnet_v2_50", 5, is_training=True, freeze_batch_norm=True)(
+            tf.zeros([1, 64, 64, 3]))
