@@ -53,6 +53,19 @@ def save_random_checkpoints(directory, steps, model_name=TEST_MODEL, image_size=
     return paths
 
 
+_train_dirs_by_session = {}
+
+
+def shared_train_dir(tmp_path_factory):
+    """Returns a folder with model.ckpt-1 and model.ckpt-2 of one random network, saved once per session."""
+    session_root = tmp_path_factory.getbasetemp()
+    if session_root not in _train_dirs_by_session:
+        directory = str(tmp_path_factory.mktemp("train"))
+        save_random_checkpoints(directory, steps=[1, 2])
+        _train_dirs_by_session[session_root] = directory
+    return _train_dirs_by_session[session_root]
+
+
 def run_script(script, *flags, timeout=300):
     """Runs `python SCRIPT flags...` from the repository root; returns the CompletedProcess."""
     return subprocess.run([sys.executable, script, *flags], cwd=REPO_ROOT, capture_output=True, text=True,

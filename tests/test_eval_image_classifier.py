@@ -16,16 +16,15 @@ from datasets import dataset_factory
 from evaluation import checkpoints, evaluate, evaluator, metrics
 from slim_compat import tf
 from tests.conftest import TINY_SPLITS
-from tests.model_helpers import REPO_ROOT, TEST_IMAGE_SIZE, TEST_MODEL, run_script, save_random_checkpoints
+from tests.model_helpers import (REPO_ROOT, TEST_IMAGE_SIZE, TEST_MODEL, run_script, save_random_checkpoints,
+                                 shared_train_dir)
 
 METRIC_LINE = re.compile(r"^eval/(\w+)\[(.+)\]$", re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
 def train_dir(tmp_path_factory):
-    directory = str(tmp_path_factory.mktemp("train"))
-    save_random_checkpoints(directory, steps=[1, 2])
-    return directory
+    return shared_train_dir(tmp_path_factory)
 
 
 def eval_flags(dataset_dir, checkpoint_path, eval_dir, *extra):
@@ -58,8 +57,9 @@ def evaluate_in_process(dataset_dir, checkpoint, eval_dir, batch_size, moving_av
 
 def test_book_command_prints_metrics_that_agree_with_the_predictions_csv(tiny_diabetic_dir, train_dir, tmp_path):
     predictions_file = str(tmp_path / "predictions.csv")
+    checkpoint = os.path.join(train_dir, "model.ckpt-2")
     result = run_script("eval_image_classifier.py", *eval_flags(
-        tiny_diabetic_dir, os.path.join(train_dir, "model.ckpt-2"), str(tmp_path), f"--predictions_file={predictions_file}"))
+        tiny_diabetic_dir, checkpoint, str(tmp_path), f"--predictions_file={predictions_file}"))
     assert result.returncode == 0, result.stderr[-3000:]
     printed = {name: float(value) for name, value in METRIC_LINE.findall(result.stdout)}
     with open(predictions_file) as handle:

@@ -1,24 +1,26 @@
 """export_inference_graph.py: upstream's GraphDef and a SavedModel serving encoded images."""
+import os
+
 import numpy as np
 import pytest
 
 from evaluation import export
 from slim_compat import tf
 from tests.model_helpers import (TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
-                                 save_random_checkpoints, split_predictions)
+                                 shared_train_dir, split_predictions)
 
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     """Runs the export script once for both outputs; returns (checkpoint, GraphDef path, SavedModel dir)."""
     directory = tmp_path_factory.mktemp("export")
-    [checkpoint] = save_random_checkpoints(str(directory / "train"), [4])
+    train_dir = shared_train_dir(tmp_path_factory)
     graph_file, saved_model_dir = directory / "inception_v3_inf_graph.pb", directory / "saved_model"
     result = run_script("export_inference_graph.py", f"--model_name={TEST_MODEL}", "--dataset_name=diabetic",
                         f"--image_size={TEST_IMAGE_SIZE}", f"--output_file={graph_file}",
-                        f"--checkpoint_path={directory / 'train'}", f"--saved_model_dir={saved_model_dir}")
+                        f"--checkpoint_path={train_dir}", f"--saved_model_dir={saved_model_dir}")
     assert result.returncode == 0, result.stderr[-3000:]
-    return checkpoint, str(graph_file), str(saved_model_dir)
+    return os.path.join(train_dir, "model.ckpt-2"), str(graph_file), str(saved_model_dir)
 
 
 def test_graph_def_has_the_upstream_input_placeholder_and_predictions_node(exported):

@@ -1,5 +1,6 @@
 """predict_image_classifier.py: Kaggle submissions from TFRecords or a folder, TTA and both-eye fusion."""
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -8,13 +9,12 @@ from evaluation import evaluator, image_folder, submission
 from slim_compat import tf
 from tests.conftest import TINY_SPLITS
 from tests.model_helpers import (TEST_CONFIG, TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
-                                 save_random_checkpoints, split_predictions)
+                                 shared_train_dir, split_predictions)
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    [path] = save_random_checkpoints(str(tmp_path_factory.mktemp("train")), [3])
-    return path
+    return os.path.join(shared_train_dir(tmp_path_factory), "model.ckpt-2")
 
 
 def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tmp_path):
