@@ -73,14 +73,15 @@ def run(work_dir):
     naive_dir, project_dir = os.path.join(work_dir, "naive"), os.path.join(work_dir, "project")
     naive_rate = images_per_second(naive_preprocess, sources, naive_dir, FLAGS.image_size)
     project_rate = images_per_second(project_preprocess, sources, project_dir, FLAGS.image_size)
-    ratios = [psnr(os.path.join(naive_dir, os.path.basename(source)),
+    psnrs = [psnr(os.path.join(naive_dir, os.path.basename(source)),
                    os.path.join(project_dir, os.path.basename(source))) for source in sources]
-    print(f"{len(sources)} photographs, mean {megapixels:.1f} megapixels, output {FLAGS.image_size}x{FLAGS.image_size}, "
+    print(f"{len(sources)} photographs, mean {megapixels:.1f} megapixels, "
+          f"output {FLAGS.image_size}x{FLAGS.image_size}, "
           "one process each")
     print(f"naive (full decode):      {naive_rate:7.2f} images/s")
     print(f"project (reduced decode): {project_rate:7.2f} images/s")
     print(f"speed-up: {project_rate / naive_rate:.1f}x")
-    print(f"PSNR of project vs naive outputs: mean {np.mean(ratios):.1f} dB, min {np.min(ratios):.1f} dB")
+    print(f"PSNR of project vs naive outputs: mean {np.mean(psnrs):.1f} dB, min {np.min(psnrs):.1f} dB")
 
 
 def main(_):

@@ -54,6 +54,7 @@ class Report:
         logging.warning("%s: %s", where, problem)
 
     def write(self, path):
+        """Writes `error ...` then `warning ...` lines to `path`, atomically."""
         lines = [f"error {line}\n" for line in self.errors] + [f"warning {line}\n" for line in self.warnings]
         with open(path + ".tmp", "w") as handle:
             handle.writelines(lines)
