@@ -1,0 +1,53 @@
+"""The majority-class baseline and the validation summary read from eval's predictions CSVs."""
+import csv
+
+import numpy as np
+import pytest
+
+from evaluation import baseline
+
+
+def write_predictions(path, labels, probabilities):
+    """Writes a file in eval's --predictions_file layout."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label", "prediction"] + [f"prob_{grade}" for grade in range(5)])
+        for index, (label, row) in enumerate(zip(labels, probabilities)):
+            writer.writerow([f"{index}_left", label, int(np.argmax(row))] + [f"{p:.6f}" for p in row])
+
+
+def test_majority_baseline_predicts_the_most_common_training_grade():
+    values = baseline.majority_baseline_metrics([5, 1, 9, 0, 2], np.array([2, 2, 0, 4]))
+    assert values["Accuracy"] == 0.5
+    assert values["QuadraticWeightedKappa"] == 0.0
+    assert values["Referable_AUC"] == 0.5
+
+
+def test_summary_puts_baseline_first_and_scores_each_model(tmp_path):
+    labels = [0, 1, 2, 3, 4, 0]
+    write_predictions(tmp_path / "perfect.csv", labels, np.eye(5)[labels])
+    write_predictions(tmp_path / "constant.csv", labels, np.tile(np.eye(5)[4], (6, 1)))
+    rows = baseline.summary_rows([3, 0, 0, 0, 1], [("perfect", tmp_path / "perfect.csv"),
+                                                   ("constant", tmp_path / "constant.csv")])
+    assert [name for name, _ in rows] == [baseline.BASELINE_NAME, "perfect", "constant"]
+    assert rows[0][1]["Accuracy"] == pytest.approx(2 / 6)
+    assert rows[1][1]["QuadraticWeightedKappa"] == 1.0 and rows[2][1]["QuadraticWeightedKappa"] == 0.0
+    table = baseline.format_summary(rows).splitlines()
+    assert table[2].split() == ["perfect", "1.000", "1.000", "1.000"]
+
+
+def test_predictions_of_different_images_are_refused(tmp_path):
+    write_predictions(tmp_path / "a.csv", [0, 1], np.eye(5)[[0, 1]])
+    write_predictions(tmp_path / "b.csv", [1, 1], np.eye(5)[[0, 1]])
+    with pytest.raises(ValueError, match="b.csv: its images differ"):
+        baseline.summary_rows([1, 0, 0, 0, 0], [("a", tmp_path / "a.csv"), ("b", tmp_path / "b.csv")])
+
+
+def test_malformed_predictions_file_is_named_with_its_line(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("image,label,prediction,prob_0,prob_1\n1_left,0,0,0.9,0.1\n1_right,x,0,0.9,0.1\n")
+    with pytest.raises(ValueError, match=r"bad.csv:3: malformed row"):
+        baseline.read_predictions_csv(str(path))
+    (tmp_path / "other.csv").write_text("image,level\n1_left,0\n")
+    with pytest.raises(ValueError, match="other.csv: not an eval predictions file"):
+        baseline.read_predictions_csv(str(tmp_path / "other.csv"))
