@@ -13,6 +13,8 @@ import warnings
 import numpy as np
 from PIL import Image
 
+from utils import atomic_files
+
 DEFAULT_IMAGE_SIZE = 299
 DEFAULT_CROP_THRESHOLD = 10
 JPEG_QUALITY = 95
@@ -148,9 +150,8 @@ def resize_bicubic(pixels, image_size=DEFAULT_IMAGE_SIZE):
 
 def save_jpeg_atomically(pixels, path, quality=JPEG_QUALITY):
     """Writes `pixels` as a JPEG under a temporary name, then renames it to `path`."""
-    temporary = path + ".tmp"
-    Image.fromarray(pixels).save(temporary, format="JPEG", quality=quality)
-    os.replace(temporary, path)
+    with atomic_files.atomic_path(path) as temporary:
+        Image.fromarray(pixels).save(temporary, format="JPEG", quality=quality)
 
 
 def preprocess_fundus(source, destination, image_size=DEFAULT_IMAGE_SIZE,

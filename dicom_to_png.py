@@ -15,7 +15,7 @@ import sys
 from absl import app, flags
 
 from dicom_tools import census, export, header, labels, reading
-from evaluation.progress import ProgressLog
+from utils.progress import ProgressLog
 
 flags.DEFINE_string("dump", None, "Print the header of this DICOM file (pixels are not decoded).")
 flags.DEFINE_string("input_dir", None, "Folder of DICOM files, read recursively.")

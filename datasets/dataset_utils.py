@@ -10,6 +10,7 @@ import glob
 import os
 
 from slim_compat import slim, tf
+from utils import atomic_files
 
 LABELS_FILENAME = "labels.txt"
 SPLIT_SIZES_FILENAME = "split_sizes.txt"
@@ -45,10 +46,8 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
 
 
 def _write_text_atomically(path, text):
-    temporary = path + ".tmp"
-    with open(temporary, "w") as handle:
+    with atomic_files.open_atomically(path) as handle:
         handle.write(text)
-    os.replace(temporary, path)
 
 
 def _read_colon_file(path):

@@ -22,7 +22,8 @@ from absl import logging
 
 import data_utils
 from datasets import dataset_utils, diabetic, tfrecord_writer
-from evaluation.progress import ProgressLog
+from utils import atomic_files
+from utils.progress import ProgressLog
 
 LABELS_CSV = "trainLabels.csv"
 PROCESSED_DIR = "processed_images"
@@ -56,9 +57,8 @@ class Report:
     def write(self, path):
         """Writes `error ...` then `warning ...` lines to `path`, atomically."""
         lines = [f"error {line}\n" for line in self.errors] + [f"warning {line}\n" for line in self.warnings]
-        with open(path + ".tmp", "w") as handle:
+        with atomic_files.open_atomically(path) as handle:
             handle.writelines(lines)
-        os.replace(path + ".tmp", path)
 
 
 def _label_problem(name, level, seen):
@@ -146,7 +146,7 @@ def _images_on_disk(folder):
     if not os.path.isdir(folder):
         return {}
     return {os.path.splitext(entry.name)[0]: entry.path for entry in os.scandir(folder)
-            if entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith(".tmp")}
+            if entry.is_file() and not entry.name.startswith(".") and not atomic_files.is_temporary(entry.name)}
 
 
 def plan_jobs(dataset_dir, labels, validation_names, report):

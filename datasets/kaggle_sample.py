@@ -30,6 +30,8 @@ import sys
 import numpy as np
 from PIL import Image, ImageDraw
 
+from utils import atomic_files
+
 DEFAULT_GRADE_WEIGHTS = (0.30, 0.15, 0.25, 0.15, 0.15)
 DEFAULT_WIDTH_RANGE = (2000, 3000)
 # Kaggle's cameras: 3:2 (e.g. 3888x2592) and 4:3 (e.g. 2592x1944) frames.
@@ -140,9 +142,8 @@ def _patient_ids(num_patients, rng, first_id=10):
 
 
 def _save_jpeg(array, path):
-    temporary = path + ".tmp"
-    Image.fromarray(array).save(temporary, format="JPEG", quality=JPEG_QUALITY)
-    os.replace(temporary, path)
+    with atomic_files.atomic_path(path) as temporary:
+        Image.fromarray(array).save(temporary, format="JPEG", quality=JPEG_QUALITY)
 
 
 def write_kaggle_sample(output_dir, num_patients, image_width_range=DEFAULT_WIDTH_RANGE, seed=0,
@@ -182,11 +183,10 @@ def write_kaggle_sample(output_dir, num_patients, image_width_range=DEFAULT_WIDT
             progress(done, len(jobs))
     labels = [(name, grade) for split, name, _, grade in jobs if split == "train"]
     labels_path = os.path.join(output_dir, "trainLabels.csv")
-    with open(labels_path + ".tmp", "w", newline="") as handle:
+    with atomic_files.open_atomically(labels_path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(("image", "level"))
         writer.writerows(labels)
-    os.replace(labels_path + ".tmp", labels_path)
     return {"train": labels, "test": [name for split, name, _, _ in jobs if split == "test"]}
 
 

@@ -18,6 +18,7 @@ from PIL import Image
 
 from datasets import dataset_utils
 from slim_compat import tf
+from utils import atomic_files
 
 # Pillow's format names to upstream's `image/format` values.
 IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png"}
@@ -90,7 +91,7 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
     written_names = set()
     for shard in range(num_shards):
         path = shard_path(output_dir, name_prefix, split_name, shard, num_shards)
-        with tf.io.TFRecordWriter(path + ".tmp") as writer:
+        with atomic_files.atomic_path(path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
             for image_path, class_id, image_id in shuffled[shard::num_shards]:
                 with open(image_path, "rb") as handle:
                     image_data = handle.read()
@@ -101,7 +102,6 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
                 example = dataset_utils.image_to_tfexample(image_data, image_format.encode(), height, width,
                                                            class_id, image_id)
                 writer.write(example.SerializeToString())
-        os.replace(path + ".tmp", path)
         written_names.add(os.path.basename(path))
     for _, _, name in _existing_shards(output_dir, name_prefix, split_name):
         if name not in written_names:

@@ -8,6 +8,7 @@ import sys
 import png
 
 from dicom_tools import header, pixels, reading
+from utils import atomic_files
 
 # Suffixes under which a file is expected to be DICOM: a file so named that is not DICOM failed;
 # any other file that is not DICOM (a README, a JSON sidecar) is skipped.
@@ -64,10 +65,8 @@ def write_png(path, image):
     height, width = image.shape[:2]
     planes = 1 if image.ndim == 2 else image.shape[2]
     writer = png.Writer(width, height, greyscale=planes == 1, bitdepth=image.dtype.itemsize * 8)
-    temporary = path + ".tmp"
-    with open(temporary, "wb") as handle:
+    with atomic_files.open_atomically(path, "wb") as handle:
         writer.write(handle, image.reshape(height, width * planes))
-    os.replace(temporary, path)
 
 
 def export_file(path, relative_path, output_dir, bit_depth=8, label_tag=None):

@@ -7,6 +7,8 @@ import csv
 import io
 import os
 
+from utils import atomic_files
+
 LABELS_CSV = "labels.csv"
 
 
@@ -69,7 +71,6 @@ def write_labels_csv(rows, output_dir):
     writer.writerow(["image", "label"])
     writer.writerows(rows)
     path = os.path.join(output_dir, LABELS_CSV)
-    with open(path + ".tmp", "w", encoding="utf-8", newline="") as handle:
+    with atomic_files.open_atomically(path, "w", encoding="utf-8", newline="") as handle:
         handle.write(text.getvalue())
-    os.replace(path + ".tmp", path)
     return path

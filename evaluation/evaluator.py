@@ -11,10 +11,10 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory
-from evaluation import progress
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
+from utils import progress
 
 
 def dataset_num_classes(dataset_name, labels_offset=0):

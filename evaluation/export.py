@@ -6,11 +6,11 @@ encoded JPEG/PNG bytes, decodes and preprocesses them exactly as evaluation does
 and returns the class probabilities and the predicted grade, weights included.
 """
 import os
-import shutil
 
-from evaluation import evaluator, files
+from evaluation import evaluator
 from nets import nets_factory
 from slim_compat import tf
+from utils import atomic_files
 
 INPUT_NAME = "input"
 SERVING_INPUT = "image_bytes"
@@ -28,7 +28,7 @@ def inference_graph_def(model_name, num_classes, image_size=None, batch_size=Non
 
 def write_graph_def(graph_def, path, as_text=False):
     """Writes a GraphDef as binary protobuf (or text with `as_text`), atomically."""
-    with files.open_atomically(path, "w" if as_text else "wb") as handle:
+    with atomic_files.open_atomically(path, "w" if as_text else "wb") as handle:
         handle.write(str(graph_def) if as_text else graph_def.SerializeToString())
 
 
@@ -62,19 +62,15 @@ def export_saved_model(checkpoint, config, export_dir):
     """
     if os.path.exists(export_dir):
         raise ValueError(f"{export_dir}: already exists; choose a new SavedModel directory")
-    temporary = f"{export_dir.rstrip(os.sep)}.tmp{os.getpid()}"
     with tf.Graph().as_default():
         inputs, outputs = build_serving_graph(config)
         saver = tf.train.Saver(evaluator.variables_to_restore(config.moving_average_decay))
         with tf.Session() as session:
             saver.restore(session, checkpoint)
-            builder = tf.saved_model.builder.SavedModelBuilder(temporary)
-            signature = tf.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
-            builder.add_meta_graph_and_variables(
-                session, [tf.saved_model.tag_constants.SERVING],
-                signature_def_map={tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature})
-            try:
+            with atomic_files.atomic_path(export_dir) as temporary:
+                builder = tf.saved_model.builder.SavedModelBuilder(temporary)
+                signature = tf.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
+                builder.add_meta_graph_and_variables(
+                    session, [tf.saved_model.tag_constants.SERVING],
+                    signature_def_map={tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature})
                 builder.save()
-                os.replace(temporary, export_dir)
-            finally:
-                shutil.rmtree(temporary, ignore_errors=True)

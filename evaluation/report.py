@@ -1,8 +1,9 @@
 """Publishes one evaluation: `eval/NAME[VALUE]` lines, the confusion table, a PNG and TensorBoard summaries."""
 import os
 
-from evaluation import confusion_image, files
+from evaluation import confusion_image
 from slim_compat import tf
+from utils import atomic_files
 
 CONFUSION_PNG = "confusion_matrix.png"
 SUMMARY_PREFIX = "eval/"
@@ -43,7 +44,7 @@ def publish(metrics, matrix, class_names, eval_dir, summary_writer, global_step,
     image = confusion_image.render_confusion_matrix(matrix, class_names)
     png = confusion_image.encode_png(image)
     png_path = os.path.join(eval_dir, CONFUSION_PNG)
-    with files.open_atomically(png_path, "wb") as handle:
+    with atomic_files.open_atomically(png_path, "wb") as handle:
         handle.write(png)
     summary_writer.add_summary(build_summary(metrics, png, image.size), global_step)
     summary_writer.flush()

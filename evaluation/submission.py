@@ -9,7 +9,7 @@ import re
 
 import numpy as np
 
-from evaluation import files
+from utils import atomic_files
 
 SUBMISSION_HEADER = ("image", "level")
 EYE_NAME = re.compile(r"^(?P<patient>.+)_(?:left|right)$")
@@ -24,7 +24,7 @@ def write_predictions_csv(path, predictions):
       predictions: an evaluator.Predictions.
     """
     num_classes = predictions.probabilities.shape[1]
-    with files.open_atomically(path, "w", newline="") as handle:
+    with atomic_files.open_atomically(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", "prediction"] + [f"prob_{grade}" for grade in range(num_classes)])
         for filename, label, grade, probabilities in zip(predictions.filenames, predictions.labels,
@@ -47,7 +47,7 @@ def write_submission_csv(path, filenames, grades):
     if any(not name for name in filenames):
         raise ValueError("an image has no id (TFRecords written without image/filename?)")
     _check_unique(filenames)
-    with files.open_atomically(path, "w", newline="") as handle:
+    with atomic_files.open_atomically(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(SUBMISSION_HEADER)
         writer.writerows((name, int(grade)) for name, grade in zip(filenames, grades))

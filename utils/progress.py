@@ -1,4 +1,4 @@
-"""Progress lines (count, rate, ETA) for long passes over a split."""
+"""Progress lines (count, rate, ETA) for long passes: images of a split, files of a folder."""
 import time
 
 from absl import logging
