@@ -15,25 +15,15 @@ import sys
 from absl import app, flags
 
 from datasets import dataset_factory
-from evaluation import evaluate, evaluator
+from evaluation import evaluate, model_flags
 
-flags.DEFINE_integer("batch_size", 100, "The number of samples in each batch.")
+model_flags.define_model_flags()
+model_flags.define_batch_flags()
 flags.DEFINE_integer("max_num_batches", None, "Max number of batches to evaluate; by default one exact pass.")
-flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
-flags.DEFINE_string("checkpoint_path", "/tmp/tfmodel/",
-                    "The directory where the model was written to or an absolute path to a checkpoint file.")
 flags.DEFINE_string("eval_dir", "/tmp/tfmodel/", "Directory where the results are saved to.")
-flags.DEFINE_integer("num_preprocessing_threads", 4, "The number of threads used to create the batches.")
 flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset to load.")
 flags.DEFINE_string("dataset_split_name", "test", "The name of the train/test split.")
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
-flags.DEFINE_integer("labels_offset", 0, "An offset for the labels in the dataset, e.g. 1 for a model "
-                     "trained without the background class.")
-flags.DEFINE_string("model_name", "inception_v3", "The name of the architecture to evaluate.")
-flags.DEFINE_string("preprocessing_name", None, "The name of the preprocessing to use; defaults to model_name.")
-flags.DEFINE_float("moving_average_decay", None, "The decay to use for the moving average; if given, the "
-                   "moving averages of the weights are restored instead of the weights.")
-flags.DEFINE_integer("eval_image_size", None, "Eval image size; defaults to the network's size.")
 flags.DEFINE_string("predictions_file", None, "CSV to write image,label,prediction,prob_0..prob_4 to, "
                     "one row per image of the split (rewritten for each checkpoint).")
 flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluate each new checkpoint in "
@@ -41,7 +31,6 @@ flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluat
 flags.DEFINE_integer("max_evals", None, "With --eval_interval_secs, stop after this many evaluations.")
 flags.DEFINE_float("timeout", None, "With --eval_interval_secs, stop after this many seconds without a new "
                    "checkpoint (training has stopped). None waits forever.")
-flags.DEFINE_boolean("tta", False, "Average probabilities over the 8 flips and quarter turns of each image.")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -57,9 +46,7 @@ def main(_):
 def run():
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
-    config = evaluator.ModelConfig(
-        model_name=FLAGS.model_name, num_classes=num_classes, preprocessing_name=FLAGS.preprocessing_name,
-        image_size=FLAGS.eval_image_size, moving_average_decay=FLAGS.moving_average_decay, tta=FLAGS.tta)
+    config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
                                         FLAGS.labels_offset)
     evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,

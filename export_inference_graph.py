@@ -15,23 +15,19 @@ import sys
 
 from absl import app, flags
 
-from evaluation import checkpoints, evaluator, export
+from evaluation import checkpoints, evaluator, export, model_flags
 
-flags.DEFINE_string("model_name", "inception_v3", "The name of the architecture to save.")
+model_flags.define_model_flags()
 flags.DEFINE_boolean("is_training", False, "Whether to save out a training-focused version of the model.")
 flags.DEFINE_integer("image_size", None, "The image size to use; defaults to the network's size.")
 flags.DEFINE_integer("batch_size", None, "Batch size of the input placeholder; None accepts any.")
 flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset (gives the number of classes).")
-flags.DEFINE_integer("labels_offset", 0, "An offset for the labels in the dataset.")
 flags.DEFINE_string("output_file", "", "Where to save the resulting GraphDef.")
 flags.DEFINE_string("dataset_dir", "", "Directory of the dataset (unused: the class count needs no data).")
 flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text instead of binary protobuf.")
 flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir: a checkpoint file, or the directory of "
                     "the latest one, whose weights the SavedModel holds.")
 flags.DEFINE_string("saved_model_dir", None, "Write a SavedModel serving encoded images here (a new directory).")
-flags.DEFINE_string("preprocessing_name", None, "SavedModel preprocessing; defaults to model_name.")
-flags.DEFINE_float("moving_average_decay", None, "If given, the SavedModel holds the moving averages of the weights.")
-flags.DEFINE_boolean("tta", False, "SavedModel averages over the 8 flips and quarter turns of each image.")
 
 FLAGS = flags.FLAGS
 
@@ -54,9 +50,7 @@ def run():
                                                FLAGS.is_training)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
-        config = evaluator.ModelConfig(
-            model_name=FLAGS.model_name, num_classes=num_classes, preprocessing_name=FLAGS.preprocessing_name,
-            image_size=FLAGS.image_size, moving_average_decay=FLAGS.moving_average_decay, tta=FLAGS.tta)
+        config = model_flags.model_config(num_classes, FLAGS.image_size)
         export.export_saved_model(checkpoints.resolve_checkpoint(FLAGS.checkpoint_path), config,
                                   FLAGS.saved_model_dir)
 
