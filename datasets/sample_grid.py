@@ -13,8 +13,8 @@ import sys
 from PIL import Image, ImageDraw, ImageFont
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import files
 from slim_compat import tf
+from utils.atomic_files import atomic_path
 
 LABEL_WIDTH = 84
 CAPTION_HEIGHT = 16
@@ -85,8 +85,8 @@ def write_sample_grid(dataset, output_path, per_class=4, tile_size=128):
     """
     examples = sample_examples(dataset, per_class)
     grid = render_grid(examples, tile_size, per_class)
-    with files.open_atomically(output_path, "wb") as handle:
-        grid.quantize(256, method=Image.Quantize.FASTOCTREE).save(handle, format="PNG", optimize=True)
+    with atomic_path(output_path) as temporary:
+        grid.quantize(256, method=Image.Quantize.FASTOCTREE).save(temporary, format="PNG", optimize=True)
     return sum(len(kept) for kept in examples.values())
 
 
