@@ -1,16 +1,19 @@
 """train_image_classifier.py end to end: the book's fine-tuning command on real TFRecords and a real Inception V3."""
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
 from absl import flags
 
 import train_image_classifier
+from deployment import cluster
 from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
 
@@ -142,13 +145,60 @@ def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, 
     assert {"clone_0/clone_loss", "clone_1/clone_loss"} <= event_tags(str(tmp_path))
 
 
-def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_dir, tmp_path):
-    cluster = tf.train.ClusterSpec({"ps": [f"localhost:{free_port()}"], "worker": [f"localhost:{free_port()}"]})
-    tf.train.Server(cluster, job_name="ps", task_index=0)
-    worker = tf.train.Server(cluster, job_name="worker", task_index=0)
+@pytest.mark.parametrize("replication", [[], ["--sync_replicas", "--replicas_to_aggregate=1"]],
+                         ids=["async", "sync_replicas"])
+def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_dir, tmp_path, replication):
+    ps_hosts, worker_hosts = f"localhost:{free_port()}", f"localhost:{free_port()}"
+    cluster.start_server(ps_hosts, worker_hosts, "ps", 0)
+    worker = cluster.start_server(ps_hosts, worker_hosts, "worker", 0)
     train_in_process(small_run(tmp_path, tiny_diabetic_dir, f"--master={worker.target}", "--num_ps_tasks=1",
-                               "--max_number_of_steps=1", "--optimizer=sgd"))
+                               "--max_number_of_steps=1", "--optimizer=sgd", *replication))
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-1")
+
+
+def start_training(train_dir, dataset_dir, log_path, *extra):
+    """Starts the script as a subprocess logging to `log_path` (a file: a full pipe would block it)."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen([sys.executable, "train_image_classifier.py", *small_run(train_dir, dataset_dir, *extra)],
+                                cwd=REPO_ROOT, stderr=log, text=True)
+
+
+def wait_for_log(process, log_path, text, timeout):
+    deadline = time.time() + timeout
+    while text not in log_path.read_text():
+        assert process.poll() is None and time.time() < deadline, log_path.read_text()[-3000:]
+        time.sleep(0.2)
+
+
+def test_sync_replicas_advance_the_global_step_once_per_two_worker_gradients(tiny_diabetic_dir, tmp_path):
+    ps_hosts = f"localhost:{free_port()}"
+    worker_hosts = f"localhost:{free_port()},localhost:{free_port()}"
+    cluster.start_server(ps_hosts, worker_hosts, "ps", 0)
+    servers = [cluster.start_server(ps_hosts, worker_hosts, "worker", task) for task in (0, 1)]
+    logs = [tmp_path / f"worker{task}.log" for task in (0, 1)]
+    sync = ["--num_ps_tasks=1", "--worker_replicas=2", "--sync_replicas", "--replicas_to_aggregate=2",
+            "--max_number_of_steps=2", "--optimizer=sgd"]
+
+    def train_task(task):
+        return start_training(tmp_path / "train", tiny_diabetic_dir, logs[task], f"--master={servers[task].target}",
+                              f"--task={task}", *sync)
+
+    workers = [train_task(0)]
+    try:
+        # Started before the chief has initialised the variables, the other worker would sleep 30 s.
+        wait_for_log(workers[0], logs[0], "Starting Session.", timeout=120)
+        workers.append(train_task(1))
+        for worker, log in zip(workers, logs):
+            assert worker.wait(timeout=120) == 0, log.read_text()[-3000:]
+    finally:
+        for worker in workers:
+            worker.kill()
+    steps = [[int(step) for step in re.findall(r"global step (\d+): loss", log.read_text())] for log in logs]
+    # Every step (by either worker) sends one gradient and waits for a token: 2 tokens
+    # at the start, 2 more per update. Two updates take 4 gradients, hence 4 to 6 steps.
+    assert 4 <= len(steps[0]) + len(steps[1]) <= 6, steps
+    assert all(worker_steps == sorted(worker_steps) and set(worker_steps) <= {0, 1, 2} for worker_steps in steps)
+    assert tf.train.latest_checkpoint(str(tmp_path / "train")).endswith("model.ckpt-2")
 
 
 def test_nan_loss_stops_the_run_and_names_the_step(tiny_diabetic_dir, tmp_path):

@@ -17,14 +17,21 @@ def make_train_step_fn(images_per_step):
 
     def train_step_fn(session, train_op, global_step, train_step_kwargs):
         start = time.time()
-        loss, step = session.run([train_op, global_step])
+        loss = session.run(train_op)
         seconds = time.time() - start
+        # Read once the step is over: fetched in train_op's run, a parameter
+        # server's global step may predate the update (with --sync_replicas the
+        # update even runs in the chief's own thread).
+        fetches = {"step": global_step, "stop": train_step_kwargs["should_stop"]}
+        if "should_log" in train_step_kwargs:  # absent when log_every_n_steps is 0
+            fetches["log"] = train_step_kwargs["should_log"]
+        after = session.run(fetches)
         if not math.isfinite(loss):
-            raise FloatingPointError(f"loss is {loss} at step {step}; training stopped "
+            raise FloatingPointError(f"loss is {loss} at step {after['step']}; training stopped "
                                      "(try a lower --learning_rate)")
-        if session.run(train_step_kwargs["should_log"]):
+        if after.get("log"):
             logging.info("global step %d: loss = %.4f (%.3f sec/step, %.1f images/s)",
-                         step, loss, seconds, images_per_step / seconds)
-        return loss, bool(session.run(train_step_kwargs["should_stop"]))
+                         after["step"], loss, seconds, images_per_step / seconds)
+        return loss, bool(after["stop"])
 
     return train_step_fn

@@ -6,7 +6,7 @@ from deployment import model_deploy
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import checkpoint_init, losses, optimization, summaries
+from training import checkpoint_init, losses, optimization, summaries, sync_replicas
 from training.train_step import make_train_step_fn
 
 
@@ -67,6 +67,20 @@ def _label_counter(dataset, num_classes, labels_offset):
     return label_counts
 
 
+def _gradients_after(loss, gradients):
+    """Returns `gradients` ((gradient, variable) pairs) made to wait for `loss`, each on its own device.
+
+    The logged loss is then the one the gradients came from, read before any
+    update. Gating the gradients, not the optimizer's ops, keeps the sync-replicas
+    chief's update (run on its own by the chief) free of a forward pass.
+    """
+    gated = []
+    for gradient, variable in gradients:
+        with tf.device(gradient.device), tf.control_dependencies([loss]):
+            gated.append((tf.identity(gradient), variable))
+    return gated
+
+
 def _train_op(flags, deploy_config, clones, num_samples, global_step):
     """Returns (the op that runs one step and yields the loss, the optimizer)."""
     moving_averages = variables_to_average = None
@@ -84,7 +98,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
     # Batch-norm statistics are updated from the first clone only, as upstream does.
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
     if flags.sync_replicas:
-        optimizer = tf.train.SyncReplicasOptimizer(
+        optimizer = sync_replicas.SyncReplicasOptimizer(
             optimizer, replicas_to_aggregate=flags.replicas_to_aggregate,
             total_num_replicas=flags.worker_replicas, variable_averages=moving_averages,
             variables_to_average=variables_to_average)
@@ -93,9 +107,8 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
     tf.summary.scalar("total_loss", total_loss)
-    # The logged loss is the one the gradients came from, read before any update.
-    with tf.device(deploy_config.optimizer_device()), tf.control_dependencies([total_loss]):
-        apply_gradients = optimizer.apply_gradients(gradients, global_step=global_step)
+    with tf.device(deploy_config.optimizer_device()):
+        apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
         return tf.identity(total_loss, name="train_op"), optimizer
 
