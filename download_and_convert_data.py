@@ -10,6 +10,8 @@ evaluation take as --dataset_dir.
 """
 from absl import app, flags, logging
 
+import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
 import data_utils
 from datasets import convert_labelled_images, download_and_convert_diabetic
 

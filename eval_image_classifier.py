@@ -14,6 +14,8 @@ import sys
 
 from absl import app, flags
 
+import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
 from datasets import dataset_factory
 from evaluation import evaluate, model_flags
 

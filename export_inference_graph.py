@@ -15,6 +15,8 @@ import sys
 
 from absl import app, flags
 
+import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
 from evaluation import checkpoints, evaluator, export, model_flags
 
 model_flags.define_model_flags()

@@ -10,6 +10,8 @@ import sys
 
 from absl import app, flags
 
+import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
 from datasets import dataset_factory
 from evaluation import evaluate, evaluator, image_folder, model_flags, predict, submission
 

@@ -17,6 +17,8 @@ import sys
 
 from absl import app, flags, logging
 
+import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
 from training import trainer
 
 # Upstream's flags, names and defaults unchanged.
