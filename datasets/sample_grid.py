@@ -31,6 +31,9 @@ def _feature_bytes(example, key):
 def sample_examples(dataset, per_class):
     """Returns the first `per_class` examples of each class in a split, in shard order.
 
+    Reading stops once every one of the dataset's classes has `per_class` examples, so a
+    Kaggle-sized split is not read through.
+
     Args:
       dataset: a slim Dataset in this project's TFRecord format.
       per_class: how many examples to keep per class.
@@ -47,6 +50,8 @@ def sample_examples(dataset, per_class):
             if len(kept) < per_class:
                 kept.append((_feature_bytes(example, "image/filename").decode("utf-8"),
                              _feature_bytes(example, "image/encoded")))
+            if sum(len(examples) == per_class for examples in chosen.values()) >= dataset.num_classes:
+                return chosen
     return chosen
 
 

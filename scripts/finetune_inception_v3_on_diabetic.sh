@@ -100,6 +100,13 @@ TRAIN_DIR=$OUTPUT_DIR/train
 EVAL_DIR=$OUTPUT_DIR/eval
 mkdir -p "$OUTPUT_DIR"
 
+if [ "$DEMO" = 1 ]; then
+  # A fresh demo each time, with the sizes asked for: prepare skips what a previous run converted,
+  # and slim would resume from a checkpoint left in the train dir. A Kaggle run keeps both, so that
+  # rerunning it after an interruption resumes where it stopped.
+  rm -rf "$DATASET_DIR/processed_images" "$TFRECORDS" "$TRAIN_DIR" "$EVAL_DIR"
+fi
+
 stage "Prepare: preprocessing $DATASET_DIR into $TFRECORDS"
 "$PYTHON" download_and_convert_data.py --dataset_name=diabetic --dataset_dir="$DATASET_DIR" \
   --validation_size="$VALIDATION_SIZE" --image_size="$IMAGE_SIZE"
@@ -111,9 +118,6 @@ stage "Sample grid of the preprocessed training images"
 common=(--dataset_name=diabetic --dataset_dir="$TFRECORDS" --model_name=inception_v3 --preprocessing_name=fundus)
 
 if [ "$DEMO" = 1 ]; then
-  # A fresh demo run each time (slim would resume from a checkpoint left in the train dir); a
-  # Kaggle run keeps it, so that rerunning after an interruption resumes training.
-  rm -rf "$TRAIN_DIR" "$EVAL_DIR"
   stage "Train Inception V3 from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px"
   # Settings measured for a short run (README, "The CPU demo"): batch-norm decay 0.9 lets the moving
   # statistics used at evaluation follow the weights within a few hundred steps (0.9997 would not);
