@@ -119,8 +119,7 @@ def test_moving_average_decay_restores_the_averaged_weights(tiny_diabetic_dir, t
 
 
 def test_interval_mode_evaluates_checkpoints_written_after_it_started(tiny_diabetic_dir, train_dir, tmp_path):
-    watched = tmp_path / "watched"
-    watched.mkdir()
+    watched = tmp_path / "watched"  # the training directory does not exist yet when evaluation starts
     eval_dir = str(tmp_path / "eval")
     process = subprocess.Popen(
         [sys.executable, "eval_image_classifier.py", *eval_flags(
@@ -128,6 +127,7 @@ def test_interval_mode_evaluates_checkpoints_written_after_it_started(tiny_diabe
         cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for step in (1, 2):
+            watched.mkdir(exist_ok=True)
             for path in glob.glob(os.path.join(train_dir, f"model.ckpt-{step}.*")):
                 shutil.copy(path, watched)
             tf.train.update_checkpoint_state(str(watched), str(watched / f"model.ckpt-{step}"))
