@@ -119,7 +119,7 @@ common=(--dataset_name=diabetic --dataset_dir="$TFRECORDS" --model_name=inceptio
 
 if [ "$DEMO" = 1 ]; then
   stage "Train Inception V3 from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px"
-  # Settings measured for a short run (README, "The CPU demo"): batch-norm decay 0.9 lets the moving
+  # Settings measured for a short run (README, "What the demo shows"): batch-norm decay 0.9 lets the moving
   # statistics used at evaluation follow the weights within a few hundred steps (0.9997 would not);
   # Adam needs its usual epsilon, since upstream's --opt_epsilon=1.0 (meant for RMSProp) turns it
   # into a slow momentum SGD.
