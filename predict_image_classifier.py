@@ -1,17 +1,20 @@
 """Writes a Kaggle submission (`image,level`, one row per image) from a checkpoint.
 
-Reads the blind `test` split of the TFRecords, or a folder of JPEG/PNG images
-(preprocessed exactly as the TFRecords are), e.g.
+Reads the blind `test` split of the TFRecords, or a folder of photographs
+(prepared like the TFRecords: black border cropped, resized; then preprocessed
+as at evaluation), e.g.
 
     python predict_image_classifier.py --checkpoint_path=TRAIN --dataset_name=diabetic \
         --dataset_dir=DIR/tfrecords --submission_file=submission.csv --combine_eyes --tta
 """
 import sys
+import tempfile
 
 from absl import app, flags
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
+import data_utils
 from datasets import dataset_factory
 from evaluation import evaluate, evaluator, image_folder, model_flags, predict, submission
 
@@ -22,6 +25,13 @@ flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset the mod
 flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored with --image_dir).")
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
 flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split.")
+flags.DEFINE_integer("prepare_image_size", data_utils.DEFAULT_IMAGE_SIZE,
+                     "With --image_dir: crop each JPEG photograph's black border and resize it to this size "
+                     "first, as download_and_convert_data.py does (use its --image_size). 0: the folder "
+                     "holds prepared images (e.g. DIR/processed_images/test/unlabelled), read as they are.")
+flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+                     "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
+                     "are cropped.")
 flags.DEFINE_boolean("combine_eyes", False, "Mix each eye's probabilities with those of the patient's other eye.")
 flags.DEFINE_float("other_eye_weight", submission.DEFAULT_OTHER_EYE_WEIGHT,
                    "With --combine_eyes, the other eye's share of the mixed probabilities.")
@@ -40,21 +50,35 @@ def main(_):
 def run():
     if bool(FLAGS.image_dir) == bool(FLAGS.dataset_dir):
         raise ValueError("give exactly one of --dataset_dir and --image_dir")
-    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset)
+    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
     if FLAGS.image_dir:
-        images = image_folder.list_images(FLAGS.image_dir)
-        make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
-        expected_count = len(images)
-    else:
-        dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
-        split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
-                                             FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-        make_batches, expected_count = split_input.make_batches, split_input.num_samples
-    predictions = predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count,
-                                  FLAGS.submission_file, FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master)
-    if FLAGS.image_dir:
-        image_folder.report_unreadable(images, predictions.filenames)
+        with tempfile.TemporaryDirectory() as work_dir:
+            predict_folder(config, work_dir)
+        return
+    dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
+    split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
+                                         FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
+    predict_and_write(config, split_input.make_batches, split_input.num_samples)
+
+
+def predict_folder(config, work_dir):
+    """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
+    photos = image_folder.list_images(FLAGS.image_dir)
+    images = photos
+    if FLAGS.prepare_image_size:
+        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold)
+        if not images:
+            raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
+    make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
+    predictions = predict_and_write(config, make_batches, len(images))
+    image_folder.report_unreadable({image_id: photos[image_id] for image_id in images}, predictions.filenames)
+
+
+def predict_and_write(config, make_batches, expected_count):
+    """Runs the checkpoint over `make_batches` and writes --submission_file; returns the predictions."""
+    return predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count, FLAGS.submission_file,
+                           FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,18 @@
 """A folder of fundus images as a one-pass input, preprocessed exactly like a TFRecord split.
 
 The image id is the file name without its extension (`1_left.jpeg` -> `1_left`), as in
-Kaggle's test folder. Files TensorFlow cannot decode are skipped and reported by name.
+Kaggle's test folder. Raw photographs are first prepared like download_and_convert_data.py
+prepares them (black border cropped, resized); files that cannot be read are skipped and
+reported by name.
 """
 import os
 
 from absl import logging
 
+import data_utils
 from datasets.dataset_utils import UNLABELLED
 from slim_compat import tf
+from utils.progress import ProgressLog
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 
@@ -32,6 +36,30 @@ def list_images(image_dir):
     if not images:
         raise ValueError(f"{image_dir}: no {'/'.join(IMAGE_EXTENSIONS)} files")
     return images
+
+
+def prepare_photos(images, work_dir, image_size, crop_threshold):
+    """Writes each photograph of `images` ({id: path}) into `work_dir` as the conversion does.
+
+    Reduced decode, black-border crop, bicubic resize to `image_size` and JPEG
+    q95, by the same function as download_and_convert_data.py, so a model sees
+    the same pixels as in its TFRecords.
+
+    Returns:
+      {image id: prepared path} of the photographs that could be prepared; each
+      other one is logged with its reason.
+    """
+    prepared = {}
+    progress = ProgressLog(len(images), "photographs")
+    for count, (image_id, path) in enumerate(images.items(), start=1):
+        destination = os.path.join(work_dir, image_id + ".jpeg")
+        try:
+            data_utils.preprocess_fundus(path, destination, image_size, crop_threshold)
+            prepared[image_id] = destination
+        except data_utils.BadImageError as error:
+            logging.error("%s: skipped, %s", path, error)
+        progress.update(count)
+    return prepared
 
 
 def folder_batches(images, batch_size, num_preprocessing_threads=4):

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from datasets import download_and_convert_diabetic, kaggle_sample
 from evaluation import evaluator, image_folder, submission
 from slim_compat import tf
 from tests.conftest import TINY_SPLITS
@@ -82,3 +83,27 @@ def test_submission_refuses_an_image_listed_twice(tmp_path):
     with pytest.raises(ValueError, match="more than once: 1_left"):
         submission.write_submission_csv(str(tmp_path / "s.csv"), ["1_left", "1_right", "1_left"], [0, 1, 2])
     assert not (tmp_path / "s.csv").exists()
+
+
+def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(checkpoint, tmp_path):
+    kaggle_dir = str(tmp_path / "kaggle")
+    kaggle_sample.write_kaggle_sample(kaggle_dir, num_patients=2, image_width_range=(700, 900), with_test=True)
+    assert download_and_convert_diabetic.run(kaggle_dir, validation_size=2, num_workers=1, image_size=160) == 0
+    photos = image_folder.list_images(os.path.join(kaggle_dir, "test"))
+    prepared = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
+    from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
+                                                len(prepared))
+    from_records = split_predictions(os.path.join(kaggle_dir, "tfrecords"), checkpoint, split="test")
+    by_id = dict(zip(from_records.filenames, from_records.probabilities))
+    assert sorted(from_folder.filenames) == sorted(photos) == sorted(by_id)
+    np.testing.assert_allclose(from_folder.probabilities, [by_id[name] for name in from_folder.filenames],
+                               atol=1e-6)
+
+    submission_file = tmp_path / "submission.csv"
+    result = run_script("predict_image_classifier.py", f"--checkpoint_path={checkpoint}",
+                        f"--image_dir={os.path.join(kaggle_dir, 'test')}", "--prepare_image_size=160",
+                        f"--submission_file={submission_file}", f"--eval_image_size={TEST_IMAGE_SIZE}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(submission_file) as handle:
+        levels = dict(list(csv.reader(handle))[1:])
+    assert levels == {name: str(int(np.argmax(by_id[name]))) for name in photos}
