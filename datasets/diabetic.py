@@ -9,7 +9,6 @@ from datasets import dataset_utils
 FILE_PATTERN = "diabetic_%s_*.tfrecord"
 SPLITS = ("train", "validation", "test")
 NUM_CLASSES = 5
-GRADE_NAMES = ("No DR", "Mild", "Moderate", "Severe", "Proliferative DR")
 
 
 def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
