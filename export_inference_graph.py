@@ -25,7 +25,8 @@ flags.DEFINE_integer("image_size", None, "The image size to use; defaults to the
 flags.DEFINE_integer("batch_size", None, "Batch size of the input placeholder; None accepts any.")
 flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset (gives the number of classes).")
 flags.DEFINE_string("output_file", "", "Where to save the resulting GraphDef.")
-flags.DEFINE_string("dataset_dir", "", "Directory of the dataset (unused: the class count needs no data).")
+flags.DEFINE_string("dataset_dir", "", "Directory of the dataset's TFRecords; only labelled_images reads it "
+                    "(the class count is in its labels.txt).")
 flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text instead of binary protobuf.")
 flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir: a checkpoint file, or the directory of "
                     "the latest one, whose weights the SavedModel holds.")
@@ -46,7 +47,7 @@ def run():
         raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir)")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset)
+    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size,
                                                FLAGS.is_training)

@@ -7,12 +7,29 @@ datasets_map = {
 }
 
 
+def _dataset_module(name):
+    if name not in datasets_map:
+        raise ValueError(f"Name of dataset unknown {name}; known: {', '.join(sorted(datasets_map))}")
+    return datasets_map[name]
+
+
 def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
     """Returns the slim Dataset for `split_name` of the dataset called `name`.
 
     Raises:
       ValueError: `name` is not a known dataset.
     """
-    if name not in datasets_map:
-        raise ValueError(f"Name of dataset unknown {name}; known: {', '.join(sorted(datasets_map))}")
-    return datasets_map[name].get_split(split_name, dataset_dir, file_pattern, reader)
+    return _dataset_module(name).get_split(split_name, dataset_dir, file_pattern, reader)
+
+
+def get_num_classes(name, dataset_dir=None):
+    """Returns the number of classes of the dataset called `name`, without reading any TFRecord.
+
+    Args:
+      name: a key of `datasets_map`.
+      dataset_dir: the TFRecords folder; needed only by datasets whose classes its labels.txt lists.
+
+    Raises:
+      ValueError: `name` is not a known dataset, or its classes cannot be found.
+    """
+    return _dataset_module(name).num_classes(dataset_dir)

@@ -9,6 +9,21 @@ FILE_PATTERN = "labelled_images_%s_*.tfrecord"
 SPLITS = ("train", "validation")
 
 
+def num_classes(dataset_dir):
+    """Returns the number of classes that `dataset_dir/labels.txt` lists.
+
+    Raises:
+      ValueError: no `dataset_dir`, or no labels.txt in it.
+    """
+    if not dataset_dir:
+        raise ValueError("labelled_images: its classes are listed in the labels.txt of its TFRecords folder; "
+                         "give that folder with --dataset_dir")
+    if not dataset_utils.has_labels(dataset_dir):
+        raise ValueError(f"{dataset_dir}: no {dataset_utils.LABELS_FILENAME}; "
+                         "run download_and_convert_data.py --dataset_name=labelled_images first")
+    return len(dataset_utils.read_label_file(dataset_dir))
+
+
 def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
     """Returns a slim Dataset for one split of the labelled-image TFRecords in `dataset_dir`.
 
@@ -17,9 +32,5 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
     """
     if split_name not in SPLITS:
         raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(SPLITS)}")
-    if not dataset_utils.has_labels(dataset_dir):
-        raise ValueError(f"{dataset_dir}: no {dataset_utils.LABELS_FILENAME}; "
-                         "run download_and_convert_data.py --dataset_name=labelled_images first")
-    num_classes = len(dataset_utils.read_label_file(dataset_dir))
     return dataset_utils.get_tfrecord_split(split_name, dataset_dir, file_pattern or FILE_PATTERN,
-                                            num_classes, reader)
+                                            num_classes(dataset_dir), reader)

@@ -17,16 +17,18 @@ from slim_compat import slim, tf
 from utils import progress
 
 
-def dataset_num_classes(dataset_name, labels_offset=0):
-    """Returns the number of classes a network for `dataset_name` predicts, without reading any data.
+def dataset_num_classes(dataset_name, labels_offset=0, dataset_dir=None):
+    """Returns the number of classes a network for `dataset_name` predicts, without reading any TFRecord.
+
+    Args:
+      dataset_name: a key of dataset_factory.datasets_map.
+      labels_offset: subtracted from the dataset's class count.
+      dataset_dir: the TFRecords folder; needed only by datasets whose labels.txt lists the classes.
 
     Raises:
-      ValueError: unknown dataset.
+      ValueError: unknown dataset, or its classes cannot be found.
     """
-    if dataset_name not in dataset_factory.datasets_map:
-        raise ValueError(f"Name of dataset unknown {dataset_name}; known: "
-                         f"{', '.join(sorted(dataset_factory.datasets_map))}")
-    return dataset_factory.datasets_map[dataset_name].NUM_CLASSES - labels_offset
+    return dataset_factory.get_num_classes(dataset_name, dataset_dir) - labels_offset
 
 
 @dataclasses.dataclass(frozen=True)

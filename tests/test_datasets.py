@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from datasets import dataset_factory, dataset_utils
+from evaluation import evaluator
 from slim_compat import slim, tf
 from tests.conftest import TINY_IMAGE_SIZE, TINY_SPLITS
 
@@ -56,3 +57,16 @@ def test_unknown_dataset_split_and_missing_records_are_clear_errors(tiny_diabeti
         dataset_factory.get_dataset("diabetic", "dev", tiny_diabetic_dir)
     with pytest.raises(ValueError, match="no TFRecords match diabetic_train_"):
         dataset_factory.get_dataset("diabetic", "train", str(tmp_path))
+
+
+def test_class_count_comes_without_tfrecords_from_the_module_or_labels_file(tmp_path):
+    assert dataset_factory.get_num_classes("diabetic") == 5
+    dataset_utils.write_label_file({0: "nodule", 1: "normal", 2: "other"}, str(tmp_path))
+    assert dataset_factory.get_num_classes("labelled_images", str(tmp_path)) == 3
+    assert evaluator.dataset_num_classes("labelled_images", 1, str(tmp_path)) == 2
+    with pytest.raises(ValueError, match="give that folder with --dataset_dir"):
+        dataset_factory.get_num_classes("labelled_images")
+    with pytest.raises(ValueError, match="no labels.txt"):
+        dataset_factory.get_num_classes("labelled_images", str(tmp_path / "empty"))
+    with pytest.raises(ValueError, match="unknown imagenet"):
+        evaluator.dataset_num_classes("imagenet")
