@@ -51,14 +51,14 @@ def prepare_photos(images, work_dir, image_size, crop_threshold):
     """
     prepared = {}
     progress = ProgressLog(len(images), "photographs")
-    for count, (image_id, path) in enumerate(images.items(), start=1):
+    for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
         try:
             data_utils.preprocess_fundus(path, destination, image_size, crop_threshold)
             prepared[image_id] = destination
-        except data_utils.BadImageError as error:
+        except (data_utils.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)
-        progress.update(count)
+        progress.update(1)
     return prepared
 
 
