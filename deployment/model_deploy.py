@@ -59,12 +59,6 @@ class DeploymentConfig:
         self.worker_device = f"/job:{worker_job_name}/task:{replica_id}" if num_ps_tasks > 0 else ""
         self.ps_device = f"/job:{ps_job_name}" if num_ps_tasks > 0 else ""
 
-    def caching_device(self):
-        """Returns a function caching variables on the worker's CPU when they live on a PS, else None."""
-        if self.num_ps_tasks > 0:
-            return lambda op: op.device
-        return None
-
     def clone_device(self, clone_index):
         """Returns the device of clone `clone_index`.
 
