@@ -6,18 +6,12 @@ or, with parameter servers, round-robin on the `ps` tasks. Each clone computes
 its loss and gradients; the gradients are summed and applied once, and only
 the first clone's update ops (e.g. batch-norm statistics) run.
 
-Multi-machine training uses TensorFlow's distributed runtime: start one process
-per task with the same cluster, e.g. two parameter servers and two workers::
+Multi-machine training uses TensorFlow's distributed runtime: every host serves
+its job and task of one cluster with scripts/start_server.py (see its docstring),
+and each worker trains against its own server, e.g. with two parameter servers::
 
-    python train_image_classifier.py --master=grpc://worker0:2222 --task=0 \
-        --worker_replicas=2 --num_ps_tasks=2 ...   # and --task=1 on worker1
-
-where each host also serves its job and task, e.g. on ps0 (and likewise
-`("worker", 0)` on worker0, whose server is the `--master` above)::
-
-    cluster = tf.train.ClusterSpec({"ps": ["ps0:2222", "ps1:2222"],
-                                    "worker": ["worker0:2222", "worker1:2222"]})
-    tf.train.Server(cluster, job_name="ps", task_index=0).join()
+    python train_image_classifier.py --master=grpc://localhost:2222 --task=0 \
+        --worker_replicas=2 --num_ps_tasks=2 ...   # and --task=1 on the second worker
 """
 import collections
 
