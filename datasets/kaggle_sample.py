@@ -25,12 +25,13 @@ Run `python -m datasets.kaggle_sample --output_dir DIR --num_patients N`.
 """
 import csv
 import os
-import sys
 
 import numpy as np
+from absl import logging
 from PIL import Image, ImageDraw
 
 from utils import atomic_files
+from utils.progress import ProgressLog
 
 DEFAULT_GRADE_WEIGHTS = (0.30, 0.15, 0.25, 0.15, 0.15)
 DEFAULT_WIDTH_RANGE = (2000, 3000)
@@ -147,7 +148,7 @@ def _save_jpeg(array, path):
 
 
 def write_kaggle_sample(output_dir, num_patients, image_width_range=DEFAULT_WIDTH_RANGE, seed=0,
-                        with_test=False, grade_weights=DEFAULT_GRADE_WEIGHTS, progress=None):
+                        with_test=False, grade_weights=DEFAULT_GRADE_WEIGHTS):
     """Writes `trainLabels.csv`, `train/*.jpeg` and optionally `test/*.jpeg` under `output_dir`.
 
     Args:
@@ -159,7 +160,6 @@ def write_kaggle_sample(output_dir, num_patients, image_width_range=DEFAULT_WIDT
       with_test: also write unlabelled `test/` images for max(1, num_patients // 4)
         further patients.
       grade_weights: relative frequency of grades 0..4 among patients.
-      progress: optional callable(done, total) called after each image.
 
     Returns:
       {"train": [(image name, grade)], "test": [image name]} in CSV order.
@@ -176,11 +176,12 @@ def write_kaggle_sample(output_dir, num_patients, image_width_range=DEFAULT_WIDT
             jobs.append((split, f"{patient}_{eye}", eye, grade))
     for split in {split for split, _, _, _ in jobs}:
         os.makedirs(os.path.join(output_dir, split), exist_ok=True)
-    for done, (split, name, eye, grade) in enumerate(jobs, start=1):
+    progress = ProgressLog(len(jobs))
+    for split, name, eye, grade in jobs:
         image = make_fundus_image(retina, grade, eye, rng, image_width_range)
         _save_jpeg(image, os.path.join(output_dir, split, name + ".jpeg"))
-        if progress:
-            progress(done, len(jobs))
+        progress.update(1)
+    logging.info("wrote %s", progress.line())
     labels = [(name, grade) for split, name, _, grade in jobs if split == "train"]
     labels_path = os.path.join(output_dir, "trainLabels.csv")
     with atomic_files.open_atomically(labels_path, "w", newline="") as handle:
@@ -195,13 +196,8 @@ def main(argv):
 
     del argv
     options = flags.FLAGS
-
-    def report(done, total):
-        print(f"\r{done}/{total} images", end="\n" if done == total else "", file=sys.stderr, flush=True)
-
     written = write_kaggle_sample(options.output_dir, options.num_patients,
-                                  (options.min_width, options.max_width), options.seed,
-                                  options.with_test, progress=report)
+                                  (options.min_width, options.max_width), options.seed, options.with_test)
     print(f"wrote {len(written['train'])} labelled and {len(written['test'])} test images "
           f"to {options.output_dir}")
 
