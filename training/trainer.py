@@ -6,7 +6,7 @@ from deployment import model_deploy
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import checkpoint_init, losses, optimization, summaries, sync_replicas
+from training import checkpoint_init, latest_checkpoint, losses, optimization, summaries, sync_replicas
 from training.train_step import make_train_step_fn
 
 
@@ -154,7 +154,7 @@ def train(flags):
         logging.info("Training %s on %s/%s (%d examples) at %dx%d, batch %d x %d clone(s)", flags.model_name,
                      flags.dataset_name, flags.dataset_split_name, dataset.num_samples, image_size, image_size,
                      flags.batch_size, deploy_config.num_clones)
-        return slim.learning.train(
+        final_loss = slim.learning.train(
             train_op, logdir=flags.train_dir, train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones),
             master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
             summary_op=tf.summary.merge_all(), number_of_steps=flags.max_number_of_steps,
@@ -162,3 +162,6 @@ def train(flags):
             save_interval_secs=flags.save_interval_secs,
             sync_optimizer=optimizer if flags.sync_replicas else None,
             session_config=tf.ConfigProto(allow_soft_placement=True))
+    if flags.task == 0:
+        latest_checkpoint.point_latest_at_highest_step(flags.train_dir)
+    return final_loss
