@@ -24,7 +24,8 @@ flags.DEFINE_string("submission_file", None, "The CSV to write.")
 flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset the model was trained on.")
 flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored with --image_dir).")
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
-flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split.")
+flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split "
+                    "(--dataset_dir, if also given, then only tells the number of classes).")
 flags.DEFINE_integer("prepare_image_size", data_utils.DEFAULT_IMAGE_SIZE,
                      "With --image_dir: crop each JPEG photograph's black border and resize it to this size "
                      "first, as download_and_convert_data.py does (use its --image_size). 0: the folder "
@@ -48,8 +49,8 @@ def main(_):
 
 
 def run():
-    if bool(FLAGS.image_dir) == bool(FLAGS.dataset_dir):
-        raise ValueError("give exactly one of --dataset_dir and --image_dir")
+    if not (FLAGS.image_dir or FLAGS.dataset_dir):
+        raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
     num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
     if FLAGS.image_dir:
