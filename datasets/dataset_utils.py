@@ -89,6 +89,38 @@ def read_split_sizes(dataset_dir, filename=SPLIT_SIZES_FILENAME):
     return {split: int(count) for split, count in _read_colon_file(os.path.join(dataset_dir, filename)).items()}
 
 
+def check_split_name(split_name, split_names):
+    """Raises ValueError unless `split_name` is one of `split_names`."""
+    if split_name not in split_names:
+        raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(split_names)}")
+
+
+def fixed_size_split(split_name, dataset_dir, file_pattern, reader, *, splits_to_sizes, keys_to_features,
+                     items_to_handlers, num_classes, items_to_descriptions, labels_to_names=None):
+    """Returns a slim Dataset for one split of a dataset whose split sizes are known (upstream's datasets).
+
+    `num_samples` is the size in `split_sizes.txt` when the conversion recorded one (e.g. from a partial
+    archive), else `splits_to_sizes[split_name]`. `labels_to_names` defaults to `labels.txt` when present.
+
+    Raises:
+      ValueError: `split_name` is not a key of `splits_to_sizes`.
+    """
+    check_split_name(split_name, tuple(splits_to_sizes))
+    recorded = read_split_sizes(dataset_dir) if os.path.exists(
+        os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)) else {}
+    if labels_to_names is None and has_labels(dataset_dir):
+        labels_to_names = read_label_file(dataset_dir)
+    return slim.dataset.Dataset(
+        data_sources=os.path.join(dataset_dir, file_pattern % split_name),
+        reader=reader or tf.TFRecordReader,
+        decoder=slim.tfexample_decoder.TFExampleDecoder(keys_to_features, items_to_handlers),
+        num_samples=recorded.get(split_name, splits_to_sizes[split_name]),
+        items_to_descriptions=items_to_descriptions,
+        num_classes=num_classes,
+        labels_to_names=labels_to_names,
+    )
+
+
 def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reader=None):
     """Returns a slim Dataset over `dataset_dir/file_pattern % split_name`.
 
