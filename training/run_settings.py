@@ -15,9 +15,9 @@ not know. Keys written by training:
                 the model, and a restart of the same training folder with another value
                 is refused (`check_unchanged`).
   label_names   the class names of labels 0..num_classes-1 (after the offset).
-  conversion    a dict of how the training images were prepared from the raw photographs
-                (CONVERSION_IMAGE_SIZE, CONVERSION_CROP_THRESHOLD, ...), copied from the
-                dataset folder's own settings file when the conversion wrote one there.
+  conversion    how the training images were prepared from the raw photographs, a dict
+                with CONVERSION_IMAGE_SIZE and CONVERSION_CROP_THRESHOLD: the settings of
+                the TFRecords folder's conversion.json, when the conversion wrote one.
 
 Adding a setting: pass it to `record` with the others (a model-defining one also
 joins MODEL_KEYS), or store it later with `record(directory, {key: value})`

@@ -1,6 +1,7 @@
 """What a training run records about its model (training.run_settings) and where it shows it."""
 from absl import logging
 
+from datasets import download_and_convert_diabetic
 from slim_compat import tf
 from training import run_settings
 
@@ -28,9 +29,9 @@ def model_settings(flags, dataset, num_classes, image_size):
         "moving_average_decay": flags.moving_average_decay or None,
         run_settings.LABEL_NAMES: [names.get(label + offset, str(label + offset)) for label in range(num_classes)],
     }
-    conversion = run_settings.read(flags.dataset_dir).get(run_settings.CONVERSION)
-    if conversion:
-        settings[run_settings.CONVERSION] = conversion
+    conversion = download_and_convert_diabetic.read_conversion(flags.dataset_dir)
+    if conversion and conversion.get("settings"):
+        settings[run_settings.CONVERSION] = conversion["settings"]
     return settings
 
 
