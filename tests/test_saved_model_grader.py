@@ -19,7 +19,7 @@ from training import run_settings
 CONVERSION_SIZE = 128
 # Photographs wide enough for the reduced (1/2 scale) JPEG decode of the conversion: short side >= 2 x 128.
 PHOTO_WIDTHS = (700, 1000)
-TRAIN_STEPS = 30
+TRAIN_STEPS = 6
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def raw_run(tmp_path_factory):
     assert run.returncode == 0, run.stderr[-3000:]
     train_dir = os.path.join(root, "train")
     run = run_script("train_image_classifier.py",
-                     *train_flags(train_dir, os.path.join(dataset_dir, "tfrecords"), "--batch_size=8",
+                     *train_flags(train_dir, os.path.join(dataset_dir, "tfrecords"), "--batch_size=4",
                                   f"--max_number_of_steps={TRAIN_STEPS}"))
     assert run.returncode == 0, run.stderr[-3000:]
     export_dir = os.path.join(root, "export", "1")
@@ -105,14 +105,23 @@ def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
 def test_metadata_and_plain_tensorflow_2_loading_without_warnings(raw_run):
     """A fresh TensorFlow 2 process (no slim_compat) loads the model, reads its metadata and grades a photo."""
     photo = sorted(image_folder.list_images(raw_run["photos"]).values())[0]
-    script = ("import json, sys\nimport tensorflow as tf\n"
-              "model = tf.saved_model.load(sys.argv[1])\n"
-              "metadata = {k: v.numpy().tolist() for k, v in model.signatures['metadata']().items()}\n"
-              "metadata = {k: v.decode() if isinstance(v, bytes) else [x.decode() for x in v] if isinstance(v, list)"
-              " else v for k, v in metadata.items()}\n"
-              "out = model.signatures['serving_default'](image_bytes=tf.constant([open(sys.argv[2], 'rb').read()]))\n"
-              "print(json.dumps({'metadata': metadata, 'grade': int(out['grade'].numpy()[0]),"
-              " 'probabilities': out['probabilities'].numpy()[0].tolist()}))\n")
+    script = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+def plain(value):
+    value = value.tolist() if isinstance(value, np.ndarray) else value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value.decode() if isinstance(value, bytes) else value
+
+model = tf.saved_model.load(sys.argv[1])
+metadata = {name: plain(tensor.numpy()) for name, tensor in model.signatures["metadata"]().items()}
+outputs = model.signatures["serving_default"](image_bytes=tf.constant([open(sys.argv[2], "rb").read()]))
+print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]),
+                  "probabilities": outputs["probabilities"].numpy()[0].tolist()}))
+"""
     run = subprocess.run([sys.executable, "-c", script, raw_run["export_dir"], photo], capture_output=True,
                          text=True, timeout=300, cwd=tempfile.gettempdir())
     assert run.returncode == 0, run.stderr[-3000:]
