@@ -2,7 +2,8 @@
 
 Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g and
 Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
-Referable_AUC) and the confusion matrix, and writes them as summaries (and the
+Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
+and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the confusion matrix, and writes them as summaries (and the
 matrix as a PNG) to --eval_dir. Upstream's `Recall_5` (top-5 recall, always 1.0
 with five grades) is dropped; `Recall_g` is the recall of grade g.
 
@@ -46,6 +47,7 @@ def main(_):
 
 
 def run():
+    model_flags.apply_run_settings(FLAGS.checkpoint_path)
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size)

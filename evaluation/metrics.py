@@ -8,6 +8,8 @@ a grade, a single class present) is NaN rather than a made-up number.
 import numpy as np
 from scipy import stats
 
+from evaluation import screening
+
 REFERABLE_GRADE = 2
 
 
@@ -104,7 +106,8 @@ def compute_metrics(labels, probabilities):
     Returns:
       (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
       `Recall_g` and `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
-      `Referable_AUC`) to float, in print order; `matrix` is the confusion matrix.
+      `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
+      `Expected_Calibration_Error`) to float, in print order; `matrix` is the confusion matrix.
       `Recall_g` is the recall of grade g, not upstream's top-k `Recall_5`.
 
     Raises:
@@ -125,5 +128,9 @@ def compute_metrics(labels, probabilities):
     for grade, precision in enumerate(per_grade_precision(matrix)):
         metrics[f"Precision_{grade}"] = precision
     metrics["Referable_Sensitivity"], metrics["Referable_Specificity"] = referable_sensitivity_specificity(matrix)
-    metrics["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_probability(probabilities))
+    referable_scores = referable_probability(probabilities)
+    metrics["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_scores)
+    metrics.update(screening.operating_point_metrics(
+        screening.screening_operating_points(labels >= REFERABLE_GRADE, referable_scores)))
+    metrics["Expected_Calibration_Error"] = screening.expected_calibration_error(labels, probabilities)
     return metrics, matrix

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import metrics
+from evaluation import metrics, screening
 
 
 def one_hot_probabilities(predictions, num_classes=5, confidence=0.6):
@@ -91,7 +91,8 @@ def test_compute_metrics_reports_every_named_metric_from_one_pass():
     values, matrix = metrics.compute_metrics(labels, probabilities)
     assert list(values) == (["Accuracy", "QuadraticWeightedKappa"] + [f"Recall_{g}" for g in range(5)]
                             + [f"Precision_{g}" for g in range(5)]
-                            + ["Referable_Sensitivity", "Referable_Specificity", "Referable_AUC"])
+                            + ["Referable_Sensitivity", "Referable_Specificity", "Referable_AUC"]
+                            + [name for name, _, _ in screening.OPERATING_POINTS] + ["Expected_Calibration_Error"])
     assert values["Accuracy"] == pytest.approx(4 / 6)
     assert values["QuadraticWeightedKappa"] == pytest.approx(metrics.quadratic_weighted_kappa(matrix))
     assert values["Referable_Sensitivity"] == 1.0 and values["Referable_Specificity"] == 1.0
