@@ -9,6 +9,7 @@ checkpoints' names and shapes; the full twelve/eighteen-cell networks take
 import numpy as np
 import pytest
 
+from nets import nets_factory
 from nets.nasnet import nasnet, nasnet_utils, pnasnet
 from slim_compat import slim, tf
 
@@ -193,3 +194,23 @@ def test_configs_refuse_unknown_hyperparameters():
     config = nasnet.mobile_imagenet_config()
     with pytest.raises(KeyError, match="num_cels"):
         config.set_hparam("num_cels", 3)
+
+
+def test_factory_batch_norm_options_reach_nasnets_batch_norms():
+    images = np.random.default_rng(0).normal(3.0, 1.0, (2, IMAGE_SIZE, IMAGE_SIZE, 3)).astype(np.float32)
+    for freeze in (True, False):
+        with tf.Graph().as_default() as graph:
+            network_fn = nets_factory.get_network_fn("nasnet_mobile", 5, is_training=True, batch_norm_decay=0.5,
+                                                     freeze_batch_norm=freeze)
+            logits, _ = network_fn(tf.constant(images), config=three_cells(nasnet.mobile_imagenet_config()))
+            assert logits.shape.as_list() == [2, 5]
+            update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+            if freeze:
+                assert not update_ops
+                continue
+            moving_mean = slim.get_variables_by_name("conv0_bn/moving_mean")[0]
+            with tf.Session() as session:
+                session.run(tf.global_variables_initializer())
+                conv0, _ = session.run([graph.get_tensor_by_name("conv0/Conv2D:0"), update_ops])
+                # From 0, one update moves the mean (1 - decay) of the way to the batch mean.
+                np.testing.assert_allclose(session.run(moving_mean), 0.5 * conv0.mean(axis=(0, 1, 2)), rtol=1e-4)
