@@ -52,6 +52,9 @@ class ModelConfig:
     moving_average_decay: float = None
     tta: bool = False
 
+    def __post_init__(self):
+        nets_factory.check_image_network(self.model_name)
+
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
 

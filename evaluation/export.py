@@ -19,6 +19,7 @@ SERVING_OUTPUTS = ("probabilities", "grade")
 
 def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False):
     """Returns the GraphDef of `model_name` on a float32 [batch_size, size, size, 3] placeholder named `input`."""
+    nets_factory.check_image_network(model_name)
     with tf.Graph().as_default() as graph:
         network_fn = nets_factory.get_network_fn(model_name, num_classes=num_classes, is_training=is_training)
         size = image_size or network_fn.default_image_size
