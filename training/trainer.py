@@ -106,7 +106,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
         update_ops.append(moving_averages.apply(variables_to_average))
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
-    tf.summary.scalar("total_loss", total_loss)
+    model_deploy.scalar_summary("total_loss", total_loss)
     with tf.device(deploy_config.optimizer_device()):
         apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
