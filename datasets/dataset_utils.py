@@ -3,8 +3,9 @@
 The formats are upstream TF-Slim's: `image/encoded`, `image/format`,
 `image/class/label`, `image/height`, `image/width` in each example and `id:name`
 lines in `labels.txt`. We add the optional `image/filename` (the image id, e.g.
-`10_left`) and `split_sizes.txt` (`split:count` lines written after the
-TFRecords, so `num_samples` is what was actually written).
+`10_left`), `image/conversion` (the preprocessing settings the image was made
+with, as JSON, when a conversion made it) and `split_sizes.txt` (`split:count`
+lines written after the TFRecords, so `num_samples` is what was actually written).
 """
 import glob
 import os
@@ -15,6 +16,7 @@ from utils import atomic_files
 LABELS_FILENAME = "labels.txt"
 SPLIT_SIZES_FILENAME = "split_sizes.txt"
 UNLABELLED = -1
+CONVERSION_FEATURE = "image/conversion"
 
 
 def int64_feature(values):
@@ -31,8 +33,8 @@ def bytes_feature(values):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
 
 
-def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None):
-    """Returns a tf.train.Example in upstream's layout, plus `image/filename` when given."""
+def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None, conversion=None):
+    """Returns a tf.train.Example in upstream's layout, plus `image/filename` and `image/conversion` when given."""
     feature = {
         "image/encoded": bytes_feature(image_data),
         "image/format": bytes_feature(image_format),
@@ -42,6 +44,8 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
     }
     if filename is not None:
         feature["image/filename"] = bytes_feature(filename)
+    if conversion is not None:
+        feature[CONVERSION_FEATURE] = bytes_feature(conversion)
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
