@@ -47,7 +47,7 @@ def _read_records(files, is_training, num_readers, seed):
     shards = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed).repeat()
     readers = max(1, min(num_readers, len(files)))
     return shards.interleave(tf.data.TFRecordDataset, cycle_length=readers, num_parallel_calls=readers,
-                             deterministic=False)
+                             deterministic=seed is not None)
 
 
 def _label_of(dataset, serialized):
@@ -78,7 +78,11 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
       num_readers: shards read in parallel when training.
       num_preprocessing_threads: examples decoded and preprocessed in parallel.
       labels_offset: subtracted from every label (e.g. 1 for 1000-class VGG/ResNet on 1001-class data).
-      seed: seed for shard order, shuffling and sampling (None: random).
+      seed: seed for shard order, shuffling and sampling; a seeded training pass also keeps its
+        examples in that order across parallel readers and preprocessing threads, so the same
+        seed reads the same examples into the same batches (their random augmentation follows
+        the graph-level seed, drawn in the order the threads run). None: random, in the order
+        threads finish.
       balanced_labels: when training, sample the examples of each of these labels (after the
         offset) equally often; each must occur in the split, or reading never ends. None: the
         split's own frequencies.
@@ -99,7 +103,7 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
         return {"images": image, "labels": label - labels_offset, "filenames": filename}
 
     batches = records.map(decode_and_preprocess, num_parallel_calls=max(1, num_preprocessing_threads),
-                          deterministic=not is_training)
+                          deterministic=seed is not None or not is_training)
     batches = batches.batch(batch_size, drop_remainder=is_training).prefetch(tf.data.AUTOTUNE)
     return tf.data.make_one_shot_iterator(batches).get_next()
 
