@@ -17,12 +17,25 @@ from utils import atomic_files
 
 DEFAULT_IMAGE_SIZE = 299
 DEFAULT_CROP_THRESHOLD = 10
+# What `preprocess_fundus` makes of a photograph, keyword argument -> default. The conversion
+# records these settings with every image it writes and makes an image again when they change,
+# so a new option of `preprocess_fundus` joins here with its default.
+DEFAULT_SETTINGS = {
+    "image_size": DEFAULT_IMAGE_SIZE,
+    "crop_threshold": DEFAULT_CROP_THRESHOLD,
+}
 JPEG_QUALITY = 95
 # About four times the largest Kaggle photograph (5,184x3,456); a 30,000x30,000
 # JPEG header is refused before any pixel is decoded.
 MAX_IMAGE_PIXELS = 80_000_000
 # Reduced decoding must leave at least this many times the target size.
 MIN_DECODE_FACTOR = 2
+# A disc smaller than this share of the target size would be blown up into a blurred example.
+MIN_DISC_SHARE = 0.5
+# Largest difference between the colour channels of a photograph that is still called greyscale
+# (JPEG rounding of a grey image stays within it; a fundus photograph is far redder).
+GREYSCALE_CHANNEL_SPREAD = 3
+PIL_GREYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
 
 
 class BadImageError(ValueError):
@@ -86,12 +99,41 @@ def open_jpeg(path, max_pixels=MAX_IMAGE_PIXELS):
     if image.format != "JPEG":
         image.close()
         raise BadImageError(f"not a JPEG but {image.format}")
+    if image.mode in PIL_GREYSCALE_MODES:
+        image.close()
+        raise BadImageError(_GREYSCALE_PROBLEM)
     width, height = image.size
     if width * height > max_pixels:
         image.close()
         raise BadImageError(f"refused as a decompression bomb: the header claims {width}x{height}, "
                             f"more than {max_pixels:,} pixels")
     return image
+
+
+_GREYSCALE_PROBLEM = "a greyscale photograph: grading needs the colour of the lesions; refused"
+
+
+def check_size(pixels, scale, image_size):
+    """Refuses an image (decoded at 1/`scale`) whose short side in the file is under MIN_DISC_SHARE of `image_size`.
+
+    Raises:
+      BadImageError: naming the size.
+    """
+    height, width = pixels.shape[0] * scale, pixels.shape[1] * scale
+    if min(height, width) < MIN_DISC_SHARE * image_size:
+        raise BadImageError(f"too small: {width}x{height} pixels without its black border, under half the "
+                            f"output size {image_size}; refused rather than blown up")
+
+
+def check_colour(pixels):
+    """Refuses an RGB uint8 image whose three channels are (nearly) equal everywhere.
+
+    Raises:
+      BadImageError: a greyscale photograph.
+    """
+    spread = pixels.max(axis=2).astype(np.int16) - pixels.min(axis=2)
+    if spread.max() <= GREYSCALE_CHANNEL_SPREAD:
+        raise BadImageError(_GREYSCALE_PROBLEM)
 
 
 def _dct_scale_keeping(length, wanted):
@@ -123,7 +165,8 @@ def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFA
       (cropped RGB uint8 array, whether the image was all black and kept uncropped).
 
     Raises:
-      BadImageError: the file is not a decodable JPEG within `max_pixels`.
+      BadImageError: the file is not a decodable JPEG within `max_pixels`, is greyscale, or
+        its disc is too small for `image_size`.
     """
     wanted = MIN_DECODE_FACTOR * image_size
     with open_jpeg(path, max_pixels) as image:
@@ -136,11 +179,16 @@ def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFA
         if disc_scale < scale:
             with open_jpeg(path, max_pixels) as image:
                 pixels = _decode_at_scale(image, disc_scale)
+            scale = disc_scale
             box = black_border_box(pixels, crop_threshold)
     if box is None:
+        check_size(pixels, scale, image_size)
         return pixels, True
     top, bottom, left, right = box
-    return pixels[top:bottom, left:right], False
+    disc = pixels[top:bottom, left:right]
+    check_size(disc, scale, image_size)
+    check_colour(disc)
+    return disc, False
 
 
 def resize_bicubic(pixels, image_size=DEFAULT_IMAGE_SIZE):

@@ -1,8 +1,9 @@
 """Maps a dataset name to the module whose `get_split` reads it."""
-from datasets import diabetic, labelled_images
+from datasets import diabetic, imagenet, labelled_images
 
 datasets_map = {
     "diabetic": diabetic,
+    "imagenet": imagenet,
     "labelled_images": labelled_images,
 }
 

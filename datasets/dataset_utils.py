@@ -3,8 +3,9 @@
 The formats are upstream TF-Slim's: `image/encoded`, `image/format`,
 `image/class/label`, `image/height`, `image/width` in each example and `id:name`
 lines in `labels.txt`. We add the optional `image/filename` (the image id, e.g.
-`10_left`) and `split_sizes.txt` (`split:count` lines written after the
-TFRecords, so `num_samples` is what was actually written).
+`10_left`), `image/conversion` (the preprocessing settings the image was made
+with, as JSON, when a conversion made it) and `split_sizes.txt` (`split:count`
+lines written after the TFRecords, so `num_samples` is what was actually written).
 """
 import glob
 import os
@@ -15,6 +16,7 @@ from utils import atomic_files
 LABELS_FILENAME = "labels.txt"
 SPLIT_SIZES_FILENAME = "split_sizes.txt"
 UNLABELLED = -1
+CONVERSION_FEATURE = "image/conversion"
 
 
 def int64_feature(values):
@@ -31,8 +33,8 @@ def bytes_feature(values):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
 
 
-def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None):
-    """Returns a tf.train.Example in upstream's layout, plus `image/filename` when given."""
+def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None, conversion=None):
+    """Returns a tf.train.Example in upstream's layout, plus `image/filename` and `image/conversion` when given."""
     feature = {
         "image/encoded": bytes_feature(image_data),
         "image/format": bytes_feature(image_format),
@@ -42,6 +44,8 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
     }
     if filename is not None:
         feature["image/filename"] = bytes_feature(filename)
+    if conversion is not None:
+        feature[CONVERSION_FEATURE] = bytes_feature(conversion)
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
@@ -83,6 +87,38 @@ def write_split_sizes(split_sizes, dataset_dir, filename=SPLIT_SIZES_FILENAME):
 def read_split_sizes(dataset_dir, filename=SPLIT_SIZES_FILENAME):
     """Returns {split name: number of examples} from `dataset_dir/split_sizes.txt`."""
     return {split: int(count) for split, count in _read_colon_file(os.path.join(dataset_dir, filename)).items()}
+
+
+def check_split_name(split_name, split_names):
+    """Raises ValueError unless `split_name` is one of `split_names`."""
+    if split_name not in split_names:
+        raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(split_names)}")
+
+
+def fixed_size_split(split_name, dataset_dir, file_pattern, reader, *, splits_to_sizes, keys_to_features,
+                     items_to_handlers, num_classes, items_to_descriptions, labels_to_names=None):
+    """Returns a slim Dataset for one split of a dataset whose split sizes are known (upstream's datasets).
+
+    `num_samples` is the size in `split_sizes.txt` when the conversion recorded one (e.g. from a partial
+    archive), else `splits_to_sizes[split_name]`. `labels_to_names` defaults to `labels.txt` when present.
+
+    Raises:
+      ValueError: `split_name` is not a key of `splits_to_sizes`.
+    """
+    check_split_name(split_name, tuple(splits_to_sizes))
+    recorded = read_split_sizes(dataset_dir) if os.path.exists(
+        os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)) else {}
+    if labels_to_names is None and has_labels(dataset_dir):
+        labels_to_names = read_label_file(dataset_dir)
+    return slim.dataset.Dataset(
+        data_sources=os.path.join(dataset_dir, file_pattern % split_name),
+        reader=reader or tf.TFRecordReader,
+        decoder=slim.tfexample_decoder.TFExampleDecoder(keys_to_features, items_to_handlers),
+        num_samples=recorded.get(split_name, splits_to_sizes[split_name]),
+        items_to_descriptions=items_to_descriptions,
+        num_classes=num_classes,
+        labels_to_names=labels_to_names,
+    )
 
 
 def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reader=None):

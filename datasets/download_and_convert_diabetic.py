@@ -6,13 +6,21 @@ optionally Kaggle's blind `test/NAME.jpeg`. Output:
   processed_images/{train,validation}/{grade}/NAME.jpeg and
   processed_images/test/unlabelled/NAME.jpeg: cropped, 299x299, JPEG quality 95;
   tfrecords/diabetic_{split}_{i:05d}-of-{n:05d}.tfrecord, labels.txt, split_sizes.txt;
+  processed_images/conversion_records.jsonl: what made each processed image;
+  tfrecords/conversion.json: the settings and a digest of the inputs the TFRecords hold;
   conversion_report.txt: one line per problem found.
 
-The split is by patient (`10_left` and `10_right` on the same side). Images
-already processed are skipped, so a killed run resumes where it stopped.
+The split is by patient (`10_left` and `10_right` on the same side). An image
+already processed from the same source file with the same settings is kept, so
+a killed run resumes where it stopped; any other is processed again. The
+TFRecords are rewritten only when what they would hold changed.
 """
+import contextlib
 import csv
+import fcntl
 import functools
+import hashlib
+import json
 import multiprocessing
 import os
 import random
@@ -21,7 +29,7 @@ from collections import namedtuple
 from absl import logging
 
 import data_utils
-from datasets import dataset_utils, diabetic, tfrecord_writer
+from datasets import conversion_records, dataset_utils, diabetic, tfrecord_writer
 from utils import atomic_files
 from utils.progress import ProgressLog
 
@@ -31,6 +39,7 @@ TFRECORDS_DIR = "tfrecords"
 REPORT_FILENAME = "conversion_report.txt"
 TEST_CLASS_FOLDER = "unlabelled"
 IMAGE_EXTENSION = ".jpeg"
+CONVERSION_FILENAME = "conversion.json"
 DEFAULT_VALIDATION_SIZE = 5126
 NAME_PREFIX = "diabetic"
 
@@ -141,120 +150,234 @@ def effective_validation_size(validation_size, num_images):
     return smaller
 
 
-def _images_on_disk(folder):
-    """Returns {image name: path} of the visible files in `folder` (empty if it does not exist)."""
+def _images_on_disk(folder, report):
+    """Returns {image name: path} of the visible files in `folder` (empty if it does not exist).
+
+    `10_left.jpeg`, `10_left.jpg` and `10_left.JPEG` all name image `10_left`; two files of one
+    name are reported and map to None.
+    """
     if not os.path.isdir(folder):
         return {}
-    return {os.path.splitext(entry.name)[0]: entry.path for entry in os.scandir(folder)
-            if entry.is_file() and not entry.name.startswith(".") and not atomic_files.is_temporary(entry.name)}
+    found = {}
+    for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+        if entry.is_file() and not entry.name.startswith(".") and not atomic_files.is_temporary(entry.name):
+            found.setdefault(os.path.splitext(entry.name)[0], []).append(entry.path)
+    for name, paths in found.items():
+        if len(paths) > 1:
+            report.error(paths[0], f"{len(paths)} files for image {name} "
+                         f"({', '.join(os.path.basename(path) for path in paths)}); keep one")
+    return {name: paths[0] if len(paths) == 1 else None for name, paths in found.items()}
 
 
 def plan_jobs(dataset_dir, labels, validation_names, report):
     """Returns the jobs for every labelled and test image; reports unlisted and missing files."""
     processed = os.path.join(dataset_dir, PROCESSED_DIR)
-    on_disk = _images_on_disk(os.path.join(dataset_dir, "train"))
+    on_disk = _images_on_disk(os.path.join(dataset_dir, "train"), report)
     listed = {name for name, _ in labels}
     for name in sorted(set(on_disk) - listed):
-        report.warning(on_disk[name], f"not listed in {LABELS_CSV}; skipped")
+        if on_disk[name]:
+            report.warning(on_disk[name], f"not listed in {LABELS_CSV}; skipped")
     jobs = []
     for name, grade in labels:
-        source = os.path.join(dataset_dir, "train", name + IMAGE_EXTENSION)
-        if not os.path.isfile(source):
-            report.error(source, f"listed in {LABELS_CSV} but missing")
+        if name not in on_disk:
+            report.error(os.path.join(dataset_dir, "train", name + IMAGE_EXTENSION),
+                         f"listed in {LABELS_CSV} but missing")
+        source = on_disk.get(name)
+        if source is None:
             continue
         split = "validation" if name in validation_names else "train"
         jobs.append(Job(source, os.path.join(processed, split, str(grade), name + IMAGE_EXTENSION),
                         split, grade, name))
-    for name, source in sorted(_images_on_disk(os.path.join(dataset_dir, "test")).items()):
+    test_images = _images_on_disk(os.path.join(dataset_dir, "test"), report)
+    for name, source in sorted((name, source) for name, source in test_images.items() if source):
         jobs.append(Job(source, os.path.join(processed, "test", TEST_CLASS_FOLDER, name + IMAGE_EXTENSION),
                         "test", dataset_utils.UNLABELLED, name))
     return jobs
 
 
-def _preprocess_job(job, image_size, crop_threshold):
+def conversion_settings(**settings):
+    """Returns data_utils.DEFAULT_SETTINGS updated with `settings`: what the conversion records.
+
+    Raises:
+      ValueError: a setting `preprocess_fundus` does not take, or an image size below 1.
+    """
+    unknown = sorted(set(settings) - set(data_utils.DEFAULT_SETTINGS))
+    if unknown:
+        raise ValueError(f"unknown preprocessing setting(s) {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(data_utils.DEFAULT_SETTINGS))}")
+    merged = {**data_utils.DEFAULT_SETTINGS, **settings}
+    if merged["image_size"] < 1:
+        raise ValueError(f"--image_size={merged['image_size']}: must be a positive number of pixels")
+    return merged
+
+
+def _preprocess_job(job, settings):
     """Runs in a worker process; returns (job, error or None, warning or None)."""
     try:
-        return job, None, data_utils.preprocess_fundus(job.source, job.destination, image_size, crop_threshold)
+        return job, None, data_utils.preprocess_fundus(job.source, job.destination, **settings)
     except (data_utils.BadImageError, OSError) as error:
         return job, str(error), None
 
 
-def preprocess_images(jobs, report, num_workers, image_size, crop_threshold):
-    """Preprocesses the jobs whose output does not exist yet, in `num_workers` processes.
+def preprocess_images(jobs, report, num_workers, settings, records, dataset_dir, overwrite=False):
+    """Preprocesses the jobs whose output is not current (all of them with `overwrite`), in `num_workers` processes.
+
+    Args:
+      jobs: the Jobs of every image.
+      report: a Report for the images that fail.
+      num_workers: worker processes.
+      settings: keyword arguments of data_utils.preprocess_fundus, recorded with each image.
+      records: the processed folder's conversion_records.ConversionRecords, updated as images are made.
+      dataset_dir: the folder that the source paths in the records are relative to.
+      overwrite: process every image again, current or not.
 
     Returns:
-      The jobs whose processed image exists at the end.
+      {job: its record} of the jobs whose processed image is current at the end.
     """
-    pending = [job for job in jobs if not os.path.exists(job.destination)]
-    logging.info("%d images to preprocess, %d already done", len(pending), len(jobs) - len(pending))
+    wanted = {job: conversion_records.image_record(job.source, dataset_dir, settings) for job in jobs}
+    pending = [job for job in jobs if overwrite or not records.is_current(job.destination, wanted[job])]
+    logging.info("%d images to preprocess, %d already done with the same source and settings",
+                 len(pending), len(jobs) - len(pending))
     progress = ProgressLog(len(pending), every_secs=5.0)
-    work = functools.partial(_preprocess_job, image_size=image_size, crop_threshold=crop_threshold)
-    failed = set()
+    work = functools.partial(_preprocess_job, settings=settings)
     # Fork: the workers need only data_utils, and spawning would re-import TensorFlow in each.
     with multiprocessing.get_context("fork").Pool(num_workers) as pool:
-        for job, error, warning in pool.imap_unordered(work, pending, chunksize=4):
+        for job, error, warning in pool.imap_unordered(work, pending):
             if error:
-                failed.add(job)
                 report.error(job.source, error)
+            else:
+                records.add(job.destination, wanted[job])
             if warning:
                 report.warning(job.source, warning)
             progress.update(1)
     if pending:
         logging.info("preprocessed %s", progress.line())
-    return [job for job in jobs if job not in failed and os.path.exists(job.destination)]
+    return {job: record for job, record in wanted.items() if records.is_current(job.destination, record)}
 
 
-def tfrecords_complete(tfrecords_dir):
-    """Returns whether a previous run finished writing every split it recorded."""
-    sizes_path = os.path.join(tfrecords_dir, dataset_utils.SPLIT_SIZES_FILENAME)
-    if not os.path.exists(sizes_path):
+def _inputs_digest(done, settings, num_shards, seed):
+    """Returns a digest of everything the TFRecords would be made of."""
+    rows = sorted((job.split, job.label, job.image_id, conversion_records.canonical_json(record))
+                  for job, record in done.items())
+    text = conversion_records.canonical_json({"rows": rows, "settings": settings, "num_shards": num_shards,
+                                              "seed": seed})
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_conversion(tfrecords_dir):
+    """Returns the conversion.json of a TFRecords folder as a dict, or None when there is none."""
+    path = os.path.join(tfrecords_dir, CONVERSION_FILENAME)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return json.load(handle)
+        except ValueError:
+            return None
+
+
+def tfrecords_up_to_date(tfrecords_dir, digest):
+    """Returns whether a previous run finished writing every split from the inputs of `digest`."""
+    conversion = read_conversion(tfrecords_dir)
+    if not conversion or conversion.get("inputs") != digest:
         return False
     splits = dataset_utils.read_split_sizes(tfrecords_dir)
     return "train" in splits and all(
         tfrecord_writer.split_is_complete(tfrecords_dir, NAME_PREFIX, split) for split in splits)
 
 
-def write_tfrecords(done_jobs, tfrecords_dir, num_shards, seed):
-    """Writes every split's shards, then labels.txt and, last, split_sizes.txt."""
+def write_tfrecords(done_jobs, tfrecords_dir, num_shards, seed, settings, digest):
+    """Writes every split's shards, then labels.txt, split_sizes.txt and, last, conversion.json."""
     os.makedirs(tfrecords_dir, exist_ok=True)
-    sizes_path = os.path.join(tfrecords_dir, dataset_utils.SPLIT_SIZES_FILENAME)
-    if os.path.exists(sizes_path):
-        os.remove(sizes_path)
+    for name in (CONVERSION_FILENAME, dataset_utils.SPLIT_SIZES_FILENAME):
+        if os.path.exists(os.path.join(tfrecords_dir, name)):
+            os.remove(os.path.join(tfrecords_dir, name))
     sizes = {}
     for split in diabetic.SPLITS:
         images = [(job.destination, job.label, job.image_id) for job in done_jobs if job.split == split]
         if images:
-            sizes[split] = tfrecord_writer.write_sharded_tfrecords(images, tfrecords_dir, NAME_PREFIX, split,
-                                                                   num_shards, seed)
+            sizes[split] = tfrecord_writer.write_sharded_tfrecords(
+                images, tfrecords_dir, NAME_PREFIX, split, num_shards, seed,
+                conversion=conversion_records.canonical_json(settings))
             logging.info("wrote %d %s examples", sizes[split], split)
     dataset_utils.write_label_file({grade: str(grade) for grade in range(diabetic.NUM_CLASSES)}, tfrecords_dir)
     dataset_utils.write_split_sizes(sizes, tfrecords_dir)
+    with atomic_files.open_atomically(os.path.join(tfrecords_dir, CONVERSION_FILENAME)) as handle:
+        json.dump({"settings": settings, "inputs": digest}, handle, indent=1, sort_keys=True)
 
 
-def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None,
-        image_size=data_utils.DEFAULT_IMAGE_SIZE, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD,
-        num_shards=None, seed=0, overwrite=False):
+@contextlib.contextmanager
+def exclusive_conversion(dataset_dir):
+    """Holds an exclusive lock on `dataset_dir` for the block, waiting for a running conversion of it.
+
+    Under the lock, temporary files that a killed conversion left are removed.
+    """
+    handle = os.open(dataset_dir, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logging.info("Another conversion of %s is running; waiting for it to finish", dataset_dir)
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        for folder in (PROCESSED_DIR, TFRECORDS_DIR):
+            removed = atomic_files.remove_temporaries(os.path.join(dataset_dir, folder))
+            if removed:
+                logging.info("Removed %d temporary files a stopped conversion left in %s", removed, folder)
+        yield
+    finally:
+        os.close(handle)
+
+
+def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None, num_shards=None, seed=0,
+        overwrite=False, **settings):
     """Converts a Kaggle-layout folder; see the module docstring.
+
+    Args:
+      dataset_dir: the Kaggle-layout folder.
+      validation_size: images held out for validation, rounded up to whole patients.
+      num_workers: preprocessing processes; None: one per available core.
+      num_shards: TFRecord shards per split; None: tfrecord_writer.default_num_shards.
+      seed: seed of the split and of the shard shuffle.
+      overwrite: process every image and write the TFRecords again, even where current.
+      **settings: preprocessing settings (data_utils.DEFAULT_SETTINGS keys, e.g. image_size).
 
     Returns:
       The exit status: 1 when a listed image (or CSV row) could not be converted, else 0.
 
     Raises:
-      ValueError: `dataset_dir` has no usable trainLabels.csv.
+      ValueError: `dataset_dir` has no usable trainLabels.csv, it lists no image, an unknown
+        setting, or no training image could be converted.
     """
-    tfrecords_dir = os.path.join(dataset_dir, TFRECORDS_DIR)
-    if not overwrite and tfrecords_complete(tfrecords_dir):
-        logging.info("TFRecords already exist in %s; pass --overwrite to convert again", tfrecords_dir)
-        return 0
+    settings = conversion_settings(**settings)
+    if not os.path.isdir(dataset_dir):
+        raise ValueError(f"--dataset_dir={dataset_dir}: not a directory")
+    with exclusive_conversion(dataset_dir):
+        return _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, settings)
+
+
+def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, settings):
     report = Report()
-    labels = read_labels(os.path.join(dataset_dir, LABELS_CSV), report)
+    labels_path = os.path.join(dataset_dir, LABELS_CSV)
+    labels = read_labels(labels_path, report)
+    if not labels:
+        report.write(os.path.join(dataset_dir, REPORT_FILENAME))
+        raise ValueError(f"{labels_path}: lists no usable image (rows 'image,level' after the header)")
     validation_names = split_by_patient(
         [name for name, _ in labels], effective_validation_size(validation_size, len(labels)), seed)
     jobs = plan_jobs(dataset_dir, labels, validation_names, report)
-    done_jobs = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), image_size,
-                                  crop_threshold)
-    write_tfrecords(done_jobs, tfrecords_dir, num_shards, seed)
+    records = conversion_records.ConversionRecords(os.path.join(dataset_dir, PROCESSED_DIR))
+    done = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), settings, records,
+                             dataset_dir, overwrite)
+    records.save()
     report_path = os.path.join(dataset_dir, REPORT_FILENAME)
     report.write(report_path)
     logging.info("%d errors, %d warnings; listed in %s", len(report.errors), len(report.warnings), report_path)
+    if not any(job.split == "train" for job in done):
+        raise ValueError(f"{dataset_dir}: no training image could be converted; see {report_path}")
+    tfrecords_dir = os.path.join(dataset_dir, TFRECORDS_DIR)
+    digest = _inputs_digest(done, settings, num_shards, seed)
+    if not overwrite and tfrecords_up_to_date(tfrecords_dir, digest):
+        logging.info("TFRecords in %s are up to date with these images and settings", tfrecords_dir)
+    else:
+        write_tfrecords([job for job in jobs if job in done], tfrecords_dir, num_shards, seed, settings, digest)
     return 1 if report.errors else 0

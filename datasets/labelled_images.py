@@ -30,7 +30,6 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
     Raises:
       ValueError: unknown split, no labels.txt, or no TFRecords / size for the split.
     """
-    if split_name not in SPLITS:
-        raise ValueError(f"split name {split_name!r} was not recognised; use one of {', '.join(SPLITS)}")
+    dataset_utils.check_split_name(split_name, SPLITS)
     return dataset_utils.get_tfrecord_split(split_name, dataset_dir, file_pattern or FILE_PATTERN,
                                             num_classes(dataset_dir), reader)

@@ -67,7 +67,7 @@ def read_image_header(image_data):
     return IMAGE_FORMATS[image_format], height, width
 
 
-def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_shards=None, seed=0):
+def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_shards=None, seed=0, conversion=None):
     """Writes `images` as shuffled TFRecord shards of one split.
 
     Args:
@@ -77,6 +77,8 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
       split_name: e.g. `train`.
       num_shards: number of shards; None picks `default_num_shards`.
       seed: seed of the shuffle, so reruns write the same shards.
+      conversion: the settings the images were made with (JSON text), stored in every example
+        as `image/conversion`; None stores nothing.
 
     Returns:
       The number of examples written.
@@ -100,7 +102,7 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
                 except ValueError as error:
                     raise ValueError(f"{image_path}: {error}") from error
                 example = dataset_utils.image_to_tfexample(image_data, image_format.encode(), height, width,
-                                                           class_id, image_id)
+                                                           class_id, image_id, conversion)
                 writer.write(example.SerializeToString())
         written_names.add(os.path.basename(path))
     for _, _, name in _existing_shards(output_dir, name_prefix, split_name):

@@ -51,8 +51,8 @@ def test_test_split_is_unlabelled(tiny_diabetic_dir):
 
 
 def test_unknown_dataset_split_and_missing_records_are_clear_errors(tiny_diabetic_dir, tmp_path):
-    with pytest.raises(ValueError, match="unknown imagenet"):
-        dataset_factory.get_dataset("imagenet", "train", tiny_diabetic_dir)
+    with pytest.raises(ValueError, match="unknown cifar100"):
+        dataset_factory.get_dataset("cifar100", "train", tiny_diabetic_dir)
     with pytest.raises(ValueError, match="'dev' was not recognised"):
         dataset_factory.get_dataset("diabetic", "dev", tiny_diabetic_dir)
     with pytest.raises(ValueError, match="no TFRecords match diabetic_train_"):
@@ -68,5 +68,5 @@ def test_class_count_comes_without_tfrecords_from_the_module_or_labels_file(tmp_
         dataset_factory.get_num_classes("labelled_images")
     with pytest.raises(ValueError, match="no labels.txt"):
         dataset_factory.get_num_classes("labelled_images", str(tmp_path / "empty"))
-    with pytest.raises(ValueError, match="unknown imagenet"):
-        evaluator.dataset_num_classes("imagenet")
+    with pytest.raises(ValueError, match="unknown cifar100"):
+        evaluator.dataset_num_classes("cifar100")

@@ -1,5 +1,6 @@
 """The diabetic conversion on generated Kaggle-layout folders: split, bad inputs, resume, TFRecords."""
 import glob
+import json
 import logging
 import os
 import signal
@@ -10,7 +11,7 @@ import time
 import pytest
 from PIL import Image
 
-from datasets import dataset_utils, diabetic, kaggle_sample, tfrecord_writer
+from datasets import conversion_records, dataset_utils, diabetic, kaggle_sample, tfrecord_writer
 from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
 from tests.test_data_utils import jpeg_header_claiming
@@ -64,6 +65,19 @@ def converted(tmp_path_factory):
 
 def count_jpegs(folder):
     return sum(name.endswith(".jpeg") for _, _, names in os.walk(folder) for name in names)
+
+
+def count_recorded(processed_dir):
+    """Images with a complete line in the conversion records and a file on disk (what a rerun keeps)."""
+    path = os.path.join(processed_dir, conversion_records.RECORDS_FILENAME)
+    if not os.path.exists(path):
+        return 0
+    images = set()
+    with open(path) as handle:
+        for line in handle:
+            if line.endswith("\n"):
+                images.add(json.loads(line)["image"])
+    return sum(os.path.exists(os.path.join(processed_dir, image)) for image in images)
 
 
 def read_split(dataset_dir, split):
@@ -137,20 +151,21 @@ def test_examples_hold_the_processed_jpeg_bytes_and_its_size(converted):
         assert examples[name]["image/width"].int64_list.value[0] == IMAGE_SIZE
 
 
-def test_complete_tfrecords_are_left_alone_unless_overwrite(converted, caplog):
+def test_a_rerun_keeps_current_images_and_tfrecords_and_overwrite_redoes_all(converted, caplog):
     caplog.set_level(logging.INFO, logger="absl")
     dataset_dir, _, _, _ = converted
     shard = tfrecord_writer.shard_path(os.path.join(dataset_dir, "tfrecords"), "diabetic", "train", 0, 3)
     before = os.stat(shard).st_mtime_ns
-    assert convert.run(dataset_dir, num_workers=1, image_size=IMAGE_SIZE) == 0
+    assert convert.run(dataset_dir, validation_size=6, num_workers=1, image_size=IMAGE_SIZE, num_shards=3) == 1
     assert os.stat(shard).st_mtime_ns == before
-    assert "already exist" in caplog.text
+    # Only the images that failed before are tried again.
+    assert "3 images to preprocess, 25 already done" in caplog.text
+    assert "up to date" in caplog.text
     caplog.clear()
     status = convert.run(dataset_dir, validation_size=6, num_workers=1, image_size=IMAGE_SIZE, num_shards=3,
                          overwrite=True)
     assert status == 1 and os.stat(shard).st_mtime_ns != before
-    # Only the images that failed before are tried again.
-    assert "3 images to preprocess" in caplog.text
+    assert "28 images to preprocess, 0 already done" in caplog.text
 
 
 def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
@@ -162,12 +177,12 @@ def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
     first = subprocess.Popen(command, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and count_jpegs(processed) < 3:
+    while time.monotonic() < deadline and count_recorded(processed) < 3:
         time.sleep(0.05)
     # The whole process group, workers included, as a crash or an OOM kill would.
     os.killpg(first.pid, signal.SIGKILL)
     first.wait()
-    done_before = count_jpegs(processed)
+    done_before = count_recorded(processed)
     assert 3 <= done_before < len(written["train"])
     second = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0, second.stderr

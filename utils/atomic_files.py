@@ -61,3 +61,24 @@ def open_atomically(path, mode="w", **kwargs):
     """
     with atomic_path(path) as temporary, open(temporary, mode, **kwargs) as handle:
         yield handle
+
+
+def remove_temporaries(folder):
+    """Removes the temporary files and folders that stopped writers left under `folder`.
+
+    Only for a folder no other writer is using at the same time.
+
+    Returns:
+      The number of temporaries removed (0 when `folder` does not exist).
+    """
+    removed = 0
+    for root, folders, files in os.walk(folder):
+        for name in [name for name in folders if is_temporary(name)]:
+            shutil.rmtree(os.path.join(root, name))
+            folders.remove(name)
+            removed += 1
+        for name in files:
+            if is_temporary(name):
+                os.remove(os.path.join(root, name))
+                removed += 1
+    return removed
