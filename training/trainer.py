@@ -6,7 +6,8 @@ from deployment import model_deploy
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import checkpoint_init, latest_checkpoint, losses, optimization, summaries, sync_replicas
+from training import (checkpoint_init, latest_checkpoint, losses, optimization, settings_record, summaries,
+                      sync_replicas)
 from training.train_step import make_train_step_fn
 
 
@@ -139,11 +140,15 @@ def train(flags):
         network_fn = nets_factory.get_network_fn(
             flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay, is_training=True,
             batch_norm_decay=flags.batch_norm_decay, freeze_batch_norm=flags.freeze_batch_norm)
+        image_size = flags.train_image_size or network_fn.default_image_size
+        settings = settings_record.model_settings(flags, dataset, num_classes, image_size)
+        if flags.task == 0:
+            settings_record.record_at_start(flags.train_dir, settings)
+        settings_record.add_settings_summary(settings)
         label_counts = _label_counter(dataset, num_classes, flags.labels_offset)
         weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
         balanced_labels = [label for label, count in enumerate(label_counts()) if count] \
             if flags.balanced_sampling else None
-        image_size = flags.train_image_size or network_fn.default_image_size
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels)
         end_points, images, labels = clones[0].outputs
         summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
