@@ -17,7 +17,7 @@ from absl import app, flags
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-from evaluation import checkpoints, evaluator, export, model_flags
+from evaluation import checkpoints, export, model_flags
 
 model_flags.define_model_flags()
 flags.DEFINE_boolean("is_training", False, "Whether to save out a training-focused version of the model.")
@@ -47,7 +47,7 @@ def run():
         raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir)")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
+    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size,
                                                FLAGS.is_training)

@@ -5,13 +5,15 @@ inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_
 """
 import functools
 
-from nets import alexnet, inception, overfeat, resnet_v1, resnet_v2, vgg
+from nets import alexnet, cifarnet, inception, lenet, overfeat, resnet_v1, resnet_v2, vgg
+from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
 
 # name: (network function, arg scope function), in upstream's order of networks_map (its
 # test splits the names at the tenth). As upstream, Inception V1 and V2 use the V3 arg scope.
 _NETWORKS = {
     "alexnet_v2": (alexnet.alexnet_v2, alexnet.alexnet_v2_arg_scope),
+    "cifarnet": (cifarnet.cifarnet, cifarnet.cifarnet_arg_scope),
     "overfeat": (overfeat.overfeat, overfeat.overfeat_arg_scope),
     "vgg_a": (vgg.vgg_a, vgg.vgg_arg_scope),
     "vgg_16": (vgg.vgg_16, vgg.vgg_arg_scope),
@@ -21,6 +23,7 @@ _NETWORKS = {
     "inception_v3": (inception.inception_v3, inception.inception_v3_arg_scope),
     "inception_v4": (inception.inception_v4, inception.inception_v4_arg_scope),
     "inception_resnet_v2": (inception.inception_resnet_v2, inception.inception_resnet_v2_arg_scope),
+    "lenet": (lenet.lenet, lenet.lenet_arg_scope),
     "resnet_v1_50": (resnet_v1.resnet_v1_50, resnet_v1.resnet_arg_scope),
     "resnet_v1_101": (resnet_v1.resnet_v1_101, resnet_v1.resnet_arg_scope),
     "resnet_v1_152": (resnet_v1.resnet_v1_152, resnet_v1.resnet_arg_scope),
@@ -29,6 +32,11 @@ _NETWORKS = {
     "resnet_v2_101": (resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope),
     "resnet_v2_152": (resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope),
     "resnet_v2_200": (resnet_v2.resnet_v2_200, resnet_v2.resnet_arg_scope),
+    "nasnet_cifar": (nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope),
+    "nasnet_mobile": (nasnet.build_nasnet_mobile, nasnet.nasnet_mobile_arg_scope),
+    "nasnet_large": (nasnet.build_nasnet_large, nasnet.nasnet_large_arg_scope),
+    "pnasnet_large": (pnasnet.build_pnasnet_large, pnasnet.pnasnet_large_arg_scope),
+    "pnasnet_mobile": (pnasnet.build_pnasnet_mobile, pnasnet.pnasnet_mobile_arg_scope),
 }
 
 networks_map = {name: network for name, (network, _) in _NETWORKS.items()}
