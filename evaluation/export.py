@@ -3,7 +3,8 @@
 Upstream only wrote a GraphDef (a float `input` placeholder, no weights, no
 preprocessing). The SavedModel's `serving_default` signature takes a batch of
 encoded JPEG/PNG bytes, decodes and preprocesses them exactly as evaluation does,
-and returns the class probabilities and the predicted grade, weights included.
+and returns the class probabilities and the predicted grade (cut at the model's fitted
+thresholds when it has some), weights included.
 """
 import os
 
@@ -53,9 +54,9 @@ def build_serving_graph(config):
         return preprocessing_fn(image, size, size, add_image_summaries=False)
 
     images = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
-    probabilities = evaluator.build_probabilities(config, images)
-    grades = tf.argmax(probabilities, axis=1, name="grade")
-    return {SERVING_INPUT: encoded}, {"probabilities": tf.identity(probabilities, "probabilities"), "grade": grades}
+    outputs = evaluator.build_outputs(config, images)
+    return {SERVING_INPUT: encoded}, {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
+                                      "grade": tf.identity(outputs["grades"], "grade")}
 
 
 def export_saved_model(checkpoint, config, export_dir):
