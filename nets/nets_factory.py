@@ -5,7 +5,8 @@ inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_
 """
 import functools
 
-from nets import alexnet, cifarnet, i3d, inception, lenet, overfeat, resnet_v1, resnet_v2, s3dg, vgg
+from nets import alexnet, cifarnet, i3d, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, s3dg, vgg
+from nets.mobilenet import mobilenet_v2, mobilenet_v3
 from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
 
@@ -34,6 +35,19 @@ _NETWORKS = {
     "resnet_v2_101": (resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope),
     "resnet_v2_152": (resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope),
     "resnet_v2_200": (resnet_v2.resnet_v2_200, resnet_v2.resnet_arg_scope),
+    "mobilenet_v1": (mobilenet_v1.mobilenet_v1, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_075": (mobilenet_v1.mobilenet_v1_075, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_050": (mobilenet_v1.mobilenet_v1_050, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_025": (mobilenet_v1.mobilenet_v1_025, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v2": (mobilenet_v2.mobilenet, mobilenet_v2.training_scope),
+    "mobilenet_v2_140": (mobilenet_v2.mobilenet_v2_140, mobilenet_v2.training_scope),
+    "mobilenet_v2_035": (mobilenet_v2.mobilenet_v2_035, mobilenet_v2.training_scope),
+    "mobilenet_v3_small": (mobilenet_v3.small, mobilenet_v3.training_scope),
+    "mobilenet_v3_large": (mobilenet_v3.large, mobilenet_v3.training_scope),
+    "mobilenet_v3_small_minimalistic": (mobilenet_v3.small_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_v3_large_minimalistic": (mobilenet_v3.large_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu": (mobilenet_v3.edge_tpu, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu_075": (mobilenet_v3.edge_tpu_075, mobilenet_v3.training_scope),
     "nasnet_cifar": (nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope),
     "nasnet_mobile": (nasnet.build_nasnet_mobile, nasnet.nasnet_mobile_arg_scope),
     "nasnet_large": (nasnet.build_nasnet_large, nasnet.nasnet_large_arg_scope),
@@ -80,7 +94,8 @@ def check_image_network(name):
     """Raises a one-line ValueError when `name` is a video network, which the image scripts cannot feed."""
     if name in VIDEO_NETWORKS:
         raise ValueError(f"--model_name={name} is a video network (input clips [batch, frames, height, width, 3]); "
-                         "training, evaluation, prediction and export take images: choose an image network")
+                         "training, evaluation and prediction take images (export it with --is_video_model "
+                         "--num_frames)")
 
 
 def _to_classification_outputs(logits, end_points):

@@ -1,5 +1,5 @@
 """I3D and S3D-G: upstream's end points, Inception V1 variable names and 3-D shapes on small clips; the
-image scripts refuse them with one line."""
+image scripts refuse them with one line, export takes clips."""
 import types
 
 import numpy as np
@@ -90,7 +90,7 @@ def test_image_input_is_a_clear_error():
         s3dg.s3dg(tf.zeros([1, 64, 64, 3]), 5)
 
 
-def test_image_scripts_refuse_video_networks_with_one_line():
+def test_image_scripts_refuse_video_networks_with_one_line_and_export_takes_clips():
     message = "--model_name=i3d is a video network"
     with pytest.raises(ValueError, match=message):
         trainer.check_flags(types.SimpleNamespace(dataset_dir="records", model_name="i3d"))
@@ -98,3 +98,6 @@ def test_image_scripts_refuse_video_networks_with_one_line():
         evaluator.ModelConfig("i3d", num_classes=5)
     with pytest.raises(ValueError, match=message):
         export.inference_graph_def("i3d", 5)
+    graph_def = export.inference_graph_def("i3d", 5, image_size=64, batch_size=1, num_frames=4)
+    placeholder = next(node for node in graph_def.node if node.name == export.INPUT_NAME)
+    assert [dim.size for dim in placeholder.attr["shape"].shape.dim] == [1, 4, 64, 64, 3]
