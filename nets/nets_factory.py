@@ -5,13 +5,16 @@ inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_
 """
 import functools
 
-from nets import alexnet, inception, overfeat, resnet_v1, resnet_v2, vgg
+from nets import alexnet, cifarnet, i3d, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, s3dg, vgg
+from nets.mobilenet import mobilenet_v2, mobilenet_v3
+from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
 
 # name: (network function, arg scope function), in upstream's order of networks_map (its
 # test splits the names at the tenth). As upstream, Inception V1 and V2 use the V3 arg scope.
 _NETWORKS = {
     "alexnet_v2": (alexnet.alexnet_v2, alexnet.alexnet_v2_arg_scope),
+    "cifarnet": (cifarnet.cifarnet, cifarnet.cifarnet_arg_scope),
     "overfeat": (overfeat.overfeat, overfeat.overfeat_arg_scope),
     "vgg_a": (vgg.vgg_a, vgg.vgg_arg_scope),
     "vgg_16": (vgg.vgg_16, vgg.vgg_arg_scope),
@@ -21,6 +24,9 @@ _NETWORKS = {
     "inception_v3": (inception.inception_v3, inception.inception_v3_arg_scope),
     "inception_v4": (inception.inception_v4, inception.inception_v4_arg_scope),
     "inception_resnet_v2": (inception.inception_resnet_v2, inception.inception_resnet_v2_arg_scope),
+    "i3d": (i3d.i3d, i3d.i3d_arg_scope),
+    "s3dg": (s3dg.s3dg, s3dg.s3dg_arg_scope),
+    "lenet": (lenet.lenet, lenet.lenet_arg_scope),
     "resnet_v1_50": (resnet_v1.resnet_v1_50, resnet_v1.resnet_arg_scope),
     "resnet_v1_101": (resnet_v1.resnet_v1_101, resnet_v1.resnet_arg_scope),
     "resnet_v1_152": (resnet_v1.resnet_v1_152, resnet_v1.resnet_arg_scope),
@@ -29,9 +35,29 @@ _NETWORKS = {
     "resnet_v2_101": (resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope),
     "resnet_v2_152": (resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope),
     "resnet_v2_200": (resnet_v2.resnet_v2_200, resnet_v2.resnet_arg_scope),
+    "mobilenet_v1": (mobilenet_v1.mobilenet_v1, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_075": (mobilenet_v1.mobilenet_v1_075, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_050": (mobilenet_v1.mobilenet_v1_050, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_025": (mobilenet_v1.mobilenet_v1_025, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v2": (mobilenet_v2.mobilenet, mobilenet_v2.training_scope),
+    "mobilenet_v2_140": (mobilenet_v2.mobilenet_v2_140, mobilenet_v2.training_scope),
+    "mobilenet_v2_035": (mobilenet_v2.mobilenet_v2_035, mobilenet_v2.training_scope),
+    "mobilenet_v3_small": (mobilenet_v3.small, mobilenet_v3.training_scope),
+    "mobilenet_v3_large": (mobilenet_v3.large, mobilenet_v3.training_scope),
+    "mobilenet_v3_small_minimalistic": (mobilenet_v3.small_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_v3_large_minimalistic": (mobilenet_v3.large_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu": (mobilenet_v3.edge_tpu, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu_075": (mobilenet_v3.edge_tpu_075, mobilenet_v3.training_scope),
+    "nasnet_cifar": (nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope),
+    "nasnet_mobile": (nasnet.build_nasnet_mobile, nasnet.nasnet_mobile_arg_scope),
+    "nasnet_large": (nasnet.build_nasnet_large, nasnet.nasnet_large_arg_scope),
+    "pnasnet_large": (pnasnet.build_pnasnet_large, pnasnet.pnasnet_large_arg_scope),
+    "pnasnet_mobile": (pnasnet.build_pnasnet_mobile, pnasnet.pnasnet_mobile_arg_scope),
 }
 
 networks_map = {name: network for name, (network, _) in _NETWORKS.items()}
+# Networks on video clips [batch, frames, height, width, 3]; the scripts feed images.
+VIDEO_NETWORKS = ("i3d", "s3dg")
 arg_scopes_map = {name: arg_scope for name, (_, arg_scope) in _NETWORKS.items()}
 
 _BATCH_NORM_KEY = slim.arg_scope_func_key(slim.batch_norm)
@@ -62,6 +88,14 @@ def _with_batch_norm_args(scope, **batch_norm_args):
             kwargs["normalizer_params"] = {**(kwargs.get("normalizer_params") or {}), **batch_norm_args}
         updated[key] = kwargs
     return updated
+
+
+def check_image_network(name):
+    """Raises a one-line ValueError when `name` is a video network, which the image scripts cannot feed."""
+    if name in VIDEO_NETWORKS:
+        raise ValueError(f"--model_name={name} is a video network (input clips [batch, frames, height, width, 3]); "
+                         "training, evaluation and prediction take images (export it with --is_video_model "
+                         "--num_frames)")
 
 
 def _to_classification_outputs(logits, end_points):

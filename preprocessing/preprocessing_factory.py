@@ -1,16 +1,19 @@
 """Maps a preprocessing (or network) name to its preprocessing function."""
 import functools
 
-from preprocessing import fundus_preprocessing, inception_preprocessing, vgg_preprocessing
+from preprocessing import (cifarnet_preprocessing, fundus_preprocessing, inception_preprocessing, lenet_preprocessing,
+                           vgg_preprocessing)
 
 preprocessing_fn_map = {
     "fundus": fundus_preprocessing,
+    "cifarnet": cifarnet_preprocessing,
     "inception": inception_preprocessing,
     "inception_v1": inception_preprocessing,
     "inception_v2": inception_preprocessing,
     "inception_v3": inception_preprocessing,
     "inception_v4": inception_preprocessing,
     "inception_resnet_v2": inception_preprocessing,
+    "lenet": lenet_preprocessing,
     "mobilenet_v1": inception_preprocessing,
     "mobilenet_v2": inception_preprocessing,
     "mobilenet_v2_035": inception_preprocessing,

@@ -1,13 +1,13 @@
-"""Inception V4 and Inception-ResNet-v2: upstream's end points, shapes and checkpoint variable names.
+"""Inception V4 and Inception-ResNet-v2: upstream's end points, shapes and checkpoint variable names,
+and fine-tuning on diabetic TFRecords from a checkpoint of their ImageNet layout.
 
-Graphs are only built (shape inference), never run, so upstream's 299 x 299 shapes cost no compute.
+Graphs are built at upstream's 299 x 299 only for shape inference and saving; training runs at 128.
 """
 import pytest
 
 from nets import inception
 from slim_compat import slim, tf
-
-IMAGENET_CLASSES = 1001
+from tests.fine_tuning import IMAGENET_CLASSES, check_fine_tuning, save_imagenet_layout_checkpoint
 
 
 def build(network, arg_scope, image_size, batch_size=1, **kwargs):
@@ -20,22 +20,27 @@ def build(network, arg_scope, image_size, batch_size=1, **kwargs):
 
 
 def shapes_of(end_points):
-    return {name: tensor.shape.as_list() for name, tensor in end_points.items()}
+    return {name: shape for name, (shape, _) in end_points.items()}
+
+
+def op_name(end_points, name):
+    return end_points[name][1]
 
 
 @pytest.fixture(scope="module")
-def inception_v4_at_299():
-    return build(inception.inception_v4, inception.inception_v4_arg_scope, 299, num_classes=IMAGENET_CLASSES)
+def inception_v4_imagenet(tmp_path_factory):
+    """Inception V4 from the factory, 1001 classes at 299 px: its checkpoint, end points and variables."""
+    return save_imagenet_layout_checkpoint("inception_v4", str(tmp_path_factory.mktemp("inception_v4")))
 
 
 @pytest.fixture(scope="module")
-def inception_resnet_v2_at_299():
-    return build(inception.inception_resnet_v2, inception.inception_resnet_v2_arg_scope, 299,
-                 num_classes=IMAGENET_CLASSES)
+def inception_resnet_v2_imagenet(tmp_path_factory):
+    """Inception-ResNet-v2 from the factory, 1001 classes at 299 px: its checkpoint, end points and variables."""
+    return save_imagenet_layout_checkpoint("inception_resnet_v2", str(tmp_path_factory.mktemp("inception_resnet_v2")))
 
 
-def test_inception_v4_end_points_have_upstreams_shapes(inception_v4_at_299):
-    logits, end_points, _ = inception_v4_at_299
+def test_inception_v4_end_points_have_upstreams_shapes(inception_v4_imagenet):
+    end_points = inception_v4_imagenet.end_points
     grid = {"Conv2d_1a_3x3": [149, 32], "Conv2d_2a_3x3": [147, 32], "Conv2d_2b_3x3": [147, 64],
             "Mixed_3a": [73, 160], "Mixed_4a": [71, 192], "Mixed_5a": [35, 384],
             **{f"Mixed_5{letter}": [35, 384] for letter in "bcde"},
@@ -45,16 +50,15 @@ def test_inception_v4_end_points_have_upstreams_shapes(inception_v4_at_299):
     expected.update({"global_pool": [1, 1, 1, 1536], "PreLogitsFlatten": [1, 1536],
                      **{name: [1, IMAGENET_CLASSES] for name in ("AuxLogits", "Logits", "Predictions")}})
     assert shapes_of(end_points) == expected
-    assert logits is end_points["Logits"]
-    assert logits.op.name.startswith("InceptionV4/Logits/")
-    assert end_points["AuxLogits"].op.name.startswith("InceptionV4/AuxLogits/")
-    assert end_points["Predictions"].op.name == "InceptionV4/Logits/Predictions"
+    assert op_name(end_points, "Logits").startswith("InceptionV4/Logits/Logits/")
+    assert op_name(end_points, "AuxLogits").startswith("InceptionV4/AuxLogits/")
+    assert op_name(end_points, "Predictions") == "InceptionV4/Logits/Predictions"
     # As in tf-slim's Inception V3, the base re-enters the network's scope: InceptionV4/InceptionV4/Mixed_5b/...
-    assert all(end_points[name].op.name.startswith(f"InceptionV4/InceptionV4/{name}/") for name in grid)
+    assert all(op_name(end_points, name).startswith(f"InceptionV4/InceptionV4/{name}/") for name in grid)
 
 
-def test_inception_v4_variables_carry_the_published_checkpoint_names(inception_v4_at_299):
-    _, _, shapes = inception_v4_at_299
+def test_inception_v4_variables_carry_the_published_checkpoint_names(inception_v4_imagenet):
+    shapes = inception_v4_imagenet.variable_shapes
     assert shapes["InceptionV4/Conv2d_1a_3x3/weights"] == [3, 3, 3, 32]
     assert shapes["InceptionV4/Mixed_4a/Branch_1/Conv2d_0b_1x7/weights"] == [1, 7, 64, 64]
     assert shapes["InceptionV4/Mixed_6h/Branch_2/Conv2d_0e_1x7/weights"] == [1, 7, 224, 256]
@@ -80,8 +84,8 @@ def test_inception_v4_base_stops_at_the_final_endpoint():
         inception.inception_v4_base(tf.zeros([1, 299, 299, 3]), final_endpoint="Mixed_8a")
 
 
-def test_inception_resnet_v2_end_points_have_upstreams_shapes(inception_resnet_v2_at_299):
-    logits, end_points, _ = inception_resnet_v2_at_299
+def test_inception_resnet_v2_end_points_have_upstreams_shapes(inception_resnet_v2_imagenet):
+    end_points = inception_resnet_v2_imagenet.end_points
     grid = {"Conv2d_1a_3x3": [149, 32], "Conv2d_2a_3x3": [147, 32], "Conv2d_2b_3x3": [147, 64],
             "MaxPool_3a_3x3": [73, 64], "Conv2d_3b_1x1": [73, 80], "Conv2d_4a_3x3": [71, 192],
             "MaxPool_5a_3x3": [35, 192], "Mixed_5b": [35, 320], "Mixed_6a": [17, 1088], "PreAuxLogits": [17, 1088],
@@ -90,12 +94,12 @@ def test_inception_resnet_v2_end_points_have_upstreams_shapes(inception_resnet_v
     expected.update({"global_pool": [1, 1, 1, 1536], "PreLogitsFlatten": [1, 1536],
                      **{name: [1, IMAGENET_CLASSES] for name in ("AuxLogits", "Logits", "Predictions")}})
     assert shapes_of(end_points) == expected
-    assert logits.op.name.startswith("InceptionResnetV2/Logits/")
-    assert end_points["AuxLogits"].op.name.startswith("InceptionResnetV2/AuxLogits/")
+    assert op_name(end_points, "Logits").startswith("InceptionResnetV2/Logits/Logits/")
+    assert op_name(end_points, "AuxLogits").startswith("InceptionResnetV2/AuxLogits/")
 
 
-def test_inception_resnet_v2_variables_carry_the_published_checkpoint_names(inception_resnet_v2_at_299):
-    _, _, shapes = inception_resnet_v2_at_299
+def test_inception_resnet_v2_variables_carry_the_published_checkpoint_names(inception_resnet_v2_imagenet):
+    shapes = inception_resnet_v2_imagenet.variable_shapes
     assert shapes["InceptionResnetV2/Conv2d_1a_3x3/weights"] == [3, 3, 3, 32]
     assert shapes["InceptionResnetV2/Mixed_5b/Branch_1/Conv2d_0b_5x5/weights"] == [5, 5, 48, 64]
     assert shapes["InceptionResnetV2/Repeat/block35_10/Conv2d_1x1/weights"] == [1, 1, 128, 320]
@@ -135,3 +139,15 @@ def test_batch_norm_scale_adds_gamma_to_every_batch_norm():
                          299, final_endpoint="Mixed_3a")
     moving_means = [name for name in shapes if name.endswith("moving_mean")]
     assert moving_means and all(name.replace("moving_mean", "gamma") in shapes for name in moving_means)
+
+
+def test_inception_v4_fine_tunes_only_its_logits(inception_v4_imagenet, tmp_path, tiny_diabetic_dir):
+    check_fine_tuning("inception_v4", inception_v4_imagenet.checkpoint, ["InceptionV4/Logits", "InceptionV4/AuxLogits"],
+                      128, str(tmp_path), tiny_diabetic_dir)
+
+
+def test_inception_resnet_v2_fine_tunes_only_its_logits_with_frozen_batch_norm(
+        inception_resnet_v2_imagenet, tmp_path, tiny_diabetic_dir):
+    check_fine_tuning("inception_resnet_v2", inception_resnet_v2_imagenet.checkpoint,
+                      ["InceptionResnetV2/Logits", "InceptionResnetV2/AuxLogits"], 128, str(tmp_path),
+                      tiny_diabetic_dir, freeze_batch_norm=True)

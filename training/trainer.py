@@ -3,11 +3,11 @@ from absl import logging
 
 from datasets import dataset_factory, input_pipeline
 from deployment import model_deploy
-from nets import nets_factory
+from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import (checkpoint_init, latest_checkpoint, losses, optimization, settings_record, summaries,
-                      sync_replicas)
+from training import (checkpoint_init, latest_checkpoint, losses, optimization, precision, settings_record,
+                      summaries, sync_replicas)
 from training.train_step import make_train_step_fn
 
 
@@ -15,18 +15,22 @@ def check_flags(flags):
     """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, --quantize_delay >= 0, --use_grayscale, an unknown
+      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, an unknown
         optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
+    nets_factory.check_image_network(flags.model_name)
     if flags.quantize_delay is not None and flags.quantize_delay >= 0:
         raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
                          "TensorFlow 2; leave it at -1")
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+    losses.check_regression_loss(flags.regression_loss)
     optimization.check_optimizer_name(flags.optimizer)
     optimization.check_decay_type(flags.learning_rate_decay_type)
+    if flags.mixed_precision:
+        precision.check_dtype(flags.mixed_precision_dtype)
     if flags.checkpoint_path:
         checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
 
@@ -36,23 +40,43 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
     preprocessing_fn = preprocessing_factory.get_preprocessing(
         flags.preprocessing_name or flags.model_name, is_training=True)
     num_classes = dataset.num_classes - flags.labels_offset
+    prefetch_device = _prefetch_device(deploy_config)
     with tf.device(deploy_config.inputs_device()):
         batch = input_pipeline.build_batches(
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
-            labels_offset=flags.labels_offset, balanced_labels=balanced_labels)
-        # One batch of batch_size per clone, like upstream's per-clone dequeue.
+            labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
+            prefetch_device=prefetch_device)
+    # One batch of batch_size per clone, like upstream's per-clone dequeue, split where the batch is.
+    with tf.device(prefetch_device or deploy_config.inputs_device()):
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
         clone_labels = tf.split(batch["labels"], deploy_config.num_clones)
     clone_inputs = iter(zip(clone_images, clone_labels))
 
     def clone_fn():
         images, labels = next(clone_inputs)
-        logits, end_points = network_fn(images)
-        losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing, weights)
+        with precision.compiled(flags.xla):
+            logits, end_points = network_fn(images)
+            losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing,
+                                             weights)
+            if flags.regression_loss:
+                grade_estimate = grade_regression.add_grade_regression(logits, end_points)
+                losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
         return end_points, images, labels
 
     return model_deploy.create_clones(deploy_config, clone_fn)
+
+
+def _prefetch_device(deploy_config):
+    """Returns the GPU that a single clone trains on, for batches to be prefetched to; None otherwise."""
+    if deploy_config.num_clones == 1 and not deploy_config.clone_on_cpu and precision.gpu_available():
+        return deploy_config.worker_device + "/device:GPU:0"
+    return None
+
+
+def _compute_dtype(flags):
+    """The 16-bit type of mixed precision, or None for float32."""
+    return flags.mixed_precision_dtype if flags.mixed_precision else None
 
 
 def _label_counter(dataset, num_classes, labels_offset):
@@ -95,6 +119,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
                                           steps_per_decay, flags.learning_rate_decay_factor,
                                           flags.end_learning_rate)
         optimizer = optimization.optimizer(flags.optimizer, rate, flags)
+        optimizer = precision.loss_scaled(optimizer, _compute_dtype(flags))
         tf.summary.scalar("learning_rate", rate)
     # Batch-norm statistics are updated from the first clone only, as upstream does.
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
@@ -107,7 +132,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
         update_ops.append(moving_averages.apply(variables_to_average))
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
-    tf.summary.scalar("total_loss", total_loss)
+    model_deploy.scalar_summary("total_loss", total_loss)
     with tf.device(deploy_config.optimizer_device()):
         apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
@@ -119,7 +144,8 @@ def train(flags):
 
     Args:
       flags: object with upstream's train_image_classifier flags (plus class_weights,
-        balanced_sampling, batch_norm_decay, freeze_batch_norm) as attributes.
+        balanced_sampling, batch_norm_decay, freeze_batch_norm, mixed_precision,
+        mixed_precision_dtype, xla, regression_loss, seed) as attributes.
 
     Returns:
       The loss of the last step.
@@ -133,6 +159,8 @@ def train(flags):
         deploy_config = model_deploy.DeploymentConfig(
             num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
             num_replicas=flags.worker_replicas, num_ps_tasks=flags.num_ps_tasks)
+        if flags.seed is not None:
+            tf.set_random_seed(flags.seed)
         with tf.device(deploy_config.variables_device()):
             global_step = tf.train.create_global_step()
         dataset = dataset_factory.get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir)
@@ -168,7 +196,7 @@ def train(flags):
             log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
             save_interval_secs=flags.save_interval_secs,
             sync_optimizer=optimizer if flags.sync_replicas else None,
-            session_config=tf.ConfigProto(allow_soft_placement=True))
+            session_config=precision.session_config(_compute_dtype(flags)))
     if flags.task == 0:
         latest_checkpoint.point_latest_at_highest_step(flags.train_dir)
     return final_loss
