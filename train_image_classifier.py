@@ -93,6 +93,10 @@ flags.DEFINE_float("batch_norm_decay", None, "Batch-norm moving-average decay; N
                    "(0.9997 for Inception: too slow to adapt in short fine-tuning runs).")
 flags.DEFINE_bool("freeze_batch_norm", False, "Run batch norm in inference mode: normalise with the "
                   "checkpoint's moving statistics and never update them.")
+flags.DEFINE_string("regression_loss", None, "Also train a one-output grade regression head next to the "
+                    "softmax, with this loss on the grade: 'squared' or 'smooth_l1'. None: softmax only.")
+flags.DEFINE_integer("seed", None, "Seed the graph's random ops and the input pipeline's order (runs with "
+                     "the same seed start from the same weights and read the same batches). None: unseeded.")
 flags.DEFINE_bool("mixed_precision", False, "Compute in --mixed_precision_dtype where that is numerically safe; "
                   "variables and checkpoints stay float32.")
 flags.DEFINE_string("mixed_precision_dtype", "float16", "float16 (NVIDIA GPUs with Tensor Cores; dynamic loss "

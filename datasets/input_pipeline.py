@@ -53,7 +53,7 @@ def _read_records(files, is_training, num_readers, seed):
     else:
         readers = parallel_reads = max(1, min(num_readers, len(files)))
     return shards.interleave(tf.data.TFRecordDataset, cycle_length=readers, num_parallel_calls=parallel_reads,
-                             deterministic=False)
+                             deterministic=seed is not None)
 
 
 def _label_of(dataset, serialized):
@@ -87,7 +87,11 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
       num_preprocessing_threads: examples decoded and preprocessed in parallel (None: autotuned
         by tf.data from the host's cores).
       labels_offset: subtracted from every label (e.g. 1 for 1000-class VGG/ResNet on 1001-class data).
-      seed: seed for shard order, shuffling and sampling (None: random).
+      seed: seed for shard order, shuffling and sampling; a seeded training pass also keeps its
+        examples in that order across parallel readers and preprocessing threads, so the same
+        seed reads the same examples into the same batches (their random augmentation follows
+        the graph-level seed, drawn in the order the threads run). None: random, in the order
+        threads finish.
       balanced_labels: when training, sample the examples of each of these labels (after the
         offset) equally often; each must occur in the split, or reading never ends. None: the
         split's own frequencies.
@@ -111,7 +115,8 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
         return {"images": image, "labels": label - labels_offset, "filenames": filename}
 
     parallel_calls = tf.data.AUTOTUNE if num_preprocessing_threads is None else max(1, num_preprocessing_threads)
-    batches = records.map(decode_and_preprocess, num_parallel_calls=parallel_calls, deterministic=not is_training)
+    batches = records.map(decode_and_preprocess, num_parallel_calls=parallel_calls,
+                          deterministic=seed is not None or not is_training)
     batches = batches.batch(batch_size, drop_remainder=is_training).prefetch(tf.data.AUTOTUNE)
     if is_training and prefetch_device:
         return _on_device(batches, prefetch_device)

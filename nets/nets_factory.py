@@ -5,7 +5,8 @@ inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_
 """
 import functools
 
-from nets import alexnet, cifarnet, inception, lenet, overfeat, resnet_v1, resnet_v2, vgg
+from nets import alexnet, cifarnet, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, vgg
+from nets.mobilenet import mobilenet_v2, mobilenet_v3
 from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
 
@@ -32,6 +33,19 @@ _NETWORKS = {
     "resnet_v2_101": (resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope),
     "resnet_v2_152": (resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope),
     "resnet_v2_200": (resnet_v2.resnet_v2_200, resnet_v2.resnet_arg_scope),
+    "mobilenet_v1": (mobilenet_v1.mobilenet_v1, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_075": (mobilenet_v1.mobilenet_v1_075, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_050": (mobilenet_v1.mobilenet_v1_050, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_025": (mobilenet_v1.mobilenet_v1_025, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v2": (mobilenet_v2.mobilenet, mobilenet_v2.training_scope),
+    "mobilenet_v2_140": (mobilenet_v2.mobilenet_v2_140, mobilenet_v2.training_scope),
+    "mobilenet_v2_035": (mobilenet_v2.mobilenet_v2_035, mobilenet_v2.training_scope),
+    "mobilenet_v3_small": (mobilenet_v3.small, mobilenet_v3.training_scope),
+    "mobilenet_v3_large": (mobilenet_v3.large, mobilenet_v3.training_scope),
+    "mobilenet_v3_small_minimalistic": (mobilenet_v3.small_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_v3_large_minimalistic": (mobilenet_v3.large_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu": (mobilenet_v3.edge_tpu, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu_075": (mobilenet_v3.edge_tpu_075, mobilenet_v3.training_scope),
     "nasnet_cifar": (nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope),
     "nasnet_mobile": (nasnet.build_nasnet_mobile, nasnet.nasnet_mobile_arg_scope),
     "nasnet_large": (nasnet.build_nasnet_large, nasnet.nasnet_large_arg_scope),

@@ -6,7 +6,7 @@ do not depend on the input size.
 import numpy as np
 import pytest
 
-from nets import mobilenet_v1
+from nets import mobilenet_v1, nets_factory
 from nets.mobilenet import conv_blocks, mobilenet, mobilenet_v2, mobilenet_v3
 from slim_compat import slim, tf
 
@@ -210,3 +210,37 @@ def test_split_conv_connects_groups_one_to_one():
 def test_output_stride_must_be_even():
     with pytest.raises(ValueError, match="Output stride"):
         build(lambda images: mobilenet.mobilenet_base(images, conv_defs=mobilenet_v2.V2_DEF, output_stride=3))
+
+
+# One name per arg scope (V1's, V2's and V3's training scope), each a depth-multiplier variant.
+@pytest.mark.parametrize("name", ["mobilenet_v1_025", "mobilenet_v2_035", "mobilenet_edgetpu_075"])
+def test_factory_builds_mobilenets_whose_frozen_batch_norm_has_nothing_to_update(name):
+    network_fn = nets_factory.get_network_fn(name, num_classes=5, weight_decay=0.00004, is_training=True,
+                                             freeze_batch_norm=True)
+    assert network_fn.default_image_size == 224
+    with tf.Graph().as_default():
+        logits, end_points = network_fn(tf.zeros([2, SIZE, SIZE, 3]))
+        assert logits.shape.as_list() == end_points["Predictions"].shape.as_list() == [2, 5]
+        assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+        assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
+
+
+def moving_means_after_one_update(**options):
+    """The first batch norm's moving mean after one update from 0, for mobilenet_v2_035 with `options`."""
+    images = np.random.default_rng(0).normal(3.0, 1.0, (2, 32, 32, 3)).astype(np.float32)
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        nets_factory.get_network_fn("mobilenet_v2_035", 5, is_training=True, **options)(tf.constant(images))
+        moving_mean = slim.get_variables_by_name("moving_mean")[0]
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            session.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
+            return session.run(moving_mean)
+
+
+def test_factory_batch_norm_decay_reaches_mobilenet_v2_training_scope():
+    default = moving_means_after_one_update()
+    fast = moving_means_after_one_update(batch_norm_decay=0.5)
+    # From 0, one update moves the mean (1 - decay) of the way to the batch mean; V2's own decay is 0.997.
+    assert np.abs(fast).max() > 0
+    np.testing.assert_allclose(default / (1 - 0.997), fast / 0.5, rtol=1e-3)

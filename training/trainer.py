@@ -3,7 +3,7 @@ from absl import logging
 
 from datasets import dataset_factory, input_pipeline
 from deployment import model_deploy
-from nets import nets_factory
+from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
 from training import (checkpoint_init, latest_checkpoint, losses, optimization, precision, settings_record,
@@ -25,6 +25,7 @@ def check_flags(flags):
                          "TensorFlow 2; leave it at -1")
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+    losses.check_regression_loss(flags.regression_loss)
     optimization.check_optimizer_name(flags.optimizer)
     optimization.check_decay_type(flags.learning_rate_decay_type)
     if flags.mixed_precision:
@@ -42,7 +43,7 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
         batch = input_pipeline.build_batches(
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
-            labels_offset=flags.labels_offset, balanced_labels=balanced_labels,
+            labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
             prefetch_device=_prefetch_device(deploy_config))
         # One batch of batch_size per clone, like upstream's per-clone dequeue.
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
@@ -55,6 +56,9 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
             logits, end_points = network_fn(images)
             losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing,
                                              weights)
+            if flags.regression_loss:
+                grade_estimate = grade_regression.add_grade_regression(logits, end_points)
+                losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
         return end_points, images, labels
 
     return model_deploy.create_clones(deploy_config, clone_fn)
@@ -125,7 +129,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
         update_ops.append(moving_averages.apply(variables_to_average))
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
-    tf.summary.scalar("total_loss", total_loss)
+    model_deploy.scalar_summary("total_loss", total_loss)
     with tf.device(deploy_config.optimizer_device()):
         apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
@@ -138,7 +142,7 @@ def train(flags):
     Args:
       flags: object with upstream's train_image_classifier flags (plus class_weights,
         balanced_sampling, batch_norm_decay, freeze_batch_norm, mixed_precision,
-        mixed_precision_dtype, xla) as attributes.
+        mixed_precision_dtype, xla, regression_loss, seed) as attributes.
 
     Returns:
       The loss of the last step.
@@ -152,6 +156,8 @@ def train(flags):
         deploy_config = model_deploy.DeploymentConfig(
             num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
             num_replicas=flags.worker_replicas, num_ps_tasks=flags.num_ps_tasks)
+        if flags.seed is not None:
+            tf.set_random_seed(flags.seed)
         with tf.device(deploy_config.variables_device()):
             global_step = tf.train.create_global_step()
         dataset = dataset_factory.get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir)

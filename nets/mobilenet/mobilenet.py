@@ -238,6 +238,15 @@ def training_scope(is_training=True, weight_decay=0.00004, stddev=0.09, dropout_
         return scope
 
 
+def base_only(network):
+    """Returns `mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs)`: `network` without pooling and classifier."""
+    @slim.add_arg_scope
+    def mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs):
+        return network(input_tensor, depth_multiplier=depth_multiplier, base_only=True, **kwargs)
+    mobilenet_base.__doc__ = f"{network.__module__}.{network.__name__} without pooling and classifier."
+    return mobilenet_base
+
+
 def wrapped_partial(func, new_defaults=None, **kwargs):
     """`func` with `kwargs` bound and `new_defaults` as overridable defaults, keeping its name, doc and attributes.
 

@@ -99,10 +99,7 @@ mobilenet_v2_050 = lib.wrapped_partial(mobilenet, depth_multiplier=0.50, finegra
 mobilenet_v2_035 = lib.wrapped_partial(mobilenet, depth_multiplier=0.35, finegrain_classification_mode=True)
 
 
-@slim.add_arg_scope
-def mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs):
-    """MobileNet V2 without pooling and classifier."""
-    return mobilenet(input_tensor, depth_multiplier=depth_multiplier, base_only=True, **kwargs)
+mobilenet_base = lib.base_only(mobilenet)
 
 
 def training_scope(**kwargs):

@@ -58,8 +58,6 @@ def mbv3_fused(ef, n, k, s=1, **kwargs):
     return mbv3_op(ef, n, k=1, s=s, depthwise_location=None, expansion_fn=expansion_fn, **kwargs)
 
 
-mbv3_op_se = functools.partial(mbv3_op, se=_se4)
-
 DEFAULTS = {
     (ops.expanded_conv,): dict(normalizer_fn=slim.batch_norm, residual=True),
     (slim.conv2d, slim.fully_connected, slim.separable_conv2d): {
@@ -68,108 +66,70 @@ DEFAULTS = {
 }
 
 
-def _head(last_conv_depth, embedding_depth, activation_fn=None):
-    """1x1 convolution, average pool to 1x1, then an unnormalised (biased) 1x1 convolution."""
-    activation = {} if activation_fn is None else {"activation_fn": activation_fn}
-    return [
-        op(slim.conv2d, stride=1, kernel_size=[1, 1], num_outputs=last_conv_depth, **activation),
+# The blocks of V3: (expansion factor, outputs, depthwise kernel, stride, hard-swish inside, squeeze-excite).
+_LARGE_BLOCKS = [
+    (1, 16, 3, 1, False, False),
+    (4, 24, 3, 2, False, False),
+    (3, 24, 3, 1, False, False),
+    (3, 40, 5, 2, False, True),
+    (3, 40, 5, 1, False, True),
+    (3, 40, 5, 1, False, True),
+    (6, 80, 3, 2, True, False),
+    (2.5, 80, 3, 1, True, False),
+    (184 / 80., 80, 3, 1, True, False),
+    (184 / 80., 80, 3, 1, True, False),
+    (6, 112, 3, 1, True, True),
+    (6, 112, 3, 1, True, True),
+    (6, 160, 5, 2, True, True),
+    (6, 160, 5, 1, True, True),
+    (6, 160, 5, 1, True, True),
+]
+_SMALL_BLOCKS = [
+    (1, 16, 3, 2, False, True),
+    (72. / 16, 24, 3, 2, False, False),
+    (88. / 24, 24, 3, 1, False, False),
+    (4, 40, 5, 2, True, True),
+    (6, 40, 5, 1, True, True),
+    (6, 40, 5, 1, True, True),
+    (3, 48, 5, 1, True, True),
+    (3, 48, 5, 1, True, True),
+    (6, 96, 5, 2, True, True),
+    (6, 96, 5, 1, True, True),
+    (6, 96, 5, 1, True, True),
+]
+
+
+def _v3_def(blocks, last_conv_depth, embedding_depth, minimalistic=False):
+    """A V3 conv_defs: 3x3 stem, `blocks`, 1x1 convolution, average pool to 1x1, biased 1x1 embedding.
+
+    The minimalistic form has no squeeze-excite, no hard-swish (relu throughout) and only 3x3 kernels.
+    """
+    swish = {} if minimalistic else {"activation_fn": hard_swish}
+    spec = [op(slim.conv2d, stride=2, num_outputs=16, kernel_size=(3, 3), **swish)]
+    for ef, n, k, s, uses_hard_swish, uses_squeeze_excite in blocks:
+        if minimalistic:
+            spec.append(mbv3_op(ef=ef, n=n, k=3, s=s))
+        else:
+            spec.append(mbv3_op(ef=ef, n=n, k=k, s=s, act=hard_swish if uses_hard_swish else tf.nn.relu,
+                                se=_se4 if uses_squeeze_excite else None))
+    spec += [
+        op(slim.conv2d, stride=1, kernel_size=[1, 1], num_outputs=last_conv_depth, **swish),
         op(reduce_to_1x1, default_size=7, stride=1, padding="VALID"),
-        op(slim.conv2d, stride=1, kernel_size=[1, 1], num_outputs=embedding_depth, normalizer_fn=None, **activation),
+        op(slim.conv2d, stride=1, kernel_size=[1, 1], num_outputs=embedding_depth, normalizer_fn=None, **swish),
     ]
+    return dict(defaults=dict(DEFAULTS), spec=spec)
 
 
-def _stem(num_outputs, activation_fn=None):
-    activation = {} if activation_fn is None else {"activation_fn": activation_fn}
-    return op(slim.conv2d, stride=2, num_outputs=num_outputs, kernel_size=(3, 3), **activation)
-
-
-V3_LARGE = dict(
-    defaults=dict(DEFAULTS),
-    spec=[
-        _stem(16, hard_swish),
-        mbv3_op(ef=1, n=16, k=3),
-        mbv3_op(ef=4, n=24, k=3, s=2),
-        mbv3_op(ef=3, n=24, k=3, s=1),
-        mbv3_op_se(ef=3, n=40, k=5, s=2),
-        mbv3_op_se(ef=3, n=40, k=5, s=1),
-        mbv3_op_se(ef=3, n=40, k=5, s=1),
-        mbv3_op(ef=6, n=80, k=3, s=2, act=hard_swish),
-        mbv3_op(ef=2.5, n=80, k=3, s=1, act=hard_swish),
-        mbv3_op(ef=184 / 80., n=80, k=3, s=1, act=hard_swish),
-        mbv3_op(ef=184 / 80., n=80, k=3, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=112, k=3, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=112, k=3, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=160, k=5, s=2, act=hard_swish),
-        mbv3_op_se(ef=6, n=160, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=160, k=5, s=1, act=hard_swish),
-        *_head(960, 1280, hard_swish),
-    ])
-
-# Without squeeze-excite, hard-swish or 5x5 kernels (72.2 % top-1).
-V3_LARGE_MINIMALISTIC = dict(
-    defaults=dict(DEFAULTS),
-    spec=[
-        _stem(16),
-        mbv3_op(ef=1, n=16, k=3),
-        mbv3_op(ef=4, n=24, k=3, s=2),
-        mbv3_op(ef=3, n=24, k=3, s=1),
-        mbv3_op(ef=3, n=40, k=3, s=2),
-        mbv3_op(ef=3, n=40, k=3, s=1),
-        mbv3_op(ef=3, n=40, k=3, s=1),
-        mbv3_op(ef=6, n=80, k=3, s=2),
-        mbv3_op(ef=2.5, n=80, k=3, s=1),
-        mbv3_op(ef=184 / 80., n=80, k=3, s=1),
-        mbv3_op(ef=184 / 80., n=80, k=3, s=1),
-        mbv3_op(ef=6, n=112, k=3, s=1),
-        mbv3_op(ef=6, n=112, k=3, s=1),
-        mbv3_op(ef=6, n=160, k=3, s=2),
-        mbv3_op(ef=6, n=160, k=3, s=1),
-        mbv3_op(ef=6, n=160, k=3, s=1),
-        *_head(960, 1280),
-    ])
-
-V3_SMALL = dict(
-    defaults=dict(DEFAULTS),
-    spec=[
-        _stem(16, hard_swish),
-        mbv3_op_se(ef=1, n=16, k=3, s=2),
-        mbv3_op(ef=72. / 16, n=24, k=3, s=2),
-        mbv3_op(ef=88. / 24, n=24, k=3, s=1),
-        mbv3_op_se(ef=4, n=40, k=5, s=2, act=hard_swish),
-        mbv3_op_se(ef=6, n=40, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=40, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=3, n=48, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=3, n=48, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=96, k=5, s=2, act=hard_swish),
-        mbv3_op_se(ef=6, n=96, k=5, s=1, act=hard_swish),
-        mbv3_op_se(ef=6, n=96, k=5, s=1, act=hard_swish),
-        *_head(576, 1024, hard_swish),
-    ])
-
-# Without squeeze-excite, hard-swish or 5x5 kernels (62 % top-1).
-V3_SMALL_MINIMALISTIC = dict(
-    defaults=dict(DEFAULTS),
-    spec=[
-        _stem(16),
-        mbv3_op(ef=1, n=16, k=3, s=2),
-        mbv3_op(ef=72. / 16, n=24, k=3, s=2),
-        mbv3_op(ef=88. / 24, n=24, k=3, s=1),
-        mbv3_op(ef=4, n=40, k=3, s=2),
-        mbv3_op(ef=6, n=40, k=3, s=1),
-        mbv3_op(ef=6, n=40, k=3, s=1),
-        mbv3_op(ef=3, n=48, k=3, s=1),
-        mbv3_op(ef=3, n=48, k=3, s=1),
-        mbv3_op(ef=6, n=96, k=3, s=2),
-        mbv3_op(ef=6, n=96, k=3, s=1),
-        mbv3_op(ef=6, n=96, k=3, s=1),
-        *_head(576, 1024),
-    ])
+V3_LARGE = _v3_def(_LARGE_BLOCKS, 960, 1280)
+V3_LARGE_MINIMALISTIC = _v3_def(_LARGE_BLOCKS, 960, 1280, minimalistic=True)  # 72.2 % top-1
+V3_SMALL = _v3_def(_SMALL_BLOCKS, 576, 1024)
+V3_SMALL_MINIMALISTIC = _v3_def(_SMALL_BLOCKS, 576, 1024, minimalistic=True)  # 62 % top-1
 
 # EdgeTPU-friendly: fused (full) convolutions instead of depthwise ones in the early layers.
 V3_EDGETPU = dict(
     defaults=dict(DEFAULTS),
     spec=[
-        _stem(32),
+        op(slim.conv2d, stride=2, num_outputs=32, kernel_size=(3, 3)),
         mbv3_fused(k=3, s=1, ef=1, n=16),
         mbv3_fused(k=3, s=2, ef=8, n=32),
         *[mbv3_fused(k=3, s=1, ef=4, n=32) for _ in range(3)],
@@ -229,10 +189,7 @@ mobilenet.default_image_size = 224
 training_scope = lib.training_scope
 
 
-@slim.add_arg_scope
-def mobilenet_base(input_tensor, depth_multiplier=1.0, **kwargs):
-    """MobileNet V3 without pooling and classifier."""
-    return mobilenet(input_tensor, depth_multiplier=depth_multiplier, base_only=True, **kwargs)
+mobilenet_base = lib.base_only(mobilenet)
 
 
 wrapped_partial = lib.wrapped_partial
