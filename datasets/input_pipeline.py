@@ -32,14 +32,15 @@ def decode_example(dataset, serialized):
     """Decodes one serialized example with the dataset's own decoder.
 
     Returns:
-      (uint8 image [height, width, 3], int64 label, string filename); the
+      (uint8 image [height, width, channels], int64 label, string filename); the
       filename is empty when the dataset has none.
     """
     items = dataset.decoder.list_items()
     wanted = ["image", "label"] + (["filename"] if "filename" in items else [])
     decoded = dict(zip(wanted, dataset.decoder.decode(serialized, wanted)))
     image = decoded["image"]
-    image.set_shape([None, None, 3])
+    # Colour unless the decoder says otherwise (MNIST's are grayscale).
+    image.set_shape([None, None, image.shape[-1] if image.shape.rank == 3 and image.shape[-1] else 3])
     return image, tf.cast(decoded["label"], tf.int64), decoded.get("filename", tf.constant(""))
 
 

@@ -25,6 +25,8 @@ def inference_graph_def(model_name, num_classes, image_size=None, batch_size=Non
     The placeholder is [batch_size, size, size, num_channels], or with `num_frames` (video models)
     [batch_size, num_frames, size, size, num_channels]; size defaults to the network's.
     """
+    if not num_frames:
+        nets_factory.check_image_network(model_name)
     with tf.Graph().as_default() as graph:
         network_fn = nets_factory.get_network_fn(model_name, num_classes=num_classes, is_training=is_training)
         size = image_size or network_fn.default_image_size

@@ -15,11 +15,12 @@ def check_flags(flags):
     """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, --quantize_delay >= 0, --use_grayscale, an unknown
+      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, an unknown
         optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
+    nets_factory.check_image_network(flags.model_name)
     if flags.quantize_delay is not None and flags.quantize_delay >= 0:
         raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
                          "TensorFlow 2; leave it at -1")
