@@ -6,6 +6,7 @@ elsewhere) and nothing is downloaded. Otherwise it is downloaded there, under a
 temporary name renamed when complete, with progress lines.
 """
 import os
+import sys
 import tarfile
 import urllib.error
 import urllib.request
@@ -64,3 +65,18 @@ def download_and_uncompress_zipfile(zip_url, dataset_dir):
     with zipfile.ZipFile(path) as archive:
         archive.extractall(dataset_dir)
     return path
+
+
+def main(argv):
+    """`python -m datasets.downloads URL FOLDER`: prints the path of URL's file in FOLDER (there, or downloaded)."""
+    if len(argv) != 3:
+        sys.exit("usage: python -m datasets.downloads URL FOLDER")
+    try:
+        print(download_url(argv[1], argv[2]))
+    except ValueError as error:
+        sys.exit(f"datasets.downloads: {error}")
+
+
+if __name__ == "__main__":
+    logging.use_absl_handler()
+    main(sys.argv)

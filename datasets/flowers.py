@@ -27,7 +27,7 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
     keys_to_features = {
         "image/encoded": tf.FixedLenFeature((), tf.string, default_value=""),
         "image/format": tf.FixedLenFeature((), tf.string, default_value="png"),
-        "image/class/label": tf.FixedLenFeature([], tf.int64, default_value=tf.zeros([], dtype=tf.int64)),
+        "image/class/label": tf.FixedLenFeature([], tf.int64, default_value=0),
         "image/filename": tf.FixedLenFeature((), tf.string, default_value=""),
     }
     items_to_handlers = {

@@ -26,7 +26,7 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
     keys_to_features = {
         "image/encoded": tf.FixedLenFeature((), tf.string, default_value=""),
         "image/format": tf.FixedLenFeature((), tf.string, default_value="raw"),
-        "image/class/label": tf.FixedLenFeature([1], tf.int64, default_value=tf.zeros([1], dtype=tf.int64)),
+        "image/class/label": tf.FixedLenFeature([1], tf.int64, default_value=[0]),
     }
     items_to_handlers = {
         "image": slim.tfexample_decoder.Image(shape=[IMAGE_SIZE, IMAGE_SIZE, 1], channels=1),
