@@ -23,7 +23,7 @@ from nets import nets_factory  # noqa: E402
 from slim_compat import slim, tf  # noqa: E402
 from training import losses  # noqa: E402
 
-flags.DEFINE_list("models", None, "networks to time (names of nets_factory); default: all of them")
+flags.DEFINE_list("models", None, "networks to time (names of nets_factory); default: all but the video networks")
 flags.DEFINE_integer("batch_size", 2, "images per training step")
 flags.DEFINE_integer("steps", 3, "training steps timed, after one warm-up step")
 FLAGS = flags.FLAGS
@@ -57,10 +57,10 @@ def seconds_per_image(model_name, batch_size, steps):
 
 
 def main(_):
-    models = FLAGS.models or list(nets_factory.networks_map)
-    unknown = sorted(set(models) - set(nets_factory.networks_map))
+    models = FLAGS.models or [name for name in nets_factory.networks_map if name not in nets_factory.VIDEO_NETWORKS]
+    unknown = sorted(set(models) - set(nets_factory.networks_map) | set(models) & set(nets_factory.VIDEO_NETWORKS))
     if unknown:
-        raise app.UsageError(f"--models: unknown network(s) {', '.join(unknown)}")
+        raise app.UsageError(f"--models: {', '.join(unknown)}: not an image network of nets_factory")
     timed = [BASELINE] + [name for name in models if name != BASELINE]
     print(f"CPU training step, batch {FLAGS.batch_size}, {os.cpu_count()} cores; ratio of core-seconds "
           f"against {BASELINE}")
@@ -70,7 +70,7 @@ def main(_):
         size, core_seconds, wall_seconds = seconds_per_image(name, FLAGS.batch_size, FLAGS.steps)
         baseline = baseline or core_seconds
         if name in models:
-            print(f"| {name} | {size} | {core_seconds:.2f} | {wall_seconds:.2f} | {core_seconds / baseline:.2f} |",
+            print(f"| {name} | {size} | {core_seconds:.3f} | {wall_seconds:.3f} | {core_seconds / baseline:.3f} |",
                   flush=True)
 
 
