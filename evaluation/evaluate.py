@@ -6,7 +6,7 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import checkpoints, evaluator, metrics, report, submission
+from evaluation import checkpoints, evaluator, metrics, referable_curves, report, submission
 from slim_compat import tf
 
 
@@ -71,6 +71,8 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities)
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step)
+    referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
+                             global_step)
     return values
 
 
