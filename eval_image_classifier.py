@@ -3,9 +3,12 @@
 Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g and
 Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
 Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
-and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the confusion matrix, and writes them as summaries (and the
-matrix as a PNG) to --eval_dir. Upstream's `Recall_5` (top-5 recall, always 1.0
-with five grades) is dropped; `Recall_g` is the recall of grade g.
+and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the
+confusion matrix, and writes them as summaries (and the matrix as a PNG) to --eval_dir.
+Upstream's `Recall_5` (top-5 recall, always 1.0 with five grades) is dropped;
+`Recall_g` is the recall of grade g. A model with fitted grading (--fit_grading, on the
+validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one with a
+regression head QuadraticWeightedKappa_Regression.
 
     python eval_image_classifier.py --alsologtostderr --checkpoint_path=TRAIN/model.ckpt-N \
         --dataset_name=diabetic --dataset_split_name=validation --dataset_dir=DIR/tfrecords \
@@ -18,7 +21,7 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from datasets import dataset_factory
-from evaluation import evaluate, model_flags
+from evaluation import evaluate, grading, model_flags
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -34,6 +37,9 @@ flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluat
 flags.DEFINE_integer("max_evals", None, "With --eval_interval_secs, stop after this many evaluations.")
 flags.DEFINE_float("timeout", None, "With --eval_interval_secs, stop after this many seconds without a new "
                    "checkpoint (training has stopped). None waits forever.")
+flags.DEFINE_boolean("fit_grading", False, "Fit, on this split, the grade thresholds that maximise QWK and "
+                     "the two-eye fusion, and record them with the checkpoint's training settings (predict and "
+                     "export then use them). Use the validation split.")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -47,16 +53,17 @@ def main(_):
 
 
 def run():
-    model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
+    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
                                         FLAGS.labels_offset)
     evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
                       predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
                       master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
-                      max_evals=FLAGS.max_evals, timeout=FLAGS.timeout)
+                      max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
+                      grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading)
 
 
 if __name__ == "__main__":

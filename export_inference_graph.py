@@ -47,13 +47,14 @@ def run():
         raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir)")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    num_classes = model_flags.num_classes(settings)
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size,
                                                FLAGS.is_training)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
-        config = model_flags.model_config(num_classes, FLAGS.image_size)
+        config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
         export.export_saved_model(checkpoints.resolve_checkpoint(FLAGS.checkpoint_path), config,
                                   FLAGS.saved_model_dir)
 

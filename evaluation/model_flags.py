@@ -11,7 +11,7 @@ unless --override_run_settings is set.
 """
 from absl import flags, logging
 
-from evaluation import evaluator
+from evaluation import evaluator, grading
 from training import run_settings
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
@@ -111,9 +111,16 @@ def num_classes(settings):
     return evaluator.dataset_num_classes(options.dataset_name, options.labels_offset, options.dataset_dir)
 
 
-def model_config(num_classes, image_size):
-    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe."""
+def model_config(num_classes, image_size, settings=None):
+    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
+
+    From the training run's `settings` (apply_run_settings' result) it takes whether the network
+    has a grade regression head and the grade thresholds fitted for it (grading.GRADING).
+    """
     options = flags.FLAGS
+    settings = settings or {}
+    cuts = (settings.get(grading.GRADING) or {}).get("thresholds")
     return evaluator.ModelConfig(
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
-        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta)
+        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
+        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)
