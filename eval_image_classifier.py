@@ -40,6 +40,8 @@ flags.DEFINE_float("timeout", None, "With --eval_interval_secs, stop after this 
 flags.DEFINE_boolean("fit_grading", False, "Fit, on this split, the grade thresholds that maximise QWK and "
                      "the two-eye fusion, and record them with the checkpoint's training settings (predict and "
                      "export then use them). Use the validation split.")
+flags.DEFINE_integer("num_heatmaps", 3, "Grad-CAM pictures of this many images (the first ones of the split) "
+                     "go to TensorBoard as eval/GradCAM/i.")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -63,7 +65,8 @@ def run():
                       predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
                       master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
                       max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
-                      grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading)
+                      grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
+                      num_heatmaps=FLAGS.num_heatmaps)
 
 
 if __name__ == "__main__":

@@ -33,11 +33,15 @@ flags.DEFINE_integer("prepare_image_size", data_utils.DEFAULT_IMAGE_SIZE,
 flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
                      "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
                      "are cropped.")
+flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
+                     "download_and_convert_data.py --graham (the model's recorded conversion gives the default).")
 flags.DEFINE_boolean("combine_eyes", False, "Grade each eye from both of the patient's eyes: with the two-eye "
                      "fusion fitted by eval --fit_grading when the model has one, else by mixing the "
                      "probabilities (--other_eye_weight).")
 flags.DEFINE_float("other_eye_weight", submission.DEFAULT_OTHER_EYE_WEIGHT,
                    "With --combine_eyes and no fitted fusion, the other eye's share of the mixed probabilities.")
+flags.DEFINE_string("heatmap_dir", None, "Write, per image, the photo with a Grad-CAM map of its predicted grade "
+                    "over it into this folder (IMAGE_ID_gradeG.png).")
 flags.mark_flag_as_required("submission_file")
 
 FLAGS = flags.FLAGS
@@ -72,7 +76,8 @@ def predict_folder(config, work_dir, eye_fusion):
     photos = image_folder.list_images(FLAGS.image_dir)
     images = photos
     if FLAGS.prepare_image_size:
-        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold)
+        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold,
+                                             FLAGS.graham)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
@@ -84,7 +89,7 @@ def predict_and_write(config, make_batches, expected_count, eye_fusion):
     """Runs the checkpoint over `make_batches` and writes --submission_file; returns the predictions."""
     return predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count, FLAGS.submission_file,
                            FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master,
-                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None)
+                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None, heatmap_dir=FLAGS.heatmap_dir)
 
 
 if __name__ == "__main__":

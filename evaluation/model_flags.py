@@ -29,6 +29,7 @@ SETTING_FLAGS = {
     "image_size": "train_image_size",
     "prepare_image_size": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_IMAGE_SIZE}",
     "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
+    "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
 }
 OVERRIDE_FLAG = "override_run_settings"
 

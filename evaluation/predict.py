@@ -1,12 +1,12 @@
 """Predicts grades for unlabelled images and writes the Kaggle submission `image,level`."""
 from absl import logging
 
-from evaluation import checkpoints, evaluator, submission
+from evaluation import checkpoints, evaluator, heatmaps, submission
 from evaluation import eye_fusion as fusion
 
 
 def predict(checkpoint_path, config, make_batches, expected_count, submission_file, combine_eyes=False,
-            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master="", eye_fusion=None):
+            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master="", eye_fusion=None, heatmap_dir=None):
     """Runs a checkpoint over one pass of unlabelled images and writes a Kaggle submission.
 
     Args:
@@ -20,13 +20,16 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
       master: TF master address.
       eye_fusion: a fitted two-eye fusion (evaluation.eye_fusion); given, it grades each eye from
         both eyes' grade scores instead of `combine_eyes`' fixed mix.
+      heatmap_dir: None, or a folder for one Grad-CAM picture per image (heatmaps.HeatmapWriter).
 
     Returns:
       The evaluator.Predictions (with combined probabilities and scores under the fixed mix).
     """
     checkpoint = checkpoints.resolve_checkpoint(checkpoint_path)
     logging.info("Predicting with %s", checkpoint)
-    predictions = evaluator.collect_predictions(checkpoint, config, make_batches, expected_count, master=master)
+    predictions = evaluator.collect_predictions(
+        checkpoint, config, make_batches, expected_count, master=master,
+        heatmap_sink=heatmaps.HeatmapWriter(heatmap_dir) if heatmap_dir else None)
     grades = predictions.grades
     if eye_fusion:
         grades = fusion.fused_grades(predictions.scores, predictions.filenames, eye_fusion)

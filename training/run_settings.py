@@ -41,6 +41,7 @@ LABEL_NAMES = "label_names"
 CONVERSION = "conversion"
 CONVERSION_IMAGE_SIZE = "image_size"
 CONVERSION_CROP_THRESHOLD = "crop_threshold"
+CONVERSION_GRAHAM = "graham"
 
 
 def settings_path(directory):
