@@ -5,8 +5,9 @@ Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
 Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
 and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the
 confusion matrix, and writes them as summaries (and the matrix as a PNG) to --eval_dir.
-Upstream's `Recall_5` (top-5 recall, always 1.0 with five grades) is dropped;
-`Recall_g` is the recall of grade g. A model with fitted grading (--fit_grading, on the
+Upstream's `Recall_5` (top-5 recall) is reported with more than five classes (the
+per-class names are then `Recall_class_g`, `Precision_class_g`); with five grades it
+would always be 1.0 and is left out. A model with fitted grading (--fit_grading, on the
 validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one with a
 regression head QuadraticWeightedKappa_Regression.
 
@@ -42,6 +43,10 @@ flags.DEFINE_boolean("fit_grading", False, "Fit, on this split, the grade thresh
                      "export then use them). Use the validation split.")
 flags.DEFINE_integer("num_heatmaps", 3, "Grad-CAM pictures of this many images (the first ones of the split) "
                      "go to TensorBoard as eval/GradCAM/i.")
+flags.DEFINE_bool("quantize", False, "Upstream: evaluate a quantized graph with tf.contrib.quantize; not supported, "
+                  "since tf.contrib does not exist in TensorFlow 2.")
+flags.DEFINE_bool("use_grayscale", False, "Upstream: convert the images to grayscale; not supported, as in "
+                  "training (the colour of lesions matters for grading).")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -55,6 +60,10 @@ def main(_):
 
 
 def run():
+    if FLAGS.quantize:
+        raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
+    if FLAGS.use_grayscale:
+        raise ValueError("--use_grayscale is not supported: training here makes colour models only")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset

@@ -32,14 +32,15 @@ def decode_example(dataset, serialized):
     """Decodes one serialized example with the dataset's own decoder.
 
     Returns:
-      (uint8 image [height, width, 3], int64 label, string filename); the
+      (uint8 image [height, width, channels], int64 label, string filename); the
       filename is empty when the dataset has none.
     """
     items = dataset.decoder.list_items()
     wanted = ["image", "label"] + (["filename"] if "filename" in items else [])
     decoded = dict(zip(wanted, dataset.decoder.decode(serialized, wanted)))
     image = decoded["image"]
-    image.set_shape([None, None, 3])
+    # Colour unless the decoder says otherwise (MNIST's are grayscale).
+    image.set_shape([None, None, image.shape[-1] if image.shape.rank == 3 and image.shape[-1] else 3])
     return image, tf.cast(decoded["label"], tf.int64), decoded.get("filename", tf.constant(""))
 
 
@@ -126,11 +127,11 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
 def _on_device(batches, device):
     """Returns the next element of `batches`, copied to `device` and prefetched there."""
     batches = batches.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=2))
-    # A dataset on a GPU cannot have a one-shot iterator.
+    # A dataset on a GPU cannot have a one-shot iterator; the iterator and its reads live on the device.
     with tf.device(device):
         iterator = tf.data.make_initializable_iterator(batches)
-    tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
-    return iterator.get_next()
+        tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+        return iterator.get_next()
 
 
 def count_labels(dataset, num_classes, labels_offset=0):

@@ -59,6 +59,9 @@ class ModelConfig:
     regression: bool = False
     thresholds: tuple = None
 
+    def __post_init__(self):
+        nets_factory.check_image_network(self.model_name)
+
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
 

@@ -18,12 +18,20 @@ SERVING_INPUT = "image_bytes"
 SERVING_OUTPUTS = ("probabilities", "grade")
 
 
-def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False):
-    """Returns the GraphDef of `model_name` on a float32 [batch_size, size, size, 3] placeholder named `input`."""
+def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False,
+                        num_frames=None, num_channels=3):
+    """Returns the GraphDef of `model_name` on a float32 placeholder named `input`.
+
+    The placeholder is [batch_size, size, size, num_channels], or with `num_frames` (video models)
+    [batch_size, num_frames, size, size, num_channels]; size defaults to the network's.
+    """
+    if not num_frames:
+        nets_factory.check_image_network(model_name)
     with tf.Graph().as_default() as graph:
         network_fn = nets_factory.get_network_fn(model_name, num_classes=num_classes, is_training=is_training)
         size = image_size or network_fn.default_image_size
-        network_fn(tf.placeholder(tf.float32, [batch_size, size, size, 3], name=INPUT_NAME))
+        frames = [num_frames] if num_frames else []
+        network_fn(tf.placeholder(tf.float32, [batch_size, *frames, size, size, num_channels], name=INPUT_NAME))
     return graph.as_graph_def()
 
 

@@ -5,7 +5,7 @@ inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_
 """
 import functools
 
-from nets import alexnet, cifarnet, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, vgg
+from nets import alexnet, cifarnet, i3d, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, s3dg, vgg
 from nets.mobilenet import mobilenet_v2, mobilenet_v3
 from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
@@ -24,6 +24,8 @@ _NETWORKS = {
     "inception_v3": (inception.inception_v3, inception.inception_v3_arg_scope),
     "inception_v4": (inception.inception_v4, inception.inception_v4_arg_scope),
     "inception_resnet_v2": (inception.inception_resnet_v2, inception.inception_resnet_v2_arg_scope),
+    "i3d": (i3d.i3d, i3d.i3d_arg_scope),
+    "s3dg": (s3dg.s3dg, s3dg.s3dg_arg_scope),
     "lenet": (lenet.lenet, lenet.lenet_arg_scope),
     "resnet_v1_50": (resnet_v1.resnet_v1_50, resnet_v1.resnet_arg_scope),
     "resnet_v1_101": (resnet_v1.resnet_v1_101, resnet_v1.resnet_arg_scope),
@@ -54,6 +56,8 @@ _NETWORKS = {
 }
 
 networks_map = {name: network for name, (network, _) in _NETWORKS.items()}
+# Networks on video clips [batch, frames, height, width, 3]; the scripts feed images.
+VIDEO_NETWORKS = ("i3d", "s3dg")
 arg_scopes_map = {name: arg_scope for name, (_, arg_scope) in _NETWORKS.items()}
 
 _BATCH_NORM_KEY = slim.arg_scope_func_key(slim.batch_norm)
@@ -84,6 +88,14 @@ def _with_batch_norm_args(scope, **batch_norm_args):
             kwargs["normalizer_params"] = {**(kwargs.get("normalizer_params") or {}), **batch_norm_args}
         updated[key] = kwargs
     return updated
+
+
+def check_image_network(name):
+    """Raises a one-line ValueError when `name` is a video network, which the image scripts cannot feed."""
+    if name in VIDEO_NETWORKS:
+        raise ValueError(f"--model_name={name} is a video network (input clips [batch, frames, height, width, 3]); "
+                         "training, evaluation and prediction take images (export it with --is_video_model "
+                         "--num_frames)")
 
 
 def _to_classification_outputs(logits, end_points):

@@ -1,4 +1,5 @@
-"""MobileNet V1/V2/V3/EdgeTPU: end points, shapes and the variable layout of upstream's published checkpoints.
+"""MobileNet V1/V2/V3/EdgeTPU: end points, shapes and the variable layout of upstream's published checkpoints,
+the factory's batch-norm options, and fine-tuning on diabetic TFRecords from a checkpoint of that layout.
 
 Built at 64 px (upstream's size is 224) to stay quick; the depths and variable shapes
 do not depend on the input size.
@@ -9,6 +10,7 @@ import pytest
 from nets import mobilenet_v1, nets_factory
 from nets.mobilenet import conv_blocks, mobilenet, mobilenet_v2, mobilenet_v3
 from slim_compat import slim, tf
+from tests.fine_tuning import check_fine_tuning, save_imagenet_layout_checkpoint
 
 SIZE = 64
 
@@ -244,3 +246,16 @@ def test_factory_batch_norm_decay_reaches_mobilenet_v2_training_scope():
     # From 0, one update moves the mean (1 - decay) of the way to the batch mean; V2's own decay is 0.997.
     assert np.abs(fast).max() > 0
     np.testing.assert_allclose(default / (1 - 0.997), fast / 0.5, rtol=1e-3)
+
+
+# One network per generation; V2, the one most used on devices, with frozen batch norm.
+@pytest.mark.parametrize("name, logits_scope, freeze_batch_norm", [
+    ("mobilenet_v1", "MobilenetV1/Logits", False),
+    ("mobilenet_v2", "MobilenetV2/Logits", True),
+    ("mobilenet_v3_small", "MobilenetV3/Logits", False),
+])
+def test_mobilenets_fine_tune_only_their_logits(name, logits_scope, freeze_batch_norm, tmp_path, tiny_diabetic_dir):
+    imagenet = save_imagenet_layout_checkpoint(name, str(tmp_path / "imagenet"))
+    assert imagenet.variable_shapes[f"{logits_scope}/Conv2d_1c_1x1/biases"] == [1001]
+    check_fine_tuning(name, imagenet.checkpoint, [logits_scope], 96, str(tmp_path / "train"), tiny_diabetic_dir,
+                      freeze_batch_norm=freeze_batch_norm)

@@ -12,6 +12,7 @@ import pytest
 from nets import nets_factory
 from nets.nasnet import nasnet, nasnet_utils, pnasnet
 from slim_compat import slim, tf
+from tests.fine_tuning import check_fine_tuning, save_imagenet_layout_checkpoint
 
 IMAGE_SIZE = 96  # ImageNet stem: 47 after conv0, 24 and 12 after the stem cells; reductions to 6 and 3.
 BATCH = 2
@@ -214,3 +215,12 @@ def test_factory_batch_norm_options_reach_nasnets_batch_norms():
                 conv0, _ = session.run([graph.get_tensor_by_name("conv0/Conv2D:0"), update_ops])
                 # From 0, one update moves the mean (1 - decay) of the way to the batch mean.
                 np.testing.assert_allclose(session.run(moving_mean), 0.5 * conv0.mean(axis=(0, 1, 2)), rtol=1e-4)
+
+
+def test_nasnet_mobile_fine_tunes_only_its_logits(tmp_path, tiny_diabetic_dir):
+    imagenet = save_imagenet_layout_checkpoint("nasnet_mobile", str(tmp_path / "imagenet"))
+    assert imagenet.variable_shapes["final_layer/FC/weights"] == [1056, 1001]
+    # Training adds the auxiliary head on cell 7 (of 12); its kernel fits the image size (4x4 at 224 px,
+    # 1x1 at 96), so the whole head is excluded from the restore, as the logits are.
+    check_fine_tuning("nasnet_mobile", imagenet.checkpoint, ["final_layer", "aux_7"], 96, str(tmp_path / "train"),
+                      tiny_diabetic_dir, freeze_batch_norm=True)

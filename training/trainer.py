@@ -15,11 +15,12 @@ def check_flags(flags):
     """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, --quantize_delay >= 0, --use_grayscale, an unknown
+      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, an unknown
         optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
+    nets_factory.check_image_network(flags.model_name)
     if flags.quantize_delay is not None and flags.quantize_delay >= 0:
         raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
                          "TensorFlow 2; leave it at -1")
@@ -39,13 +40,15 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
     preprocessing_fn = preprocessing_factory.get_preprocessing(
         flags.preprocessing_name or flags.model_name, is_training=True)
     num_classes = dataset.num_classes - flags.labels_offset
+    prefetch_device = _prefetch_device(deploy_config)
     with tf.device(deploy_config.inputs_device()):
         batch = input_pipeline.build_batches(
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
             labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
-            prefetch_device=_prefetch_device(deploy_config))
-        # One batch of batch_size per clone, like upstream's per-clone dequeue.
+            prefetch_device=prefetch_device)
+    # One batch of batch_size per clone, like upstream's per-clone dequeue, split where the batch is.
+    with tf.device(prefetch_device or deploy_config.inputs_device()):
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
         clone_labels = tf.split(batch["labels"], deploy_config.num_clones)
     clone_inputs = iter(zip(clone_images, clone_labels))
@@ -129,7 +132,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
         update_ops.append(moving_averages.apply(variables_to_average))
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
-    tf.summary.scalar("total_loss", total_loss)
+    model_deploy.scalar_summary("total_loss", total_loss)
     with tf.device(deploy_config.optimizer_device()):
         apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):

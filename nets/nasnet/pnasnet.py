@@ -32,19 +32,13 @@ def pnasnet_mobile_arg_scope(weight_decay=4e-5, batch_norm_decay=0.9997, batch_n
     return nasnet.nasnet_mobile_arg_scope(weight_decay, batch_norm_decay, batch_norm_epsilon)
 
 
-class PNasNetNormalCell(nasnet_utils.NasNetABaseCell):
+class PNasNetNormalCell(nasnet_utils.FixedCell):
     """The PNASNet-5 cell (also the stem and, with stride 2, the reduction cell)."""
 
-    def __init__(self, num_conv_filters, drop_path_keep_prob, total_num_cells, total_training_steps,
-                 use_bounded_activation=False):
-        super().__init__(num_conv_filters,
-                         operations=["separable_5x5_2", "max_pool_3x3", "separable_7x7_2", "max_pool_3x3",
-                                     "separable_5x5_2", "separable_3x3_2", "separable_3x3_2", "max_pool_3x3",
-                                     "separable_3x3_2", "none"],
-                         used_hiddenstates=[1, 1, 0, 0, 0, 0, 0],
-                         hiddenstate_indices=[1, 1, 0, 0, 0, 0, 4, 0, 1, 0],
-                         drop_path_keep_prob=drop_path_keep_prob, total_num_cells=total_num_cells,
-                         total_training_steps=total_training_steps, use_bounded_activation=use_bounded_activation)
+    OPERATIONS = ["separable_5x5_2", "max_pool_3x3", "separable_7x7_2", "max_pool_3x3", "separable_5x5_2",
+                  "separable_3x3_2", "separable_3x3_2", "max_pool_3x3", "separable_3x3_2", "none"]
+    USED_HIDDENSTATES = [1, 1, 0, 0, 0, 0, 0]
+    HIDDENSTATE_INDICES = [1, 1, 0, 0, 0, 0, 4, 0, 1, 0]
 
 
 def _build_pnasnet_base(images, normal_cell, num_classes, hparams, is_training, final_endpoint=None):
