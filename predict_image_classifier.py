@@ -20,21 +20,13 @@ from evaluation import evaluate, grading, image_folder, model_flags, predict, su
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
+model_flags.define_preparation_flags(data_utils.DEFAULT_IMAGE_SIZE)
 flags.DEFINE_string("submission_file", None, "The CSV to write.")
 flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset the model was trained on.")
 flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored with --image_dir).")
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
 flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split "
                     "(--dataset_dir, if also given, then only tells the number of classes).")
-flags.DEFINE_integer("prepare_image_size", data_utils.DEFAULT_IMAGE_SIZE,
-                     "With --image_dir: crop each JPEG photograph's black border and resize it to this size "
-                     "first, as download_and_convert_data.py does (use its --image_size). 0: the folder "
-                     "holds prepared images (e.g. DIR/processed_images/test/unlabelled), read as they are.")
-flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
-                     "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
-                     "are cropped.")
-flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
-                     "download_and_convert_data.py --graham (the model's recorded conversion gives the default).")
 flags.DEFINE_boolean("combine_eyes", False, "Grade each eye from both of the patient's eyes: with the two-eye "
                      "fusion fitted by eval --fit_grading when the model has one, else by mixing the "
                      "probabilities (--other_eye_weight).")

@@ -6,7 +6,7 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import checkpoints, evaluator, grading, heatmaps, metrics, report, submission
+from evaluation import checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission
 from slim_compat import tf
 from training import run_settings
 
@@ -86,6 +86,8 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities)
     values.update(grading.kappas(predictions, config.num_classes, grading_record, config.regression))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step)
+    referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
+                             global_step)
     if sample and sample.pictures:
         summary_writer.add_summary(heatmaps.image_summary(sample.pictures, report.SUMMARY_PREFIX + "GradCAM"),
                                    global_step)

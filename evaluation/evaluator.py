@@ -62,6 +62,13 @@ class ModelConfig:
     def __post_init__(self):
         nets_factory.check_image_network(self.model_name)
 
+    @classmethod
+    def from_settings(cls, settings):
+        """The ModelConfig of a training run's recorded settings (training.run_settings)."""
+        return cls(model_name=settings["model_name"], num_classes=settings["num_classes"],
+                   preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
+                   moving_average_decay=settings.get("moving_average_decay"))
+
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
 

@@ -11,6 +11,7 @@ unless --override_run_settings is set.
 """
 from absl import flags, logging
 
+import data_utils
 from evaluation import evaluator, grading
 from training import run_settings
 
@@ -31,6 +32,8 @@ SETTING_FLAGS = {
     "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
     "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
 }
+# Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
+OPT_OUT_VALUES = {"prepare_image_size": 0}
 OVERRIDE_FLAG = "override_run_settings"
 
 
@@ -58,6 +61,24 @@ def define_batch_flags():
     flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
 
 
+def define_preparation_flags(default_image_size):
+    """Defines how camera photographs are prepared as the conversion did (predict --image_dir, the SavedModel).
+
+    Args:
+      default_image_size: the default of --prepare_image_size when the training run recorded none.
+    """
+    flags.DEFINE_integer("prepare_image_size", default_image_size,
+                         "Crop each camera photograph's black border and resize it to this size first, as "
+                         "download_and_convert_data.py does (its --image_size; the default is the one the "
+                         "training run recorded). 0: the images are prepared already (e.g. "
+                         "DIR/processed_images/test/unlabelled) and read as they are.")
+    flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+                         "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
+                         "are cropped (the conversion's --crop_threshold).")
+    flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
+                         "download_and_convert_data.py --graham (the default is what the training run recorded).")
+
+
 _MISSING = object()
 
 
@@ -74,8 +95,9 @@ def apply_run_settings(checkpoint_path):
     """Gives the flags of SETTING_FLAGS the values the checkpoint's training run recorded.
 
     A flag left out of the command line takes the recorded value. A flag given
-    with the recorded value is fine; with another value it is an error, unless
-    --override_run_settings, which keeps the flag's value and logs a warning.
+    with the recorded value, or with its OPT_OUT_VALUES value, is fine; with another
+    value it is an error, unless --override_run_settings, which keeps the flag's
+    value and logs a warning.
 
     Args:
       checkpoint_path: a checkpoint file or folder; None or a folder without settings changes nothing.
@@ -93,10 +115,11 @@ def apply_run_settings(checkpoint_path):
         recorded = _setting(settings, key)
         if name not in options or recorded is _MISSING:
             continue
+        given = options[name].value
         if not options[name].present:
             options[name].value = recorded
-        elif options[name].value != recorded:
-            message = (f"--{name}={options[name].value} contradicts the checkpoint's training run "
+        elif given != recorded and given != OPT_OUT_VALUES.get(name, _MISSING):
+            message = (f"--{name}={given} contradicts the checkpoint's training run "
                        f"({key}={recorded} in {where})")
             if not options[OVERRIDE_FLAG].value:
                 raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
