@@ -51,6 +51,9 @@ flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuf
 flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
                    "labelled_images: share of the source files held out for validation.")
 flags.DEFINE_boolean("overwrite", False, "Convert again even if complete TFRecords exist.")
+flags.DEFINE_boolean("graham", False, "diabetic: also apply Graham's normalisation (local average colour "
+                     "subtracted, outer 10 % of the disc masked), writing DIR/processed_images_graham and "
+                     "DIR/tfrecords_graham.")
 flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
 
 FLAGS = flags.FLAGS
@@ -60,7 +63,8 @@ def convert_diabetic():
     """Returns the exit status of the Kaggle diabetic-retinopathy conversion."""
     return download_and_convert_diabetic.run(
         FLAGS.dataset_dir, validation_size=FLAGS.validation_size, num_workers=FLAGS.num_workers,
-        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, num_shards=FLAGS.num_shards,
+        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, graham=FLAGS.graham,
+        num_shards=FLAGS.num_shards,
         seed=FLAGS.seed, overwrite=FLAGS.overwrite)
 
 

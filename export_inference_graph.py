@@ -73,8 +73,11 @@ def main(_):
             num_channels=1 if FLAGS.use_grayscale else 3)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
-        config = model_flags.model_config(num_classes, FLAGS.image_size)
+        config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
         checkpoint = checkpoints.resolve_checkpoint(FLAGS.checkpoint_path)
+        if FLAGS.prepare_image_size and FLAGS.graham:
+            raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
+                             "export with --prepare_image_size=0 and send it images converted with --graham")
         preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold)
                        if FLAGS.prepare_image_size else None)
         metadata = export.metadata_values(config, checkpoint, checkpoints.checkpoint_global_step(checkpoint),

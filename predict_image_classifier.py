@@ -16,7 +16,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import evaluate, image_folder, model_flags, predict, submission
+from evaluation import evaluate, grading, image_folder, model_flags, predict, submission
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -27,9 +27,13 @@ flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
 flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split "
                     "(--dataset_dir, if also given, then only tells the number of classes).")
-flags.DEFINE_boolean("combine_eyes", False, "Mix each eye's probabilities with those of the patient's other eye.")
+flags.DEFINE_boolean("combine_eyes", False, "Grade each eye from both of the patient's eyes: with the two-eye "
+                     "fusion fitted by eval --fit_grading when the model has one, else by mixing the "
+                     "probabilities (--other_eye_weight).")
 flags.DEFINE_float("other_eye_weight", submission.DEFAULT_OTHER_EYE_WEIGHT,
-                   "With --combine_eyes, the other eye's share of the mixed probabilities.")
+                   "With --combine_eyes and no fitted fusion, the other eye's share of the mixed probabilities.")
+flags.DEFINE_string("heatmap_dir", None, "Write, per image, the photo with a Grad-CAM map of its predicted grade "
+                    "over it into this folder (IMAGE_ID_gradeG.png).")
 flags.mark_flag_as_required("submission_file")
 
 FLAGS = flags.FLAGS
@@ -45,35 +49,39 @@ def main(_):
 def run():
     if not (FLAGS.image_dir or FLAGS.dataset_dir):
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
-    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    num_classes = model_flags.num_classes(settings)
+    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
+    eye_fusion = (settings.get(grading.GRADING) or {}).get("eye_fusion")
     if FLAGS.image_dir:
         with tempfile.TemporaryDirectory() as work_dir:
-            predict_folder(config, work_dir)
+            predict_folder(config, work_dir, eye_fusion)
         return
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
                                          FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-    predict_and_write(config, split_input.make_batches, split_input.num_samples)
+    predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion)
 
 
-def predict_folder(config, work_dir):
+def predict_folder(config, work_dir, eye_fusion):
     """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
     photos = image_folder.list_images(FLAGS.image_dir)
     images = photos
     if FLAGS.prepare_image_size:
-        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold)
+        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold,
+                                             FLAGS.graham)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
-    predictions = predict_and_write(config, make_batches, len(images))
+    predictions = predict_and_write(config, make_batches, len(images), eye_fusion)
     image_folder.report_unreadable({image_id: photos[image_id] for image_id in images}, predictions.filenames)
 
 
-def predict_and_write(config, make_batches, expected_count):
+def predict_and_write(config, make_batches, expected_count, eye_fusion):
     """Runs the checkpoint over `make_batches` and writes --submission_file; returns the predictions."""
     return predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count, FLAGS.submission_file,
-                           FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master)
+                           FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master,
+                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None, heatmap_dir=FLAGS.heatmap_dir)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ unless --override_run_settings is set.
 from absl import flags, logging
 
 import data_utils
-from evaluation import evaluator
+from evaluation import evaluator, grading
 from training import run_settings
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
@@ -30,6 +30,7 @@ SETTING_FLAGS = {
     "image_size": "train_image_size",
     "prepare_image_size": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_IMAGE_SIZE}",
     "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
+    "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
 }
 # Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
 OPT_OUT_VALUES = {"prepare_image_size": 0}
@@ -74,6 +75,8 @@ def define_preparation_flags(default_image_size):
     flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
                          "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
                          "are cropped (the conversion's --crop_threshold).")
+    flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
+                         "download_and_convert_data.py --graham (the default is what the training run recorded).")
 
 
 _MISSING = object()
@@ -132,9 +135,16 @@ def num_classes(settings):
     return evaluator.dataset_num_classes(options.dataset_name, options.labels_offset, options.dataset_dir)
 
 
-def model_config(num_classes, image_size):
-    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe."""
+def model_config(num_classes, image_size, settings=None):
+    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
+
+    From the training run's `settings` (apply_run_settings' result) it takes whether the network
+    has a grade regression head and the grade thresholds fitted for it (grading.GRADING).
+    """
     options = flags.FLAGS
+    settings = settings or {}
+    cuts = (settings.get(grading.GRADING) or {}).get("thresholds")
     return evaluator.ModelConfig(
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
-        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta)
+        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
+        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)

@@ -2,7 +2,7 @@
 
 The score is P(grade >= 2) (metrics.referable_probability). The ROC picture marks
 the operating point of the grader itself (referable when the predicted grade is
->= 2) and is written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
+>= 2) and the four screening operating points (screening.OPERATING_POINTS), and is written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
 the precision-recall curve goes to TensorBoard's PR-curve plugin.
 """
 import os
@@ -25,6 +25,12 @@ FONT_SIZE = 13
 CURVE = (8, 48, 107)
 POINT = (200, 30, 30)
 GREY = (170, 170, 170)
+SCREENING = (20, 120, 40)
+# Legend labels of screening.OPERATING_POINTS.
+SCREENING_LABELS = {"Referable_Sensitivity_at_Specificity90": "spec >= 0.90",
+                    "Referable_Sensitivity_at_Specificity95": "spec >= 0.95",
+                    "Referable_Specificity_at_Sensitivity90": "sens >= 0.90",
+                    "Referable_Specificity_at_Sensitivity975": "sens >= 0.975"}
 
 
 def roc_pixel(fpr, tpr):
@@ -32,13 +38,15 @@ def roc_pixel(fpr, tpr):
     return MARGIN + fpr * PLOT, MARGIN + (1 - tpr) * PLOT
 
 
-def render_roc(fpr, tpr, point, auc):
+def render_roc(fpr, tpr, point, auc, screening_points=()):
     """Returns an RGB PIL image of the ROC curve with `point` = (1 - specificity, sensitivity) marked.
 
     Args:
       fpr, tpr: the curve (screening.roc_curve), all finite.
       point: the grader's own operating point, or None when undefined.
       auc: the area under the curve, for the title.
+      screening_points: (label, sensitivity, specificity) of screening operating points, drawn as
+        numbered diamonds with a legend in the lower right.
     """
     font = ImageFont.load_default(size=FONT_SIZE)
     image = Image.new("RGB", (PLOT + 2 * MARGIN, PLOT + 2 * MARGIN), (255, 255, 255))
@@ -56,6 +64,13 @@ def render_roc(fpr, tpr, point, auc):
     label = Image.new("RGB", (PLOT, 18), (255, 255, 255))
     ImageDraw.Draw(label).text((PLOT / 2, 9), "sensitivity", font=font, fill=(0, 0, 0), anchor="mm")
     image.paste(label.rotate(90, expand=True), (8, MARGIN))
+    for number, (label, sensitivity, specificity) in enumerate(screening_points, start=1):
+        x, y = roc_pixel(1 - specificity, sensitivity)
+        draw.polygon([(x, y - 6), (x + 6, y), (x, y + 6), (x - 6, y)], fill=SCREENING, outline=(0, 0, 0))
+        draw.text((x - 8, y - 8), str(number), font=font, fill=SCREENING, anchor="rb")
+        draw.text((MARGIN + PLOT - 6, MARGIN + PLOT - 6 - 16 * (len(screening_points) - number)),
+                  f"{number}: {label}: sens {sensitivity:.2f}, spec {specificity:.2f}", font=font, fill=SCREENING,
+                  anchor="rb")
     if point is not None:
         x, y = roc_pixel(*point)
         draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill=POINT, outline=(0, 0, 0))
@@ -92,7 +107,9 @@ def publish(labels, probabilities, values, eval_dir, summary_writer, global_step
         summary_writer.flush()
         return None
     sensitivity, specificity = values["Referable_Sensitivity"], values["Referable_Specificity"]
-    image = render_roc(fpr, tpr, (1 - specificity, sensitivity), values["Referable_AUC"])
+    points = screening.screening_operating_points(referable, scores)
+    image = render_roc(fpr, tpr, (1 - specificity, sensitivity), values["Referable_AUC"],
+                       [(SCREENING_LABELS[name], *points[name][:2]) for name in SCREENING_LABELS])
     png = confusion_image.encode_png(image)
     png_path = os.path.join(eval_dir, ROC_PNG)
     with atomic_files.open_atomically(png_path, "wb") as handle:

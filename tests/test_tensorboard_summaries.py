@@ -6,7 +6,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from evaluation import referable_curves, report
+from evaluation import referable_curves, report, screening
 from slim_compat import tf
 from tests.trained_run import TRAIN_STEPS
 
@@ -44,6 +44,12 @@ def test_eval_writes_the_pr_curve_and_roc_picture_of_referable_dr(tmp_path):
     # The operating point (1 - specificity, sensitivity) = (0.25, 0.5) is drawn in the point colour.
     x, y = referable_curves.roc_pixel(0.25, 0.5)
     assert roc.getpixel((int(x), int(y))) == referable_curves.POINT
+    # So are the screening operating points, each where the ROC curve meets its constraint.
+    points = screening.screening_operating_points(labels >= 2, probabilities[:, 2:].sum(axis=1))
+    for name in referable_curves.SCREENING_LABELS:
+        sensitivity, specificity, _ = points[name]
+        x, y = referable_curves.roc_pixel(1 - specificity, sensitivity)
+        assert roc.getpixel((int(x), int(y))) in (referable_curves.SCREENING, referable_curves.POINT), name
 
 
 def test_roc_is_not_drawn_when_a_class_is_absent(tmp_path):
