@@ -54,7 +54,8 @@ def test_training_records_its_effective_settings_and_a_text_summary(trained_run)
     assert settings["labels_offset"] == 0 and settings["freeze_batch_norm"] is False
     assert settings["moving_average_decay"] is None
     assert settings["label_names"] == ["0", "1", "2", "3", "4"]
-    assert settings[run_settings.CONVERSION] == CONVERSION
+    conversion = settings[run_settings.CONVERSION]
+    assert {key: conversion[key] for key in CONVERSION} == CONVERSION
     texts = [value.tensor.string_val[0].decode()
              for path in glob.glob(os.path.join(train_dir, "events.out.tfevents.*"))
              for event in tf.train.summary_iterator(path) for value in event.summary.value
