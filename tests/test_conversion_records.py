@@ -56,13 +56,13 @@ def test_changed_image_size_or_crop_threshold_makes_every_image_again(sample, ca
     for features in examples.values():
         assert features["image/height"].int64_list.value[0] == 64
         assert json.loads(features[dataset_utils.CONVERSION_FEATURE].bytes_list.value[0]) == {
-            "image_size": 64, "crop_threshold": 10}
+            "image_size": 64, "crop_threshold": 10, "graham": False}
     with Image.open(processed_path(dataset_dir, next(iter(written)))) as image:
         assert image.size == (64, 64)
     status, log = convert_logged(dataset_dir, caplog, image_size=64, crop_threshold=30)
     assert status == 0 and "6 images to preprocess, 0 already done" in log
     assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"] == {
-        "image_size": 64, "crop_threshold": 30}
+        "image_size": 64, "crop_threshold": 30, "graham": False}
 
 
 def test_a_replaced_source_is_made_again_and_nothing_else(sample, caplog):
