@@ -13,7 +13,7 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 import data_utils
-from datasets import convert_labelled_images, download_and_convert_diabetic
+from datasets import convert_labelled_images, download_and_convert_diabetic, tfrecord_check
 
 flags.DEFINE_string("dataset_name", None, "The dataset to convert, e.g. diabetic.")
 flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it.")
@@ -27,7 +27,10 @@ flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: on
 flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
 flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
                    "labelled_images: share of the source files held out for validation.")
-flags.DEFINE_boolean("overwrite", False, "Convert again even if complete TFRecords exist.")
+flags.DEFINE_boolean("overwrite", False, "Process every image and write every shard again, even those "
+                     "made from the same source with the same settings.")
+flags.DEFINE_boolean("verify", False, "Convert nothing: read every record of the TFRecords in --dataset_dir "
+                     "(or its tfrecords folder) and report each bad shard; exit 1 if one is bad.")
 flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
 
 FLAGS = flags.FLAGS
@@ -49,6 +52,8 @@ CONVERTERS = {
 
 
 def main(_):
+    if FLAGS.verify:
+        return tfrecord_check.verify_folder(FLAGS.dataset_dir)
     if FLAGS.dataset_name not in CONVERTERS:
         raise app.UsageError(f"dataset_name [{FLAGS.dataset_name}] was not recognized; "
                              f"use one of {', '.join(sorted(CONVERTERS))}")

@@ -47,6 +47,7 @@ def main(_):
 
 
 def run():
+    model_flags.check_flags()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size)

@@ -10,10 +10,11 @@ import dataclasses
 import numpy as np
 from absl import logging
 
-from datasets import dataset_factory
+from datasets import dataset_factory, tfrecord_check
 from nets import nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
+from training import checkpoint_init
 from utils import progress
 
 
@@ -100,6 +101,16 @@ def variables_to_restore(moving_average_decay):
     return slim.get_variables_to_restore()
 
 
+def check_restorable(checkpoint, names_to_variables, config):
+    """Raises a one-line ValueError when `checkpoint` lacks a variable of the network or holds another shape."""
+    problem = checkpoint_init.describe_differences(*checkpoint_init.differences(checkpoint, names_to_variables))
+    if problem:
+        size = config.input_size()
+        raise ValueError(f"{checkpoint}: does not fit {config.model_name} at {size}x{size} pixels ({problem}); "
+                         "give the --model_name and image size (--eval_image_size = its --train_image_size) "
+                         "it was trained with")
+
+
 def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master=""):
     """Runs `checkpoint` over one pass of the batches and returns the per-image predictions.
 
@@ -107,18 +118,24 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
       checkpoint: checkpoint prefix to restore.
       config: a ModelConfig.
       make_batches: `fn(preprocessing_fn, image_size)` building, in the current graph, a dict of
-        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass.
+        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass;
+        its attribute `shards`, when set, lists the TFRecords it reads (named if one is corrupt).
       expected_count: number of images the pass should yield (for progress and a check).
       max_num_batches: stop after this many batches; None runs the whole pass.
       master: TF master address.
 
     Returns:
       A Predictions.
+
+    Raises:
+      ValueError: the checkpoint does not fit the network at this size, or a shard is corrupt.
     """
     with tf.Graph().as_default():
         batches = make_batches(config.preprocessing_fn(), config.input_size())
         probabilities = build_probabilities(config, batches["images"])
-        saver = tf.train.Saver(variables_to_restore(config.moving_average_decay))
+        names_to_variables = variables_to_restore(config.moving_average_decay)
+        check_restorable(checkpoint, names_to_variables, config)
+        saver = tf.train.Saver(names_to_variables)
         fetches = {"probabilities": probabilities, "labels": batches["labels"], "filenames": batches["filenames"]}
         collected = {name: [] for name in fetches}
         log = progress.ProgressLog(expected_count)
@@ -129,6 +146,9 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
                     values = session.run(fetches)
                 except tf.errors.OutOfRangeError:
                     break
+                except tf.errors.DataLossError as error:
+                    raise ValueError(tfrecord_check.damage_message(getattr(make_batches, "shards", []),
+                                                                   error)) from error
                 for name, value in values.items():
                     collected[name].append(value)
                 log.update(len(values["labels"]))

@@ -44,11 +44,32 @@ arg_scopes_map = {
 # tf-slim sets `default_image_size` on the other functions, not on these.
 DEFAULT_IMAGE_SIZES = {"overfeat": 231, **{name: 224 for name in networks_map if name.startswith("resnet_")}}
 
+# Smallest input side each network can be built at (measured with its auxiliary head, where it has
+# one); a network not listed is checked when built: an input too small for it is reported then.
+MIN_IMAGE_SIZES = {"alexnet_v2": 195, "inception_v1": 193, "inception_v3": 107}
+
 NETWORKS_WITH_BATCH_NORM = frozenset(name for name in networks_map if name.startswith(("inception", "resnet")))
 
 
 def _default_image_size(name):
     return DEFAULT_IMAGE_SIZES.get(name) or networks_map[name].default_image_size
+
+
+def check_image_size(name, image_size, flag_name="image size"):
+    """Raises ValueError (naming `flag_name`) when `image_size` is below network `name`'s minimum.
+
+    None (the network's default size) and networks without a known minimum pass.
+    """
+    minimum = MIN_IMAGE_SIZES.get(name)
+    if image_size is not None and minimum is not None and image_size < minimum:
+        raise ValueError(f"{flag_name}={image_size}: {name} needs images of at least {minimum}x{minimum} pixels")
+
+
+def _too_small_error(name, images, error):
+    """Returns a one-line ValueError for a network that cannot shrink `images` as far as its layers need."""
+    height, width = images.shape.as_list()[1:3]
+    return ValueError(f"{name} cannot take {height}x{width} images: they are too small for its layers "
+                      f"({str(error).splitlines()[0][:120]}); use larger images")
 
 
 def _with_frozen_batch_norm(scope):
@@ -118,7 +139,12 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, batch
             scope = _with_frozen_batch_norm(scope)
         update_ops_before = len(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
         with slim.arg_scope(scope):
-            logits, end_points = network(images, num_classes=num_classes, is_training=is_training, **kwargs)
+            try:
+                logits, end_points = network(images, num_classes=num_classes, is_training=is_training, **kwargs)
+            except ValueError as error:
+                if "Negative dimension size" not in str(error):
+                    raise
+                raise _too_small_error(name, images, error) from error
         if freeze_batch_norm and len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) != update_ops_before:
             raise ValueError(f"{name} has batch norms outside its convolutions; freeze_batch_norm cannot reach them")
         return _to_classification_outputs(logits, end_points)
