@@ -98,7 +98,7 @@ def variables_to_restore(moving_average_decay):
     if moving_average_decay:
         averages = tf.train.ExponentialMovingAverage(moving_average_decay)
         return averages.variables_to_restore(slim.get_model_variables())
-    return slim.get_variables_to_restore()
+    return {variable.op.name: variable for variable in slim.get_variables_to_restore()}
 
 
 def check_restorable(checkpoint, names_to_variables, config):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import conversion_records, dataset_utils, kaggle_sample
+from datasets import conversion_records, dataset_factory, dataset_utils, kaggle_sample
 from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
 
@@ -59,6 +59,8 @@ def test_changed_image_size_or_crop_threshold_makes_every_image_again(sample, ca
             "image_size": 64, "crop_threshold": 10}
     with Image.open(processed_path(dataset_dir, next(iter(written)))) as image:
         assert image.size == (64, 64)
+    train = dataset_factory.get_dataset("diabetic", "train", os.path.join(dataset_dir, "tfrecords"))
+    assert train.conversion_settings == {"image_size": 64, "crop_threshold": 10}
     status, log = convert_logged(dataset_dir, caplog, image_size=64, crop_threshold=30)
     assert status == 0 and "6 images to preprocess, 0 already done" in log
     assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"] == {
