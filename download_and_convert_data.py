@@ -1,22 +1,46 @@
-r"""Converts a dataset to TFRecords in TF-Slim's format.
+r"""Downloads and converts a dataset to TFRecords in TF-Slim's format.
 
 Usage, with Kaggle's files (trainLabels.csv, train/, optionally test/) in DIR:
 
     python download_and_convert_data.py --dataset_name=diabetic --dataset_dir=DIR
 
-Nothing is downloaded: Kaggle's data must be fetched by hand (its terms require
-an account). The TFRecords go to DIR/tfrecords, the folder that training and
+Nothing is downloaded for diabetic: Kaggle's data must be fetched by hand (its terms
+require an account). The TFRecords go to DIR/tfrecords, the folder that training and
 evaluation take as --dataset_dir.
+
+Upstream's datasets flowers, cifar10, mnist and visualwakewords are downloaded into
+--dataset_dir and converted there, as upstream does. Without a network, put the
+archive(s) into --dataset_dir first (flower_photos.tgz, cifar-10-python.tar.gz, MNIST's
+four *-ubyte.gz files, or COCO 2014's train2014.zip, val2014.zip and
+annotations_trainval2014.zip in DIR/coco_dataset): what is there is converted and
+nothing is downloaded.
 """
 from absl import app, flags, logging
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 import data_utils
-from datasets import convert_labelled_images, download_and_convert_diabetic, tfrecord_check
+from datasets import (convert_labelled_images, download_and_convert_cifar10, download_and_convert_diabetic,
+                      download_and_convert_flowers, download_and_convert_mnist, download_and_convert_visualwakewords,
+                      tfrecord_check)
+from datasets import download_and_convert_visualwakewords_lib as visualwakewords_lib
 
-flags.DEFINE_string("dataset_name", None, "The dataset to convert, e.g. diabetic.")
-flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it.")
+flags.DEFINE_string("dataset_name", None, "The dataset to convert: diabetic, labelled_images, or upstream's "
+                    "flowers, cifar10, mnist, visualwakewords.")
+flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it. "
+                    "flowers/cifar10/mnist/visualwakewords: their archives are downloaded here, or, without a "
+                    "network, taken from here when put here beforehand.")
+flags.DEFINE_float("small_object_area_threshold", 0.005, "visualwakewords: objects covering at most this "
+                   "fraction of their image do not count.")
+flags.DEFINE_string("foreground_class_of_interest", "person", "visualwakewords: the COCO category whose "
+                    "presence in an image gives label 1.")
+flags.DEFINE_string("coco_dirname", download_and_convert_visualwakewords.COCO_DIRNAME,
+                    "visualwakewords: COCO's subfolder of --dataset_dir.")
+flags.DEFINE_string("coco_train_url", visualwakewords_lib.COCO_TRAIN_URL, "visualwakewords: COCO's train zip.")
+flags.DEFINE_string("coco_validation_url", visualwakewords_lib.COCO_VALIDATION_URL,
+                    "visualwakewords: COCO's validation zip.")
+flags.DEFINE_string("coco_annotations_url", visualwakewords_lib.COCO_ANNOTATIONS_URL,
+                    "visualwakewords: COCO's annotations zip.")
 flags.DEFINE_integer("validation_size", download_and_convert_diabetic.DEFAULT_VALIDATION_SIZE,
                      "Images held out for validation, rounded up to whole patients (both eyes together).")
 flags.DEFINE_integer("num_workers", None, "Preprocessing processes; default: every available core.")
@@ -48,6 +72,12 @@ CONVERTERS = {
     "diabetic": convert_diabetic,
     "labelled_images": lambda: convert_labelled_images.run(
         FLAGS.dataset_dir, FLAGS.validation_fraction, FLAGS.num_shards, FLAGS.seed),
+    "flowers": lambda: download_and_convert_flowers.run(FLAGS.dataset_dir),
+    "cifar10": lambda: download_and_convert_cifar10.run(FLAGS.dataset_dir),
+    "mnist": lambda: download_and_convert_mnist.run(FLAGS.dataset_dir),
+    "visualwakewords": lambda: download_and_convert_visualwakewords.run(
+        FLAGS.dataset_dir, FLAGS.small_object_area_threshold, FLAGS.foreground_class_of_interest,
+        FLAGS.coco_dirname, (FLAGS.coco_train_url, FLAGS.coco_validation_url, FLAGS.coco_annotations_url)),
 }
 
 

@@ -4,8 +4,9 @@ Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g and
 Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
 Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
 and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the confusion matrix, and writes them as summaries (and the
-matrix as a PNG) to --eval_dir. Upstream's `Recall_5` (top-5 recall, always 1.0
-with five grades) is dropped; `Recall_g` is the recall of grade g.
+matrix as a PNG) to --eval_dir. Upstream's `Recall_5` (top-5 recall) is reported with
+more than five classes (the per-class names are then `Recall_class_g`, `Precision_class_g`);
+with five grades it would always be 1.0 and is left out.
 
     python eval_image_classifier.py --alsologtostderr --checkpoint_path=TRAIN/model.ckpt-N \
         --dataset_name=diabetic --dataset_split_name=validation --dataset_dir=DIR/tfrecords \
@@ -34,6 +35,10 @@ flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluat
 flags.DEFINE_integer("max_evals", None, "With --eval_interval_secs, stop after this many evaluations.")
 flags.DEFINE_float("timeout", None, "With --eval_interval_secs, stop after this many seconds without a new "
                    "checkpoint (training has stopped). None waits forever.")
+flags.DEFINE_bool("quantize", False, "Upstream: evaluate a quantized graph with tf.contrib.quantize; not supported, "
+                  "since tf.contrib does not exist in TensorFlow 2.")
+flags.DEFINE_bool("use_grayscale", False, "Upstream: convert the images to grayscale; not supported, as in "
+                  "training (the colour of lesions matters for grading).")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -47,6 +52,11 @@ def main(_):
 
 
 def run():
+    if FLAGS.quantize:
+        raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
+    if FLAGS.use_grayscale:
+        raise ValueError("--use_grayscale is not supported: training here makes colour models only")
+    model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset

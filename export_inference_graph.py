@@ -17,7 +17,7 @@ from absl import app, flags
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-from evaluation import checkpoints, evaluator, export, model_flags
+from evaluation import checkpoints, export, model_flags
 
 model_flags.define_model_flags()
 flags.DEFINE_boolean("is_training", False, "Whether to save out a training-focused version of the model.")
@@ -27,7 +27,14 @@ flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset (gives 
 flags.DEFINE_string("output_file", "", "Where to save the resulting GraphDef.")
 flags.DEFINE_string("dataset_dir", "", "Directory of the dataset's TFRecords; only labelled_images reads it "
                     "(the class count is in its labels.txt).")
+flags.DEFINE_bool("quantize", False, "Upstream: export a quantized graph with tf.contrib.quantize; "
+                  "not supported, since tf.contrib does not exist in TensorFlow 2.")
+flags.DEFINE_bool("is_video_model", False, "Whether the model takes video clips: a 5-D input placeholder "
+                  "[batch, num_frames, size, size, channels].")
+flags.DEFINE_integer("num_frames", None, "Frames per clip of a video model (required with --is_video_model).")
 flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text instead of binary protobuf.")
+flags.DEFINE_bool("use_grayscale", False, "Whether the model takes grayscale images: a 1-channel input "
+                  "placeholder.")
 flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir: a checkpoint file, or the directory of "
                     "the latest one, whose weights the SavedModel holds.")
 flags.DEFINE_string("saved_model_dir", None, "Write a SavedModel serving encoded images here (a new directory).")
@@ -36,21 +43,28 @@ FLAGS = flags.FLAGS
 
 
 def main(_):
-    try:
-        run()
-    except ValueError as error:
-        sys.exit(f"export_inference_graph.py: {error}")
+    """Writes what the flags ask for; as upstream, bad flags raise ValueError (the command line prints one line).
 
-
-def run():
+    Raises:
+      ValueError: no --output_file (nor --saved_model_dir), --is_video_model without --num_frames,
+        --quantize, --saved_model_dir without --checkpoint_path, or an unknown dataset or network.
+    """
+    if not FLAGS.is_parsed():  # called as a library with no command line: the defaults and any values set
+        FLAGS.mark_as_parsed()
     if not FLAGS.output_file and not FLAGS.saved_model_dir:
         raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir)")
+    if FLAGS.is_video_model and not FLAGS.num_frames:
+        raise ValueError("Number of frames must be specified for video models with --num_frames")
+    if FLAGS.quantize:
+        raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
+    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
     if FLAGS.output_file:
-        graph_def = export.inference_graph_def(FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size,
-                                               FLAGS.is_training)
+        graph_def = export.inference_graph_def(
+            FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size, FLAGS.is_training,
+            num_frames=FLAGS.num_frames if FLAGS.is_video_model else None,
+            num_channels=1 if FLAGS.use_grayscale else 3)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
         config = model_flags.model_config(num_classes, FLAGS.image_size)
@@ -58,5 +72,13 @@ def run():
                                   FLAGS.saved_model_dir)
 
 
+def main_with_one_line_errors(argv):
+    """The command line's main: a ValueError ends the process with its one-line message."""
+    try:
+        main(argv)
+    except ValueError as error:
+        sys.exit(f"export_inference_graph.py: {error}")
+
+
 if __name__ == "__main__":
-    app.run(main)
+    app.run(main_with_one_line_errors)

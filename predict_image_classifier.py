@@ -16,7 +16,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import evaluate, evaluator, image_folder, model_flags, predict, submission
+from evaluation import evaluate, image_folder, model_flags, predict, submission
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -52,7 +52,7 @@ def run():
     model_flags.check_flags()
     if not (FLAGS.image_dir or FLAGS.dataset_dir):
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
-    num_classes = evaluator.dataset_num_classes(FLAGS.dataset_name, FLAGS.labels_offset, FLAGS.dataset_dir)
+    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
     if FLAGS.image_dir:
         with tempfile.TemporaryDirectory() as work_dir:

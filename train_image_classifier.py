@@ -30,8 +30,10 @@ flags.DEFINE_boolean("clone_on_cpu", False, "Use CPUs to deploy clones.")
 flags.DEFINE_integer("worker_replicas", 1, "Number of worker replicas.")
 flags.DEFINE_integer("num_ps_tasks", 0, "The number of parameter servers. If the value is 0, then the parameters "
                      "are handled locally by the worker.")
-flags.DEFINE_integer("num_readers", 4, "The number of TFRecord shards read in parallel.")
-flags.DEFINE_integer("num_preprocessing_threads", 4, "The number of images decoded and preprocessed in parallel.")
+flags.DEFINE_integer("num_readers", None, "The number of TFRecord shards read in parallel. None: one per "
+                     "CPU core, tf.data autotuning the reads.")
+flags.DEFINE_integer("num_preprocessing_threads", None, "The number of images decoded and preprocessed in "
+                     "parallel. None: tf.data autotunes it from the CPU cores.")
 flags.DEFINE_integer("log_every_n_steps", 10, "The frequency with which logs are printed.")
 flags.DEFINE_integer("save_summaries_secs", 600, "The frequency with which summaries are saved, in seconds.")
 flags.DEFINE_integer("save_interval_secs", 600, "The frequency with which the model is saved, in seconds.")
@@ -91,6 +93,15 @@ flags.DEFINE_float("batch_norm_decay", None, "Batch-norm moving-average decay; N
                    "(0.9997 for Inception: too slow to adapt in short fine-tuning runs).")
 flags.DEFINE_bool("freeze_batch_norm", False, "Run batch norm in inference mode: normalise with the "
                   "checkpoint's moving statistics and never update them.")
+flags.DEFINE_string("regression_loss", None, "Also train a one-output grade regression head next to the "
+                    "softmax, with this loss on the grade: 'squared' or 'smooth_l1'. None: softmax only.")
+flags.DEFINE_integer("seed", None, "Seed the graph's random ops and the input pipeline's order (runs with "
+                     "the same seed start from the same weights and read the same batches). None: unseeded.")
+flags.DEFINE_bool("mixed_precision", False, "Compute in --mixed_precision_dtype where that is numerically safe; "
+                  "variables and checkpoints stay float32.")
+flags.DEFINE_string("mixed_precision_dtype", "float16", "float16 (NVIDIA GPUs with Tensor Cores; dynamic loss "
+                    "scaling) or bfloat16 (CPUs with AVX512-BF16/AMX, through oneDNN).")
+flags.DEFINE_bool("xla", False, "Compile each clone's forward and backward pass with XLA.")
 
 FLAGS = flags.FLAGS
 

@@ -1,10 +1,14 @@
 """Maps a dataset name to the module whose `get_split` reads it."""
-from datasets import diabetic, imagenet, labelled_images
+from datasets import cifar10, diabetic, flowers, imagenet, labelled_images, mnist, visualwakewords
 
 datasets_map = {
+    "cifar10": cifar10,
     "diabetic": diabetic,
+    "flowers": flowers,
     "imagenet": imagenet,
     "labelled_images": labelled_images,
+    "mnist": mnist,
+    "visualwakewords": visualwakewords,
 }
 
 

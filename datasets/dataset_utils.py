@@ -90,6 +90,22 @@ def read_split_sizes(dataset_dir, filename=SPLIT_SIZES_FILENAME):
     return {split: int(count) for split, count in _read_colon_file(os.path.join(dataset_dir, filename)).items()}
 
 
+def constant_num_classes(count):
+    """Returns a dataset module's `num_classes(dataset_dir=None)` for a fixed class count (no file is read)."""
+
+    def num_classes(dataset_dir=None):
+        del dataset_dir
+        return count
+
+    num_classes.__doc__ = f"Returns {count}: the classes are fixed, so `dataset_dir` is not read."
+    return num_classes
+
+
+def bounding_box_features(prefix="image/object/bbox/"):
+    """Returns the variable-length float features `{prefix}xmin|ymin|xmax|ymax` of an example's boxes."""
+    return {prefix + corner: tf.VarLenFeature(dtype=tf.float32) for corner in ("xmin", "ymin", "xmax", "ymax")}
+
+
 def check_split_name(split_name, split_names):
     """Raises ValueError unless `split_name` is one of `split_names`."""
     if split_name not in split_names:

@@ -10,11 +10,7 @@ FILE_PATTERN = "diabetic_%s_*.tfrecord"
 SPLITS = ("train", "validation", "test")
 NUM_CLASSES = 5
 
-
-def num_classes(dataset_dir=None):
-    """Returns NUM_CLASSES: the grades are fixed, so `dataset_dir` is not read."""
-    del dataset_dir
-    return NUM_CLASSES
+num_classes = dataset_utils.constant_num_classes(NUM_CLASSES)
 
 
 def get_split(split_name, dataset_dir, file_pattern=None, reader=None):

@@ -39,11 +39,7 @@ SYNSET_TO_HUMAN_URL = ("https://raw.githubusercontent.com/tensorflow/models/mast
                        "data/imagenet_metadata.txt")
 FETCH_TIMEOUT_SECONDS = 30
 
-
-def num_classes(dataset_dir=None):
-    """Returns NUM_CLASSES (1000 synsets plus background): `dataset_dir` is not read."""
-    del dataset_dir
-    return NUM_CLASSES
+num_classes = dataset_utils.constant_num_classes(NUM_CLASSES)
 
 
 def _fetch_lines(url):
@@ -98,10 +94,7 @@ def get_split(split_name, dataset_dir, file_pattern=None, reader=None):
         "image/class/label": tf.FixedLenFeature([], dtype=tf.int64, default_value=-1),
         "image/class/text": tf.FixedLenFeature([], dtype=tf.string, default_value=""),
         "image/filename": tf.FixedLenFeature((), tf.string, default_value=""),
-        "image/object/bbox/xmin": tf.VarLenFeature(dtype=tf.float32),
-        "image/object/bbox/ymin": tf.VarLenFeature(dtype=tf.float32),
-        "image/object/bbox/xmax": tf.VarLenFeature(dtype=tf.float32),
-        "image/object/bbox/ymax": tf.VarLenFeature(dtype=tf.float32),
+        **dataset_utils.bounding_box_features(),
         "image/object/class/label": tf.VarLenFeature(dtype=tf.int64),
     }
     items_to_handlers = {

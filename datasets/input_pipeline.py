@@ -3,9 +3,12 @@
 Replaces upstream's DatasetDataProvider + tf.train.batch queues. Training
 reads shards interleaved, shuffles, repeats forever and prefetches; evaluation
 makes exactly one pass in a fixed order, so every example is seen once and the
-last batch may be smaller.
+last batch may be smaller. Reading and preprocessing parallelism default to
+tf.data's autotuning over the host's cores; batches can be prefetched onto the
+GPU, so the host-to-device copy overlaps the previous step.
 """
 import glob
+import os
 
 from slim_compat import tf
 
@@ -29,25 +32,29 @@ def decode_example(dataset, serialized):
     """Decodes one serialized example with the dataset's own decoder.
 
     Returns:
-      (uint8 image [height, width, 3], int64 label, string filename); the
+      (uint8 image [height, width, channels], int64 label, string filename); the
       filename is empty when the dataset has none.
     """
     items = dataset.decoder.list_items()
     wanted = ["image", "label"] + (["filename"] if "filename" in items else [])
     decoded = dict(zip(wanted, dataset.decoder.decode(serialized, wanted)))
     image = decoded["image"]
-    image.set_shape([None, None, 3])
+    # Colour unless the decoder says otherwise (MNIST's are grayscale).
+    image.set_shape([None, None, image.shape[-1] if image.shape.rank == 3 and image.shape[-1] else 3])
     return image, tf.cast(decoded["label"], tf.int64), decoded.get("filename", tf.constant(""))
 
 
 def _read_records(files, is_training, num_readers, seed):
-    """Returns a dataset of serialized examples from `files`."""
+    """Returns a dataset of serialized examples from `files` (`num_readers` None: one shard per core, autotuned)."""
     if not is_training:
         return tf.data.TFRecordDataset(files)
     shards = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed).repeat()
-    readers = max(1, min(num_readers, len(files)))
-    return shards.interleave(tf.data.TFRecordDataset, cycle_length=readers, num_parallel_calls=readers,
-                             deterministic=False)
+    if num_readers is None:
+        readers, parallel_reads = min(os.cpu_count() or 1, len(files)), tf.data.AUTOTUNE
+    else:
+        readers = parallel_reads = max(1, min(num_readers, len(files)))
+    return shards.interleave(tf.data.TFRecordDataset, cycle_length=readers, num_parallel_calls=parallel_reads,
+                             deterministic=seed is not None)
 
 
 def _label_of(dataset, serialized):
@@ -65,8 +72,9 @@ def _balanced(dataset, records, labels, labels_offset, seed):
     return tf.data.Dataset.sample_from_datasets(per_class, seed=seed)
 
 
-def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training, num_readers=4,
-                  num_preprocessing_threads=4, labels_offset=0, seed=None, balanced_labels=None):
+def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training, num_readers=None,
+                  num_preprocessing_threads=None, labels_offset=0, seed=None, balanced_labels=None,
+                  prefetch_device=None):
     """Builds the batches of one split.
 
     Args:
@@ -75,13 +83,22 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
       image_size: output height and width.
       batch_size: examples per batch.
       is_training: endless, shuffled, full batches (True) or one ordered pass (False).
-      num_readers: shards read in parallel when training.
-      num_preprocessing_threads: examples decoded and preprocessed in parallel.
+      num_readers: shards read in parallel when training (None: as many as the host has cores,
+        their reads autotuned).
+      num_preprocessing_threads: examples decoded and preprocessed in parallel (None: autotuned
+        by tf.data from the host's cores).
       labels_offset: subtracted from every label (e.g. 1 for 1000-class VGG/ResNet on 1001-class data).
-      seed: seed for shard order, shuffling and sampling (None: random).
+      seed: seed for shard order, shuffling and sampling; a seeded training pass also keeps its
+        examples in that order across parallel readers and preprocessing threads, so the same
+        seed reads the same examples into the same batches (their random augmentation follows
+        the graph-level seed, drawn in the order the threads run). None: random, in the order
+        threads finish.
       balanced_labels: when training, sample the examples of each of these labels (after the
         offset) equally often; each must occur in the split, or reading never ends. None: the
         split's own frequencies.
+      prefetch_device: when training, a device (e.g. '/device:GPU:0') that batches are copied
+        to ahead of use. Its iterator is initialised with the graph's tables (what
+        slim.learning.train's local init op runs). None: batches stay on the host.
 
     Returns:
       {'images': float32 [batch, size, size, 3], 'labels': int64 [batch], 'filenames': string [batch]}
@@ -98,10 +115,23 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
         image = preprocessing_fn(image, image_size, image_size, add_image_summaries=False)
         return {"images": image, "labels": label - labels_offset, "filenames": filename}
 
-    batches = records.map(decode_and_preprocess, num_parallel_calls=max(1, num_preprocessing_threads),
-                          deterministic=not is_training)
+    parallel_calls = tf.data.AUTOTUNE if num_preprocessing_threads is None else max(1, num_preprocessing_threads)
+    batches = records.map(decode_and_preprocess, num_parallel_calls=parallel_calls,
+                          deterministic=seed is not None or not is_training)
     batches = batches.batch(batch_size, drop_remainder=is_training).prefetch(tf.data.AUTOTUNE)
+    if is_training and prefetch_device:
+        return _on_device(batches, prefetch_device)
     return tf.data.make_one_shot_iterator(batches).get_next()
+
+
+def _on_device(batches, device):
+    """Returns the next element of `batches`, copied to `device` and prefetched there."""
+    batches = batches.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=2))
+    # A dataset on a GPU cannot have a one-shot iterator.
+    with tf.device(device):
+        iterator = tf.data.make_initializable_iterator(batches)
+    tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+    return iterator.get_next()
 
 
 def count_labels(dataset, num_classes, labels_offset=0):

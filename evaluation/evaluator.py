@@ -11,7 +11,8 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory, tfrecord_check
-from nets import nets_factory
+from evaluation import thresholds
+from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
 from training import checkpoint_init
@@ -45,6 +46,10 @@ class ModelConfig:
         decay instead of the raw weights; None restores the raw weights.
       tta: average the probabilities over the 8 flips and quarter turns of each image (a fundus
         photo's grade does not change with its orientation).
+      regression: the network has a grade regression head (trained with --regression_loss); its
+        output is the continuous grade score, else the softmax's expected grade is.
+      thresholds: ascending cuts of the grade score into grades (fitted for QWK); None grades
+        by the softmax's argmax.
     """
     model_name: str
     num_classes: int
@@ -52,6 +57,11 @@ class ModelConfig:
     image_size: int = None
     moving_average_decay: float = None
     tta: bool = False
+    regression: bool = False
+    thresholds: tuple = None
+
+    def __post_init__(self):
+        nets_factory.check_image_network(self.model_name)
 
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
@@ -66,13 +76,25 @@ class ModelConfig:
 
 @dataclasses.dataclass
 class Predictions:
-    """Per-image results of one pass, in input order; `labels` are -1 for unlabelled images."""
+    """Per-image results of one pass, in input order; `labels` are -1 for unlabelled images.
+
+    `scores` is the continuous grade (regression output, or the softmax's expected grade);
+    `grades` cuts it at `thresholds` when there are some, else takes the softmax's argmax.
+    """
     filenames: list
     labels: np.ndarray
     probabilities: np.ndarray
+    scores: np.ndarray = None
+    thresholds: tuple = None
+
+    def __post_init__(self):
+        if self.scores is None:
+            self.scores = thresholds.expected_grade(self.probabilities)
 
     @property
     def grades(self):
+        if self.thresholds is not None:
+            return thresholds.apply_thresholds(self.scores, self.thresholds)
         return self.probabilities.argmax(axis=1)
 
 
@@ -82,15 +104,37 @@ def dihedral_variants(images):
     return turns + [tf.image.flip_left_right(turn) for turn in turns]
 
 
-def build_probabilities(config, images):
-    """Builds the network on `images` and returns [batch, num_classes] probabilities (TTA-averaged if asked)."""
-    network_fn = config.network_fn()
-    if not config.tta:
-        return network_fn(images)[1]["Predictions"]
-    variants = dihedral_variants(images)
-    _, end_points = network_fn(tf.concat(variants, axis=0))
-    per_variant = tf.reshape(end_points["Predictions"], [len(variants), -1, config.num_classes])
-    return tf.reduce_mean(per_variant, axis=0)
+def _network_outputs(config, images):
+    """Returns {'probabilities': [batch, classes], 'scores': [batch] continuous grade} of one network pass."""
+    logits, end_points = config.network_fn()(images)
+    probabilities = end_points["Predictions"]
+    if config.regression:
+        scores = grade_regression.add_grade_regression(logits, end_points)
+    else:
+        scores = tf.linalg.matvec(probabilities, tf.range(config.num_classes, dtype=probabilities.dtype))
+    return {"probabilities": probabilities, "scores": scores}
+
+
+def build_outputs(config, images):
+    """Builds the network on `images` and returns its outputs, averaged over TTA variants if asked.
+
+    Returns:
+      {'probabilities': [batch, num_classes], 'scores': [batch] continuous grade,
+       'grades': [batch] int64, cut from the scores at `config.thresholds`, else the argmax}.
+    """
+    if config.tta:
+        variants = dihedral_variants(images)
+        outputs = _network_outputs(config, tf.concat(variants, axis=0))
+        outputs = {name: tf.reduce_mean(tf.reshape(value, [len(variants), -1, *value.shape[1:]]), axis=0)
+                   for name, value in outputs.items()}
+    else:
+        outputs = _network_outputs(config, images)
+    if config.thresholds is not None:
+        cuts = tf.constant(config.thresholds, outputs["scores"].dtype)
+        outputs["grades"] = tf.reduce_sum(tf.cast(outputs["scores"][:, None] >= cuts, tf.int64), axis=1)
+    else:
+        outputs["grades"] = tf.argmax(outputs["probabilities"], axis=1)
+    return outputs
 
 
 def variables_to_restore(moving_average_decay):
@@ -132,11 +176,12 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
     """
     with tf.Graph().as_default():
         batches = make_batches(config.preprocessing_fn(), config.input_size())
-        probabilities = build_probabilities(config, batches["images"])
+        outputs = build_outputs(config, batches["images"])
         names_to_variables = variables_to_restore(config.moving_average_decay)
         check_restorable(checkpoint, names_to_variables, config)
         saver = tf.train.Saver(names_to_variables)
-        fetches = {"probabilities": probabilities, "labels": batches["labels"], "filenames": batches["filenames"]}
+        fetches = {"probabilities": outputs["probabilities"], "scores": outputs["scores"],
+                   "labels": batches["labels"], "filenames": batches["filenames"]}
         collected = {name: [] for name in fetches}
         log = progress.ProgressLog(expected_count)
         with tf.Session(master) as session:
@@ -160,4 +205,6 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
         filenames=[name.decode("utf-8") for batch in collected["filenames"] for name in batch],
         labels=np.concatenate(collected["labels"]) if collected["labels"] else np.zeros([0], np.int64),
         probabilities=(np.concatenate(collected["probabilities"]) if collected["probabilities"]
-                       else np.zeros([0, num_classes], np.float32)))
+                       else np.zeros([0, num_classes], np.float32)),
+        scores=np.concatenate(collected["scores"]) if collected["scores"] else np.zeros([0], np.float32),
+        thresholds=config.thresholds)

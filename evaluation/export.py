@@ -3,7 +3,8 @@
 Upstream only wrote a GraphDef (a float `input` placeholder, no weights, no
 preprocessing). The SavedModel's `serving_default` signature takes a batch of
 encoded JPEG/PNG bytes, decodes and preprocesses them exactly as evaluation does,
-and returns the class probabilities and the predicted grade, weights included.
+and returns the class probabilities and the predicted grade (cut at the model's fitted
+thresholds when it has some), weights included.
 """
 import os
 
@@ -17,12 +18,20 @@ SERVING_INPUT = "image_bytes"
 SERVING_OUTPUTS = ("probabilities", "grade")
 
 
-def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False):
-    """Returns the GraphDef of `model_name` on a float32 [batch_size, size, size, 3] placeholder named `input`."""
+def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False,
+                        num_frames=None, num_channels=3):
+    """Returns the GraphDef of `model_name` on a float32 placeholder named `input`.
+
+    The placeholder is [batch_size, size, size, num_channels], or with `num_frames` (video models)
+    [batch_size, num_frames, size, size, num_channels]; size defaults to the network's.
+    """
+    if not num_frames:
+        nets_factory.check_image_network(model_name)
     with tf.Graph().as_default() as graph:
         network_fn = nets_factory.get_network_fn(model_name, num_classes=num_classes, is_training=is_training)
         size = image_size or network_fn.default_image_size
-        network_fn(tf.placeholder(tf.float32, [batch_size, size, size, 3], name=INPUT_NAME))
+        frames = [num_frames] if num_frames else []
+        network_fn(tf.placeholder(tf.float32, [batch_size, *frames, size, size, num_channels], name=INPUT_NAME))
     return graph.as_graph_def()
 
 
@@ -47,9 +56,9 @@ def build_serving_graph(config):
         return preprocessing_fn(image, size, size, add_image_summaries=False)
 
     images = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
-    probabilities = evaluator.build_probabilities(config, images)
-    grades = tf.argmax(probabilities, axis=1, name="grade")
-    return {SERVING_INPUT: encoded}, {"probabilities": tf.identity(probabilities, "probabilities"), "grade": grades}
+    outputs = evaluator.build_outputs(config, images)
+    return {SERVING_INPUT: encoded}, {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
+                                      "grade": tf.identity(outputs["grades"], "grade")}
 
 
 def export_saved_model(checkpoint, config, export_dir):

@@ -11,6 +11,8 @@ from scipy import stats
 from evaluation import screening
 
 REFERABLE_GRADE = 2
+# Upstream reports `Recall_5`, the recall at k = 5 (top-5 accuracy).
+TOP_K = 5
 
 
 def confusion_matrix(labels, predictions, num_classes):
@@ -95,6 +97,13 @@ def referable_probability(probabilities, referable_grade=REFERABLE_GRADE):
     return np.asarray(probabilities)[:, referable_grade:].sum(axis=1)
 
 
+def top_k_recall(labels, probabilities, k):
+    """Returns the fraction of images whose label is among their `k` most probable classes (upstream's
+    streaming recall at k)."""
+    top_k = np.argsort(-np.asarray(probabilities), axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top_k == np.asarray(labels)[:, None], axis=1)))
+
+
 def compute_metrics(labels, probabilities):
     """Returns every eval metric and the confusion matrix for one pass over a split.
 
@@ -108,7 +117,9 @@ def compute_metrics(labels, probabilities):
       `Recall_g` and `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
       `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
       `Expected_Calibration_Error`) to float, in print order; `matrix` is the confusion matrix.
-      `Recall_g` is the recall of grade g, not upstream's top-k `Recall_5`.
+      With more than five classes upstream's `Recall_5` (top-5 recall) comes before them and the
+      per-class names become `Recall_class_g` and `Precision_class_g`; with five or fewer, top-5
+      recall is always 1 and is left out.
 
     Raises:
       ValueError: no images, or labels outside [0, num_classes) (e.g. the unlabelled test split).
@@ -123,10 +134,13 @@ def compute_metrics(labels, probabilities):
         "Accuracy": float(np.trace(matrix) / matrix.sum()),
         "QuadraticWeightedKappa": quadratic_weighted_kappa(matrix),
     }
+    if num_classes > TOP_K:
+        metrics[f"Recall_{TOP_K}"] = top_k_recall(labels, probabilities, TOP_K)
+    per_class = "" if num_classes <= TOP_K else "class_"
     for grade, recall in enumerate(per_grade_recall(matrix)):
-        metrics[f"Recall_{grade}"] = recall
+        metrics[f"Recall_{per_class}{grade}"] = recall
     for grade, precision in enumerate(per_grade_precision(matrix)):
-        metrics[f"Precision_{grade}"] = precision
+        metrics[f"Precision_{per_class}{grade}"] = precision
     metrics["Referable_Sensitivity"], metrics["Referable_Specificity"] = referable_sensitivity_specificity(matrix)
     referable_scores = referable_probability(probabilities)
     metrics["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_scores)

@@ -3,15 +3,36 @@
 Each script calls the `define_*` functions it needs at import time. The flags
 then belong to that script, as if it had defined them itself, so its `--help`
 lists them.
+
+When the checkpoint comes from a training folder with recorded settings
+(training.run_settings), `apply_run_settings` makes them the defaults of the
+flags in SETTING_FLAGS; a flag given explicitly with another value is an error
+unless --override_run_settings is set.
 """
-from absl import flags
+from absl import flags, logging
 
 from evaluation import evaluator
 from nets import nets_factory
+from training import run_settings
 from utils import flag_checks
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
 flags.disclaim_key_flags()
+
+# Flag name -> the setting giving its default ("a.b": key b of the dict under key a). A script
+# uses the entries for the flags it defines.
+SETTING_FLAGS = {
+    "model_name": "model_name",
+    "preprocessing_name": "preprocessing_name",
+    "labels_offset": "labels_offset",
+    "moving_average_decay": "moving_average_decay",
+    "dataset_name": "dataset_name",
+    "eval_image_size": "train_image_size",
+    "image_size": "train_image_size",
+    "prepare_image_size": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_IMAGE_SIZE}",
+    "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
+}
+OVERRIDE_FLAG = "override_run_settings"
 
 
 def define_model_flags():
@@ -23,6 +44,9 @@ def define_model_flags():
     flags.DEFINE_float("moving_average_decay", None, "The decay to use for the moving average; if given, the "
                        "moving averages of the weights are restored instead of the weights.")
     flags.DEFINE_boolean("tta", False, "Average probabilities over the 8 flips and quarter turns of each image.")
+    flags.DEFINE_boolean(OVERRIDE_FLAG, False, "Let flags given explicitly differ from the settings recorded by "
+                         f"the checkpoint's training run ({run_settings.SETTINGS_FILE}, which otherwise gives "
+                         "their defaults and refuses a contradiction).")
 
 
 def define_batch_flags():
@@ -33,6 +57,60 @@ def define_batch_flags():
     flags.DEFINE_integer("num_preprocessing_threads", 4, "The number of images decoded and preprocessed in parallel.")
     flags.DEFINE_integer("eval_image_size", None, "Eval image size; defaults to the network's size.")
     flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
+
+
+_MISSING = object()
+
+
+def _setting(settings, key):
+    """Returns the value of `key` ("a.b" looks into the dict under "a"), or _MISSING."""
+    for part in key.split("."):
+        if not isinstance(settings, dict) or part not in settings:
+            return _MISSING
+        settings = settings[part]
+    return settings
+
+
+def apply_run_settings(checkpoint_path):
+    """Gives the flags of SETTING_FLAGS the values the checkpoint's training run recorded.
+
+    A flag left out of the command line takes the recorded value. A flag given
+    with the recorded value is fine; with another value it is an error, unless
+    --override_run_settings, which keeps the flag's value and logs a warning.
+
+    Args:
+      checkpoint_path: a checkpoint file or folder; None or a folder without settings changes nothing.
+
+    Returns:
+      The recorded settings, {} when there are none.
+
+    Raises:
+      ValueError: a flag contradicts a recorded setting, naming both values.
+    """
+    settings = run_settings.for_checkpoint(checkpoint_path) if checkpoint_path else {}
+    options = flags.FLAGS
+    where = run_settings.settings_path(run_settings.checkpoint_directory(checkpoint_path or "."))
+    for name, key in SETTING_FLAGS.items():
+        recorded = _setting(settings, key)
+        if name not in options or recorded is _MISSING:
+            continue
+        if not options[name].present:
+            options[name].value = recorded
+        elif options[name].value != recorded:
+            message = (f"--{name}={options[name].value} contradicts the checkpoint's training run "
+                       f"({key}={recorded} in {where})")
+            if not options[OVERRIDE_FLAG].value:
+                raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
+            logging.warning("%s; used anyway (--%s)", message, OVERRIDE_FLAG)
+    return settings
+
+
+def num_classes(settings):
+    """Returns the class count of the trained network: recorded, else from --dataset_name and --dataset_dir."""
+    options = flags.FLAGS
+    if settings.get("num_classes") is not None and not options[OVERRIDE_FLAG].value:
+        return settings["num_classes"]
+    return evaluator.dataset_num_classes(options.dataset_name, options.labels_offset, options.dataset_dir)
 
 
 def model_config(num_classes, image_size):

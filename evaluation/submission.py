@@ -66,15 +66,21 @@ def combine_eyes(filenames, probabilities, other_eye_weight=DEFAULT_OTHER_EYE_WE
       New [num_images, num_classes] probabilities; images without a partner are unchanged.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    return (1 - other_eye_weight) * probabilities + other_eye_weight * probabilities[other_eye_indices(filenames)]
+
+
+def other_eye_indices(filenames):
+    """Returns, per image, the index of the same patient's other eye; its own index when it has none.
+
+    An image has a partner when exactly two images share its patient (`10_left`, `10_right`).
+    """
     eyes_of_patient = collections.defaultdict(list)
     for index, name in enumerate(filenames):
         match = EYE_NAME.match(name)
         if match:
             eyes_of_patient[match.group("patient")].append(index)
-    combined = probabilities.copy()
+    partners = np.arange(len(filenames))
     for eyes in eyes_of_patient.values():
         if len(eyes) == 2:
-            first, second = eyes
-            combined[first] = (1 - other_eye_weight) * probabilities[first] + other_eye_weight * probabilities[second]
-            combined[second] = (1 - other_eye_weight) * probabilities[second] + other_eye_weight * probabilities[first]
-    return combined
+            partners[eyes[0]], partners[eyes[1]] = eyes[1], eyes[0]
+    return partners

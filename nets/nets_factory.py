@@ -1,58 +1,104 @@
-"""Maps a network name to a tf-slim network function wrapped in its arg scope.
+"""Maps a network name to its network function wrapped in its arg scope (upstream's nets_factory).
 
-Every network comes from `tf_slim.nets`, so variable names match the official
-TF-Slim checkpoints (e.g. `InceptionV3/...` in inception_v3.ckpt).
+Variable names match upstream's published ImageNet checkpoints (e.g. `InceptionV3/...` in
+inception_v3.ckpt). Adding a network: its module under nets/, and one line in `_NETWORKS`.
 """
 import functools
 
+from nets import alexnet, cifarnet, i3d, inception, lenet, mobilenet_v1, overfeat, resnet_v1, resnet_v2, s3dg, vgg
+from nets.mobilenet import mobilenet_v2, mobilenet_v3
+from nets.nasnet import nasnet, pnasnet
 from slim_compat import slim, tf
-from tf_slim import nets
 
-networks_map = {
-    "alexnet_v2": nets.alexnet.alexnet_v2,
-    "overfeat": nets.overfeat.overfeat,
-    "vgg_a": nets.vgg.vgg_a,
-    "vgg_16": nets.vgg.vgg_16,
-    "vgg_19": nets.vgg.vgg_19,
-    "inception_v1": nets.inception.inception_v1,
-    "inception_v2": nets.inception.inception_v2,
-    "inception_v3": nets.inception.inception_v3,
-    "resnet_v1_50": nets.resnet_v1.resnet_v1_50,
-    "resnet_v1_101": nets.resnet_v1.resnet_v1_101,
-    "resnet_v1_152": nets.resnet_v1.resnet_v1_152,
-    "resnet_v1_200": nets.resnet_v1.resnet_v1_200,
-    "resnet_v2_50": nets.resnet_v2.resnet_v2_50,
-    "resnet_v2_101": nets.resnet_v2.resnet_v2_101,
-    "resnet_v2_152": nets.resnet_v2.resnet_v2_152,
-    "resnet_v2_200": nets.resnet_v2.resnet_v2_200,
+# name: (network function, arg scope function), in upstream's order of networks_map (its
+# test splits the names at the tenth). As upstream, Inception V1 and V2 use the V3 arg scope.
+_NETWORKS = {
+    "alexnet_v2": (alexnet.alexnet_v2, alexnet.alexnet_v2_arg_scope),
+    "cifarnet": (cifarnet.cifarnet, cifarnet.cifarnet_arg_scope),
+    "overfeat": (overfeat.overfeat, overfeat.overfeat_arg_scope),
+    "vgg_a": (vgg.vgg_a, vgg.vgg_arg_scope),
+    "vgg_16": (vgg.vgg_16, vgg.vgg_arg_scope),
+    "vgg_19": (vgg.vgg_19, vgg.vgg_arg_scope),
+    "inception_v1": (inception.inception_v1, inception.inception_v3_arg_scope),
+    "inception_v2": (inception.inception_v2, inception.inception_v3_arg_scope),
+    "inception_v3": (inception.inception_v3, inception.inception_v3_arg_scope),
+    "inception_v4": (inception.inception_v4, inception.inception_v4_arg_scope),
+    "inception_resnet_v2": (inception.inception_resnet_v2, inception.inception_resnet_v2_arg_scope),
+    "i3d": (i3d.i3d, i3d.i3d_arg_scope),
+    "s3dg": (s3dg.s3dg, s3dg.s3dg_arg_scope),
+    "lenet": (lenet.lenet, lenet.lenet_arg_scope),
+    "resnet_v1_50": (resnet_v1.resnet_v1_50, resnet_v1.resnet_arg_scope),
+    "resnet_v1_101": (resnet_v1.resnet_v1_101, resnet_v1.resnet_arg_scope),
+    "resnet_v1_152": (resnet_v1.resnet_v1_152, resnet_v1.resnet_arg_scope),
+    "resnet_v1_200": (resnet_v1.resnet_v1_200, resnet_v1.resnet_arg_scope),
+    "resnet_v2_50": (resnet_v2.resnet_v2_50, resnet_v2.resnet_arg_scope),
+    "resnet_v2_101": (resnet_v2.resnet_v2_101, resnet_v2.resnet_arg_scope),
+    "resnet_v2_152": (resnet_v2.resnet_v2_152, resnet_v2.resnet_arg_scope),
+    "resnet_v2_200": (resnet_v2.resnet_v2_200, resnet_v2.resnet_arg_scope),
+    "mobilenet_v1": (mobilenet_v1.mobilenet_v1, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_075": (mobilenet_v1.mobilenet_v1_075, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_050": (mobilenet_v1.mobilenet_v1_050, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v1_025": (mobilenet_v1.mobilenet_v1_025, mobilenet_v1.mobilenet_v1_arg_scope),
+    "mobilenet_v2": (mobilenet_v2.mobilenet, mobilenet_v2.training_scope),
+    "mobilenet_v2_140": (mobilenet_v2.mobilenet_v2_140, mobilenet_v2.training_scope),
+    "mobilenet_v2_035": (mobilenet_v2.mobilenet_v2_035, mobilenet_v2.training_scope),
+    "mobilenet_v3_small": (mobilenet_v3.small, mobilenet_v3.training_scope),
+    "mobilenet_v3_large": (mobilenet_v3.large, mobilenet_v3.training_scope),
+    "mobilenet_v3_small_minimalistic": (mobilenet_v3.small_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_v3_large_minimalistic": (mobilenet_v3.large_minimalistic, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu": (mobilenet_v3.edge_tpu, mobilenet_v3.training_scope),
+    "mobilenet_edgetpu_075": (mobilenet_v3.edge_tpu_075, mobilenet_v3.training_scope),
+    "nasnet_cifar": (nasnet.build_nasnet_cifar, nasnet.nasnet_cifar_arg_scope),
+    "nasnet_mobile": (nasnet.build_nasnet_mobile, nasnet.nasnet_mobile_arg_scope),
+    "nasnet_large": (nasnet.build_nasnet_large, nasnet.nasnet_large_arg_scope),
+    "pnasnet_large": (pnasnet.build_pnasnet_large, pnasnet.pnasnet_large_arg_scope),
+    "pnasnet_mobile": (pnasnet.build_pnasnet_mobile, pnasnet.pnasnet_mobile_arg_scope),
 }
 
-# As upstream, Inception V1 and V2 use the V3 arg scope (it also takes a
-# batch-norm decay, which V1's and V2's own scopes do not).
-arg_scopes_map = {
-    "alexnet_v2": nets.alexnet.alexnet_v2_arg_scope,
-    "overfeat": nets.overfeat.overfeat_arg_scope,
-    "vgg_a": nets.vgg.vgg_arg_scope,
-    "vgg_16": nets.vgg.vgg_arg_scope,
-    "vgg_19": nets.vgg.vgg_arg_scope,
-    "inception_v1": nets.inception.inception_v3_arg_scope,
-    "inception_v2": nets.inception.inception_v3_arg_scope,
-    "inception_v3": nets.inception.inception_v3_arg_scope,
-    **{name: nets.resnet_utils.resnet_arg_scope for name in networks_map if name.startswith("resnet_")},
-}
-
-# tf-slim sets `default_image_size` on the other functions, not on these.
-DEFAULT_IMAGE_SIZES = {"overfeat": 231, **{name: 224 for name in networks_map if name.startswith("resnet_")}}
-
-# Smallest input side each network can be built at (measured with its auxiliary head, where it has
-# one); a network not listed is checked when built: an input too small for it is reported then.
+networks_map = {name: network for name, (network, _) in _NETWORKS.items()}
+# Networks on video clips [batch, frames, height, width, 3]; the scripts feed images.
+VIDEO_NETWORKS = ("i3d", "s3dg")
+arg_scopes_map = {name: arg_scope for name, (_, arg_scope) in _NETWORKS.items()}
+# Smallest input side a network can be built at (measured with its auxiliary head, where it has one),
+# checked before any graph is built; a network not listed is checked as it is built instead.
 MIN_IMAGE_SIZES = {"alexnet_v2": 195, "inception_v1": 193, "inception_v3": 107}
 
-NETWORKS_WITH_BATCH_NORM = frozenset(name for name in networks_map if name.startswith(("inception", "resnet")))
+_BATCH_NORM_KEY = slim.arg_scope_func_key(slim.batch_norm)
 
 
-def _default_image_size(name):
-    return DEFAULT_IMAGE_SIZES.get(name) or networks_map[name].default_image_size
+def _normalises_with_batch_norm(op_kwargs):
+    return op_kwargs.get("normalizer_fn") is slim.batch_norm
+
+
+def has_batch_norm(scope):
+    """Whether arg scope `scope` configures batch norm: on its own, or as the normaliser of a layer."""
+    return any(key == _BATCH_NORM_KEY or _normalises_with_batch_norm(kwargs) for key, kwargs in scope.items())
+
+
+def _with_batch_norm_args(scope, **batch_norm_args):
+    """Returns a copy of arg scope `scope` whose batch norms are called with `batch_norm_args`.
+
+    Layers normalised by batch norm get them as explicit `normalizer_params`, which win over the
+    `is_training` that network functions set on batch_norm in an inner arg scope; batch norms
+    called directly get them through the scope, where such an inner scope overrides them.
+    """
+    updated = {}
+    for key, kwargs in scope.items():
+        kwargs = dict(kwargs)
+        if key == _BATCH_NORM_KEY:
+            kwargs.update(batch_norm_args)
+        elif _normalises_with_batch_norm(kwargs):
+            kwargs["normalizer_params"] = {**(kwargs.get("normalizer_params") or {}), **batch_norm_args}
+        updated[key] = kwargs
+    return updated
+
+
+def check_image_network(name):
+    """Raises a one-line ValueError when `name` is a video network, which the image scripts cannot feed."""
+    if name in VIDEO_NETWORKS:
+        raise ValueError(f"--model_name={name} is a video network (input clips [batch, frames, height, width, 3]); "
+                         "training, evaluation and prediction take images (export it with --is_video_model "
+                         "--num_frames)")
 
 
 def check_image_size(name, image_size, flag_name="image size"):
@@ -70,21 +116,6 @@ def _too_small_error(name, images, error):
     height, width = images.shape.as_list()[1:3]
     return ValueError(f"{name} cannot take {height}x{width} images: they are too small for its layers "
                       f"({str(error).splitlines()[0][:120]}); use larger images")
-
-
-def _with_frozen_batch_norm(scope):
-    """Returns a copy of `scope` whose conv-attached batch norms run in inference mode.
-
-    The network functions set `is_training` on batch_norm in an inner arg scope,
-    which an outer scope cannot override; explicit `normalizer_params` can.
-    """
-    frozen = {}
-    for op_key, kwargs in scope.items():
-        kwargs = dict(kwargs)
-        if "normalizer_params" in kwargs:
-            kwargs["normalizer_params"] = dict(kwargs["normalizer_params"], is_training=False)
-        frozen[op_key] = kwargs
-    return frozen
 
 
 def _to_classification_outputs(logits, end_points):
@@ -125,18 +156,20 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, batch
     """
     if name not in networks_map:
         raise ValueError(f"Name of network unknown {name}; known: {', '.join(sorted(networks_map))}")
-    if (batch_norm_decay is not None or freeze_batch_norm) and name not in NETWORKS_WITH_BATCH_NORM:
-        raise ValueError(f"{name} has no batch norm: batch_norm_decay/freeze_batch_norm do not apply")
-    scope_kwargs = {"weight_decay": weight_decay}
+    scope = arg_scopes_map[name](weight_decay=weight_decay)
+    batch_norm_args = {}
     if batch_norm_decay is not None:
-        scope_kwargs["batch_norm_decay"] = batch_norm_decay
+        batch_norm_args["decay"] = batch_norm_decay
+    if freeze_batch_norm:
+        batch_norm_args["is_training"] = False
+    if batch_norm_args:
+        if not has_batch_norm(scope):
+            raise ValueError(f"{name} has no batch norm: batch_norm_decay/freeze_batch_norm do not apply")
+        scope = _with_batch_norm_args(scope, **batch_norm_args)
     network = networks_map[name]
 
     @functools.wraps(network)
     def network_fn(images, **kwargs):
-        scope = arg_scopes_map[name](**scope_kwargs)
-        if freeze_batch_norm:
-            scope = _with_frozen_batch_norm(scope)
         update_ops_before = len(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
         with slim.arg_scope(scope):
             try:
@@ -149,5 +182,6 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, batch
             raise ValueError(f"{name} has batch norms outside its convolutions; freeze_batch_norm cannot reach them")
         return _to_classification_outputs(logits, end_points)
 
-    network_fn.default_image_size = _default_image_size(name)
+    if hasattr(network, "default_image_size"):
+        network_fn.default_image_size = network.default_image_size
     return network_fn

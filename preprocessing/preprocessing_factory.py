@@ -1,17 +1,33 @@
 """Maps a preprocessing (or network) name to its preprocessing function."""
 import functools
 
-from preprocessing import fundus_preprocessing, inception_preprocessing, vgg_preprocessing
+from preprocessing import (cifarnet_preprocessing, fundus_preprocessing, inception_preprocessing, lenet_preprocessing,
+                           vgg_preprocessing)
 
 preprocessing_fn_map = {
     "fundus": fundus_preprocessing,
+    "cifarnet": cifarnet_preprocessing,
     "inception": inception_preprocessing,
     "inception_v1": inception_preprocessing,
     "inception_v2": inception_preprocessing,
     "inception_v3": inception_preprocessing,
     "inception_v4": inception_preprocessing,
     "inception_resnet_v2": inception_preprocessing,
+    "lenet": lenet_preprocessing,
     "mobilenet_v1": inception_preprocessing,
+    "mobilenet_v2": inception_preprocessing,
+    "mobilenet_v2_035": inception_preprocessing,
+    "mobilenet_v2_140": inception_preprocessing,
+    "mobilenet_v3_small": inception_preprocessing,
+    "mobilenet_v3_large": inception_preprocessing,
+    "mobilenet_v3_small_minimalistic": inception_preprocessing,
+    "mobilenet_v3_large_minimalistic": inception_preprocessing,
+    "mobilenet_edgetpu": inception_preprocessing,
+    "mobilenet_edgetpu_075": inception_preprocessing,
+    "nasnet_mobile": inception_preprocessing,
+    "nasnet_large": inception_preprocessing,
+    "pnasnet_mobile": inception_preprocessing,
+    "pnasnet_large": inception_preprocessing,
     "alexnet_v2": vgg_preprocessing,
     "overfeat": vgg_preprocessing,
     "vgg": vgg_preprocessing,

@@ -1,8 +1,10 @@
-"""CifarNet and LeNet: upstream's end points, shapes and checkpoint variable names; they learn."""
+"""CifarNet and LeNet: upstream's end points, shapes and checkpoint variable names; they learn; the
+factories offer them and their preprocessing."""
 import numpy as np
 import pytest
 
-from nets import cifarnet, lenet
+from nets import cifarnet, lenet, nets_factory
+from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
 
 CIFARNET_END_POINTS = {"conv1": [2, 32, 32, 64], "pool1": [2, 16, 16, 64], "conv2": [2, 16, 16, 64],
@@ -67,3 +69,38 @@ def test_a_few_training_steps_fit_a_tiny_batch(name):
             for _ in range(15):
                 session.run(train_op)
             assert session.run(loss) < 0.5 * first
+
+
+@pytest.mark.parametrize("name, channels", [("cifarnet", 3), ("lenet", 1)])
+def test_factory_builds_them_and_refuses_batch_norm_options(name, channels):
+    network_fn = nets_factory.get_network_fn(name, num_classes=5, weight_decay=0.004, is_training=True)
+    size = network_fn.default_image_size
+    with tf.Graph().as_default():
+        logits, end_points = network_fn(tf.zeros([2, size, size, channels]))
+        assert logits.shape.as_list() == end_points["Predictions"].shape.as_list() == [2, 5]
+        assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
+    with pytest.raises(ValueError, match=f"{name} has no batch norm"):
+        nets_factory.get_network_fn(name, 5, freeze_batch_norm=True)
+
+
+def run_preprocessing(name, image, size, is_training):
+    with tf.Graph().as_default(), tf.Session() as session:
+        preprocessing_fn = preprocessing_factory.get_preprocessing(name, is_training=is_training)
+        return session.run(preprocessing_fn(tf.constant(image), size, size, add_image_summaries=False))
+
+
+@pytest.mark.parametrize("is_training", [False, True])
+def test_cifarnet_preprocessing_crops_and_standardises(is_training):
+    image = np.random.default_rng(0).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    processed = run_preprocessing("cifarnet", image, 32, is_training)
+    assert processed.shape == (32, 32, 3)
+    np.testing.assert_allclose([processed.mean(), processed.std()], [0.0, 1.0], atol=1e-3)
+    if not is_training:
+        centre = image[4:36, 4:36].astype(np.float32)
+        np.testing.assert_allclose(processed, (centre - centre.mean()) / centre.std(), atol=1e-3)
+
+
+def test_lenet_preprocessing_maps_grey_levels_to_minus_one_one():
+    image = np.arange(30 * 30, dtype=np.uint8).reshape(30, 30, 1)
+    processed = run_preprocessing("lenet", image, 28, True)
+    np.testing.assert_allclose(processed, (image[1:29, 1:29].astype(np.float32) - 128) / 128)

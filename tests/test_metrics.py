@@ -104,3 +104,17 @@ def test_compute_metrics_reports_every_named_metric_from_one_pass():
 def test_compute_metrics_rejects_unlabelled_images():
     with pytest.raises(ValueError, match="labels must lie in"):
         metrics.compute_metrics([-1, -1], one_hot_probabilities([0, 1]))
+
+
+def test_upstreams_recall_5_is_top_5_recall_and_only_reported_with_more_than_five_classes():
+    probabilities = np.eye(7)[[0, 1, 2, 3, 4, 5]] * 0.5 + 0.5 / 7
+    # Label 6 is the least likely class of the last image; the first five images are right.
+    labels = np.array([0, 1, 2, 3, 4, 6])
+    probabilities[5] = [0.3, 0.25, 0.2, 0.1, 0.08, 0.05, 0.02]
+    values, _ = metrics.compute_metrics(labels, probabilities)
+    assert values["Recall_5"] == pytest.approx(5 / 6)
+    assert values["Accuracy"] == pytest.approx(5 / 6)
+    assert "Recall_class_5" in values and "Precision_class_6" in values and "Recall_0" not in values
+    assert metrics.top_k_recall(labels, probabilities, 7) == 1.0
+    five_class_values, _ = metrics.compute_metrics([0, 4], np.eye(5)[[0, 1]])
+    assert "Recall_5" not in five_class_values and "Recall_4" in five_class_values

@@ -5,14 +5,42 @@ import pytest
 from nets import nets_factory
 from slim_compat import slim, tf
 
-UPSTREAM_IMAGE_SIZES = {"alexnet_v2": 224, "overfeat": 231, "vgg_a": 224, "vgg_16": 224, "vgg_19": 224,
-                        "inception_v1": 224, "inception_v2": 224, "inception_v3": 299,
-                        **{f"resnet_v{v}_{d}": 224 for v in (1, 2) for d in (50, 101, 152, 200)}}
+# Upstream's networks_map, in its order, with each network's default_image_size.
+UPSTREAM_IMAGE_SIZES = {
+    "alexnet_v2": 224, "cifarnet": 32, "overfeat": 231, "vgg_a": 224, "vgg_16": 224, "vgg_19": 224,
+    "inception_v1": 224, "inception_v2": 224, "inception_v3": 299, "inception_v4": 299, "inception_resnet_v2": 299,
+    "i3d": 224, "s3dg": 224, "lenet": 28,
+    **{f"resnet_v{v}_{d}": 224 for v in (1, 2) for d in (50, 101, 152, 200)},
+    **{name: 224 for name in ("mobilenet_v1", "mobilenet_v1_075", "mobilenet_v1_050", "mobilenet_v1_025",
+                              "mobilenet_v2", "mobilenet_v2_140", "mobilenet_v2_035", "mobilenet_v3_small",
+                              "mobilenet_v3_large", "mobilenet_v3_small_minimalistic",
+                              "mobilenet_v3_large_minimalistic", "mobilenet_edgetpu", "mobilenet_edgetpu_075")},
+    "nasnet_cifar": 32, "nasnet_mobile": 224, "nasnet_large": 331, "pnasnet_large": 331, "pnasnet_mobile": 224,
+}
 
 
-def test_every_network_has_upstreams_default_image_size():
+def test_every_network_has_upstreams_name_and_default_image_size():
     assert {name: nets_factory.get_network_fn(name, 5).default_image_size
-            for name in nets_factory.networks_map} == UPSTREAM_IMAGE_SIZES
+            for name in nets_factory.networks_map} == {name: size for name, size in UPSTREAM_IMAGE_SIZES.items()
+                                                       if name in nets_factory.networks_map}
+
+
+def test_networks_keep_upstreams_order():
+    upstream_order = [name for name in UPSTREAM_IMAGE_SIZES if name in nets_factory.networks_map]
+    assert list(nets_factory.networks_map) == upstream_order
+    assert list(nets_factory.arg_scopes_map) == upstream_order
+
+
+def test_upstream_module_layout_imports():
+    from nets import alexnet, inception, overfeat, resnet_utils, resnet_v1, resnet_v2, vgg  # noqa: F401
+    from nets import inception_resnet_v2, inception_utils, inception_v1, inception_v2, inception_v3, inception_v4
+
+    assert inception.inception_v4 is inception_v4.inception_v4
+    assert inception.inception_resnet_v2 is inception_resnet_v2.inception_resnet_v2
+    assert inception.inception_v3_base is inception_v3.inception_v3_base
+    assert inception_v4.inception_v4_arg_scope is inception_utils.inception_arg_scope
+    assert {inception_v1.inception_v1.default_image_size, inception_v2.inception_v2.default_image_size} == {224}
+    assert resnet_v1.resnet_v1_101.default_image_size == resnet_v2.resnet_v2_152.default_image_size == 224
 
 
 # One network per family: the deeper ResNets differ only in block counts and take long to build.

@@ -10,12 +10,11 @@ import time
 
 import numpy as np
 import pytest
-from absl import flags
 
-import train_image_classifier
 from deployment import cluster
 from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
+from tests.fine_tuning import train_in_process
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRAINABLE_SCOPES = "InceptionV3/Logits,InceptionV3/AuxLogits"
@@ -28,13 +27,6 @@ def book_command(train_dir, dataset_dir, checkpoint_path, *extra):
             f"--checkpoint_exclude_scopes={TRAINABLE_SCOPES}", f"--trainable_scopes={TRAINABLE_SCOPES}",
             "--learning_rate=0.000001", "--learning_rate_decay_type=exponential",
             "--batch_size=2", "--train_image_size=128", "--log_every_n_steps=1", *extra]
-
-
-def train_in_process(argv):
-    """Runs the script's main with `argv` in this process (TensorFlow is imported once)."""
-    flags.FLAGS.unparse_flags()
-    flags.FLAGS(["train_image_classifier.py", *argv])
-    train_image_classifier.main(None)
 
 
 def event_tags(train_dir):

@@ -1,4 +1,5 @@
-"""Classification losses: softmax cross-entropy on the logits (and AuxLogits), optionally class-weighted."""
+"""Training losses: softmax cross-entropy on the logits (and AuxLogits) and an optional grade regression,
+optionally class-weighted."""
 from absl import logging
 
 from slim_compat import tf
@@ -39,6 +40,11 @@ def class_weights(spec, num_classes, count_labels):
     return weights
 
 
+def _example_weights(weights, labels):
+    """Returns each example's loss weight from per-class `weights` (1.0 when None)."""
+    return 1.0 if weights is None else tf.gather(tf.constant(weights, tf.float32), labels)
+
+
 def add_classification_losses(logits, end_points, labels, num_classes, label_smoothing=0.0, weights=None):
     """Adds the cross-entropy losses to tf.GraphKeys.LOSSES, as upstream does, and returns the main one.
 
@@ -55,9 +61,36 @@ def add_classification_losses(logits, end_points, labels, num_classes, label_smo
       weights: None or a list of `num_classes` floats.
     """
     onehot = tf.one_hot(labels, num_classes)
-    example_weights = 1.0 if weights is None else tf.gather(tf.constant(weights, tf.float32), labels)
+    example_weights = _example_weights(weights, labels)
     if "AuxLogits" in end_points:
         tf.losses.softmax_cross_entropy(onehot, end_points["AuxLogits"], label_smoothing=label_smoothing,
                                         weights=AUX_LOSS_WEIGHT * example_weights, scope="aux_loss")
     return tf.losses.softmax_cross_entropy(onehot, logits, label_smoothing=label_smoothing,
                                            weights=example_weights)
+
+
+REGRESSION_LOSSES = ("squared", "smooth_l1")
+
+
+def check_regression_loss(name):
+    """Raises ValueError unless `name` is empty (no regression head) or one of REGRESSION_LOSSES."""
+    if name and name not in REGRESSION_LOSSES:
+        raise ValueError(f"--regression_loss={name}: expected one of {', '.join(REGRESSION_LOSSES)}")
+
+
+def add_regression_loss(grade_estimate, labels, name, weights=None):
+    """Adds the loss of a grade regression output to tf.GraphKeys.LOSSES and returns it.
+
+    Args:
+      grade_estimate: float [batch] predicted grade.
+      labels: int [batch] true grades.
+      name: 'squared' (mean squared error) or 'smooth_l1' (Huber loss with delta 1: squared
+        within one grade, linear beyond, so a far-off outlier pulls less).
+      weights: None or one weight per class, scaling each example's loss as for the softmax.
+    """
+    check_regression_loss(name)
+    targets = tf.cast(labels, tf.float32)
+    example_weights = _example_weights(weights, labels)
+    if name == "squared":
+        return tf.losses.mean_squared_error(targets, grade_estimate, weights=example_weights, scope="regression_loss")
+    return tf.losses.huber_loss(targets, grade_estimate, weights=example_weights, delta=1.0, scope="regression_loss")

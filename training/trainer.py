@@ -3,10 +3,11 @@ from absl import logging
 
 from datasets import dataset_factory, input_pipeline, tfrecord_check
 from deployment import model_deploy
-from nets import nets_factory
+from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import checkpoint_init, latest_checkpoint, losses, optimization, summaries, sync_replicas
+from training import (checkpoint_init, latest_checkpoint, losses, optimization, precision, settings_record,
+                      summaries, sync_replicas)
 from training.train_step import make_train_step_fn
 from utils import flag_checks
 
@@ -15,12 +16,13 @@ def check_flags(flags):
     """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, --quantize_delay >= 0, --use_grayscale, a count, size,
-        rate or decay out of range, a --train_dir that is a file, an image size below the network's
-        minimum, an unknown optimizer or decay type, or a --checkpoint_path with no checkpoint.
+      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, a
+        count, size, rate or decay out of range, a --train_dir that is a file, an image size below the
+        network's minimum, an unknown optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
+    nets_factory.check_image_network(flags.model_name)
     flag_checks.positive(flags, "batch_size", "learning_rate", "num_clones", "num_readers",
                          "num_preprocessing_threads", "worker_replicas", "replicas_to_aggregate",
                          "num_epochs_per_decay", "learning_rate_decay_factor", "max_number_of_steps",
@@ -36,8 +38,11 @@ def check_flags(flags):
                          "TensorFlow 2; leave it at -1")
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+    losses.check_regression_loss(flags.regression_loss)
     optimization.check_optimizer_name(flags.optimizer)
     optimization.check_decay_type(flags.learning_rate_decay_type)
+    if flags.mixed_precision:
+        precision.check_dtype(flags.mixed_precision_dtype)
     if flags.checkpoint_path:
         checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
 
@@ -63,7 +68,8 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
         batch = input_pipeline.build_batches(
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
-            labels_offset=flags.labels_offset, balanced_labels=balanced_labels)
+            labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
+            prefetch_device=_prefetch_device(deploy_config))
         # One batch of batch_size per clone, like upstream's per-clone dequeue.
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
         clone_labels = tf.split(batch["labels"], deploy_config.num_clones)
@@ -71,11 +77,28 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
 
     def clone_fn():
         images, labels = next(clone_inputs)
-        logits, end_points = network_fn(images)
-        losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing, weights)
+        with precision.compiled(flags.xla):
+            logits, end_points = network_fn(images)
+            losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing,
+                                             weights)
+            if flags.regression_loss:
+                grade_estimate = grade_regression.add_grade_regression(logits, end_points)
+                losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
         return end_points, images, labels
 
     return model_deploy.create_clones(deploy_config, clone_fn)
+
+
+def _prefetch_device(deploy_config):
+    """Returns the GPU that a single clone trains on, for batches to be prefetched to; None otherwise."""
+    if deploy_config.num_clones == 1 and not deploy_config.clone_on_cpu and precision.gpu_available():
+        return deploy_config.worker_device + "/device:GPU:0"
+    return None
+
+
+def _compute_dtype(flags):
+    """The 16-bit type of mixed precision, or None for float32."""
+    return flags.mixed_precision_dtype if flags.mixed_precision else None
 
 
 def _label_counter(dataset, num_classes, labels_offset):
@@ -118,6 +141,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
                                           steps_per_decay, flags.learning_rate_decay_factor,
                                           flags.end_learning_rate)
         optimizer = optimization.optimizer(flags.optimizer, rate, flags)
+        optimizer = precision.loss_scaled(optimizer, _compute_dtype(flags))
         tf.summary.scalar("learning_rate", rate)
     # Batch-norm statistics are updated from the first clone only, as upstream does.
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
@@ -130,7 +154,7 @@ def _train_op(flags, deploy_config, clones, num_samples, global_step):
         update_ops.append(moving_averages.apply(variables_to_average))
     total_loss, gradients = model_deploy.optimize_clones(
         clones, optimizer, var_list=checkpoint_init.variables_to_train(flags.trainable_scopes))
-    tf.summary.scalar("total_loss", total_loss)
+    model_deploy.scalar_summary("total_loss", total_loss)
     with tf.device(deploy_config.optimizer_device()):
         apply_gradients = optimizer.apply_gradients(_gradients_after(total_loss, gradients), global_step=global_step)
     with tf.control_dependencies([apply_gradients, *update_ops]):
@@ -142,7 +166,8 @@ def train(flags):
 
     Args:
       flags: object with upstream's train_image_classifier flags (plus class_weights,
-        balanced_sampling, batch_norm_decay, freeze_batch_norm) as attributes.
+        balanced_sampling, batch_norm_decay, freeze_batch_norm, mixed_precision,
+        mixed_precision_dtype, xla, regression_loss, seed) as attributes.
 
     Returns:
       The loss of the last step.
@@ -157,6 +182,8 @@ def train(flags):
         deploy_config = model_deploy.DeploymentConfig(
             num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
             num_replicas=flags.worker_replicas, num_ps_tasks=flags.num_ps_tasks)
+        if flags.seed is not None:
+            tf.set_random_seed(flags.seed)
         with tf.device(deploy_config.variables_device()):
             global_step = tf.train.create_global_step()
         dataset = dataset_factory.get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir)
@@ -164,11 +191,15 @@ def train(flags):
         network_fn = nets_factory.get_network_fn(
             flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay, is_training=True,
             batch_norm_decay=flags.batch_norm_decay, freeze_batch_norm=flags.freeze_batch_norm)
+        image_size = flags.train_image_size or network_fn.default_image_size
+        settings = settings_record.model_settings(flags, dataset, num_classes, image_size)
+        if flags.task == 0:
+            settings_record.record_at_start(flags.train_dir, settings)
+        settings_record.add_settings_summary(settings)
         label_counts = _label_counter(dataset, num_classes, flags.labels_offset)
         weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
         balanced_labels = [label for label, count in enumerate(label_counts()) if count] \
             if flags.balanced_sampling else None
-        image_size = flags.train_image_size or network_fn.default_image_size
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels)
         end_points, images, labels = clones[0].outputs
         summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
@@ -190,7 +221,7 @@ def train(flags):
                 log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
                 save_interval_secs=flags.save_interval_secs,
                 sync_optimizer=optimizer if flags.sync_replicas else None,
-                session_config=tf.ConfigProto(allow_soft_placement=True))
+                session_config=precision.session_config(_compute_dtype(flags)))
         except tf.errors.DataLossError as error:
             raise ValueError(tfrecord_check.damage_message(input_pipeline.list_shards(dataset), error)) from error
     if flags.task == 0:

@@ -1,0 +1,159 @@
+"""--mixed_precision and --xla: what the rewrites compute, and training with them on real TFRecords."""
+import math
+import os
+
+import numpy as np
+from absl import flags
+
+from datasets import dataset_factory, input_pipeline
+from evaluation import evaluate
+from preprocessing import preprocessing_factory
+from slim_compat import slim, tf
+from tests.model_helpers import TEST_CONFIG, TEST_IMAGE_SIZE, TEST_MODEL
+from training import precision, trainer
+
+import train_image_classifier  # noqa: F401  (defines the flags)
+
+
+def small_conv_net(images):
+    """A convolution with batch norm and a loss, its weights constant so two graphs compute the same."""
+    net = slim.conv2d(images, 8, [3, 3], normalizer_fn=slim.batch_norm,
+                      weights_initializer=tf.constant_initializer(0.05), scope="conv")
+    return tf.reduce_mean(tf.square(net))
+
+
+def run_with_partition_graphs(fetches, config):
+    """Runs `fetches` once in a fresh session; returns (values, the executed nodes' (op, T) pairs)."""
+    metadata = tf.RunMetadata()
+    with tf.Session(config=config) as session:
+        session.run(tf.global_variables_initializer())
+        values = session.run(fetches, options=tf.RunOptions(output_partition_graphs=True), run_metadata=metadata)
+    nodes = [(node.op, node.attr["T"].type if "T" in node.attr else None)
+             for graph in metadata.partition_graphs for node in graph.node]
+    return values, nodes
+
+
+def test_bfloat16_rewrite_runs_the_convolution_in_bfloat16_and_keeps_float32_variables():
+    def conv_dtypes(dtype):
+        with tf.Graph().as_default():
+            loss = small_conv_net(tf.random.uniform([2, 16, 16, 3], seed=1))
+            gradients = tf.gradients(loss, tf.trainable_variables())
+            (loss_value, _), nodes = run_with_partition_graphs((loss, gradients), precision.session_config(dtype))
+            assert {variable.dtype.base_dtype for variable in tf.global_variables()} == {tf.float32}
+        return loss_value, {data_type for op, data_type in nodes if op.endswith("Conv2D")}  # the forward one
+
+    loss32, dtypes32 = conv_dtypes(None)
+    loss16, dtypes16 = conv_dtypes("bfloat16")
+    assert dtypes32 == {tf.float32.as_datatype_enum}
+    assert dtypes16 == {tf.bfloat16.as_datatype_enum}
+    assert loss16 == np.float32(loss16) and abs(loss16 - loss32) < 0.02 * loss32  # bfloat16 keeps ~3 digits
+
+
+def test_float16_loss_scaling_skips_a_step_with_infinite_gradients_and_halves_the_scale():
+    with tf.Graph().as_default():
+        global_step = tf.train.create_global_step()
+        weight = tf.Variable(1.0)
+        slope = tf.placeholder(tf.float32, [])
+        optimizer = precision.loss_scaled(tf.train.GradientDescentOptimizer(0.1), "float16")
+        step = optimizer.minimize(weight * slope, global_step=global_step)
+        # The scale is session state, not saved: a checkpoint holds only the model and the step.
+        assert set(tf.global_variables()) == {global_step, weight}
+        with tf.Session() as session:
+            session.run([tf.global_variables_initializer(), tf.local_variables_initializer()])
+            scale = session.run(optimizer._loss_scale())
+            session.run(step, {slope: math.inf})
+            assert session.run([weight, global_step]) == [1.0, 0]
+            assert session.run(optimizer._loss_scale()) == scale / 2
+            session.run(step, {slope: 2.0})
+            assert session.run(weight) == np.float32(1.0 - 0.1 * 2.0)
+            assert session.run(global_step) == 1
+
+
+def test_bfloat16_needs_no_loss_scaling_and_unknown_types_are_refused():
+    optimizer = tf.train.GradientDescentOptimizer(0.1)
+    assert precision.loss_scaled(optimizer, "bfloat16") is optimizer
+    assert precision.loss_scaled(optimizer, None) is optimizer
+    try:
+        precision.session_config("float8")
+    except ValueError as error:
+        assert str(error) == "--mixed_precision_dtype [float8] was not recognized; use one of float16, bfloat16"
+    else:
+        raise AssertionError("float8 was accepted")
+
+
+def test_xla_compiles_the_forward_and_backward_pass_to_the_same_values():
+    def loss_and_gradients(compile_with_xla):
+        with tf.Graph().as_default():
+            images = tf.constant(np.random.default_rng(0).uniform(size=[2, 16, 16, 3]), tf.float32)
+            with precision.compiled(compile_with_xla):
+                loss = small_conv_net(images)
+            gradients = tf.gradients(loss, tf.trainable_variables())
+            return run_with_partition_graphs((loss, gradients), precision.session_config())
+
+    (loss, gradients), nodes = loss_and_gradients(False)
+    (xla_loss, xla_gradients), xla_nodes = loss_and_gradients(True)
+    assert not any(op.startswith("_Xla") for op, _ in nodes)
+    assert {"_XlaCompile", "_XlaRun"} <= {op for op, _ in xla_nodes}
+    np.testing.assert_allclose(xla_loss, loss, rtol=1e-4)
+    for xla_gradient, gradient in zip(xla_gradients, gradients):
+        np.testing.assert_allclose(xla_gradient, gradient, rtol=1e-3, atol=1e-6)
+
+
+def test_batches_prefetched_to_a_device_start_with_the_tables_initializer(tiny_diabetic_dir):
+    with tf.Graph().as_default():
+        dataset = dataset_factory.get_dataset("diabetic", "train", tiny_diabetic_dir)
+        batch = input_pipeline.build_batches(
+            dataset, preprocessing_factory.get_preprocessing("fundus", is_training=True), 32, 4, is_training=True,
+            prefetch_device="/cpu:0")
+        with tf.Session() as session:
+            session.run(tf.tables_initializer())  # what slim.learning.train's local init op runs
+            for _ in range(5):  # more than the 16 images: the device stream repeats like the host one
+                images, labels = session.run([batch["images"], batch["labels"]])
+                assert images.shape == (4, 32, 32, 3) and set(labels) <= set(range(5))
+
+
+def parse_train_flags(train_dir, dataset_dir, *extra):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["train_image_classifier.py", f"--train_dir={train_dir}", "--dataset_name=diabetic",
+                 f"--dataset_dir={dataset_dir}", f"--model_name={TEST_MODEL}", "--batch_size=2",
+                 f"--train_image_size={TEST_IMAGE_SIZE}", "--optimizer=sgd", *extra])
+    return flags.FLAGS
+
+
+def test_xla_flag_compiles_the_network_and_its_gradients_not_the_input_pipeline(tiny_diabetic_dir, tmp_path,
+                                                                               monkeypatch):
+    graphs = []
+    monkeypatch.setattr(slim.learning, "train", lambda train_op, **_: graphs.append(train_op.graph) or 0.0)
+    trainer.train(parse_train_flags(str(tmp_path), tiny_diabetic_dir, "--xla"))
+
+    def compiled(op):
+        try:
+            return op.get_attr("_XlaCompile")
+        except ValueError:
+            return False
+
+    operations = graphs[0].get_operations()
+    convolutions = [op for op in operations if op.type == "Conv2D"]
+    filter_gradients = [op for op in operations if op.type == "Conv2DBackpropFilter"]
+    # Inception V3: 94 convolutions in the trunk, 2 in the auxiliary head, 2 logits.
+    assert len(convolutions) == 98 and len(filter_gradients) == 98
+    assert all(compiled(op) for op in convolutions + filter_gradients)
+    assert not any(compiled(op) for op in operations if op.type in ("IteratorGetNext", "ApplyGradientDescent"))
+
+
+def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_restores(tiny_diabetic_dir, tmp_path):
+    train_dir = str(tmp_path / "train")
+    loss = trainer.train(parse_train_flags(train_dir, tiny_diabetic_dir, "--mixed_precision",
+                                           "--max_number_of_steps=2", "--learning_rate=0.001"))
+    assert math.isfinite(loss)
+    checkpoint = tf.train.latest_checkpoint(train_dir)
+    assert checkpoint.endswith("model.ckpt-2")
+    reader = tf.train.load_checkpoint(checkpoint)
+    dtypes = reader.get_variable_to_dtype_map()
+    assert {dtypes[name] for name in dtypes if name != "global_step"} == {tf.float32}
+    assert not [name for name in dtypes if "loss_scale" in name or "good_steps" in name]
+
+    dataset = dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir)
+    [metrics] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, 5), TEST_CONFIG,
+                                  str(tmp_path / "eval"))
+    assert 0.0 <= metrics["Accuracy"] <= 1.0

@@ -1,0 +1,74 @@
+"""Mixed precision and XLA compilation of the training graph (both off unless asked for).
+
+Mixed precision is TensorFlow's graph rewrite: the variables, and so the
+checkpoints, stay float32; grappler computes the numerically safe ops
+(convolutions, matmuls, most element-wise ops) in a 16-bit type, keeping
+softmax, losses and reductions in float32.
+
+- float16 rewrites the ops placed on an NVIDIA GPU (Tensor Cores, compute
+  capability >= 7.0); ops on a CPU are left alone. Its small range needs loss
+  scaling: the loss is multiplied before the gradients are taken and the
+  gradients divided back, the scale halving on a step with non-finite gradients
+  (that step is skipped) and doubling after 2,000 finite ones.
+- bfloat16 rewrites the ops placed on the CPU with oneDNN (fast on CPUs with
+  AVX512-BF16 or AMX); it has float32's range, so no loss scaling.
+
+XLA compiles each clone's forward and backward pass into fused kernels.
+"""
+import contextlib
+
+from absl import logging
+from tensorflow.core.protobuf import rewriter_config_pb2
+
+from slim_compat import tf
+
+DTYPES = ("float16", "bfloat16")
+
+
+def check_dtype(dtype):
+    """Raises ValueError unless `dtype` is one of DTYPES."""
+    if dtype not in DTYPES:
+        raise ValueError(f"--mixed_precision_dtype [{dtype}] was not recognized; use one of {', '.join(DTYPES)}")
+
+
+def gpu_available():
+    """True when TensorFlow sees a GPU on this machine."""
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def session_config(dtype=None):
+    """Returns the training session's ConfigProto: soft placement, and the rewrite to `dtype` (None: float32)."""
+    config = tf.ConfigProto(allow_soft_placement=True)
+    if dtype is None:
+        return config
+    check_dtype(dtype)
+    if dtype == "float16" and not gpu_available():
+        logging.warning("No GPU: float16 mixed precision only rewrites GPU ops, so the model computes in "
+                        "float32 here (on a CPU with bfloat16 support use --mixed_precision_dtype=bfloat16)")
+    option = "auto_mixed_precision" if dtype == "float16" else "auto_mixed_precision_onednn_bfloat16"
+    setattr(config.graph_options.rewrite_options, option, rewriter_config_pb2.RewriterConfig.ON)
+    return config
+
+
+def _local_variable(next_creator, **kwargs):
+    kwargs["collections"] = [tf.GraphKeys.LOCAL_VARIABLES]
+    return next_creator(**kwargs)
+
+
+def loss_scaled(optimizer, dtype):
+    """Returns `optimizer` with dynamic loss scaling for float16 (`optimizer` itself for bfloat16 and None).
+
+    The loss scale lives in local variables: it is session state, not model
+    state, so checkpoints hold the same variables as a float32 run's and a run
+    can switch precision when it restarts from its train dir (the scale starts
+    again from 2**15 and adapts within a few steps).
+    """
+    if dtype != "float16":
+        return optimizer
+    with tf.variable_creator_scope(_local_variable):
+        return tf.mixed_precision.MixedPrecisionLossScaleOptimizer(optimizer, "dynamic")
+
+
+def compiled(enabled):
+    """Context manager: ops built inside are compiled with XLA when `enabled` (gradients included)."""
+    return tf.xla.experimental.jit_scope() if enabled else contextlib.nullcontext()
