@@ -127,11 +127,11 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
 def _on_device(batches, device):
     """Returns the next element of `batches`, copied to `device` and prefetched there."""
     batches = batches.apply(tf.data.experimental.prefetch_to_device(device, buffer_size=2))
-    # A dataset on a GPU cannot have a one-shot iterator.
+    # A dataset on a GPU cannot have a one-shot iterator; the iterator and its reads live on the device.
     with tf.device(device):
         iterator = tf.data.make_initializable_iterator(batches)
-    tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
-    return iterator.get_next()
+        tf.add_to_collection(tf.GraphKeys.TABLE_INITIALIZERS, iterator.initializer)
+        return iterator.get_next()
 
 
 def count_labels(dataset, num_classes, labels_offset=0):

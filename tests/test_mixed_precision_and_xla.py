@@ -105,6 +105,7 @@ def test_batches_prefetched_to_a_device_start_with_the_tables_initializer(tiny_d
         batch = input_pipeline.build_batches(
             dataset, preprocessing_factory.get_preprocessing("fundus", is_training=True), 32, 4, is_training=True,
             prefetch_device="/cpu:0")
+        assert batch["images"].device == batch["labels"].device == "/device:CPU:0"  # read on the device
         with tf.Session() as session:
             session.run(tf.tables_initializer())  # what slim.learning.train's local init op runs
             for _ in range(5):  # more than the 16 images: the device stream repeats like the host one

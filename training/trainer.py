@@ -64,13 +64,15 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
     preprocessing_fn = preprocessing_factory.get_preprocessing(
         flags.preprocessing_name or flags.model_name, is_training=True)
     num_classes = dataset.num_classes - flags.labels_offset
+    prefetch_device = _prefetch_device(deploy_config)
     with tf.device(deploy_config.inputs_device()):
         batch = input_pipeline.build_batches(
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
             labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
-            prefetch_device=_prefetch_device(deploy_config))
-        # One batch of batch_size per clone, like upstream's per-clone dequeue.
+            prefetch_device=prefetch_device)
+    # One batch of batch_size per clone, like upstream's per-clone dequeue, split where the batch is.
+    with tf.device(prefetch_device or deploy_config.inputs_device()):
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
         clone_labels = tf.split(batch["labels"], deploy_config.num_clones)
     clone_inputs = iter(zip(clone_images, clone_labels))
