@@ -55,6 +55,9 @@ flags.DEFINE_boolean("overwrite", False, "Process every image and write every sh
                      "made from the same source with the same settings.")
 flags.DEFINE_boolean("verify", False, "Convert nothing: read every record of the TFRecords in --dataset_dir "
                      "(or its tfrecords folder) and report each bad shard; exit 1 if one is bad.")
+flags.DEFINE_boolean("graham", False, "diabetic: also apply Graham's normalisation (local average colour "
+                     "subtracted, outer 10 % of the disc masked), writing DIR/processed_images_graham and "
+                     "DIR/tfrecords_graham.")
 flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
 
 FLAGS = flags.FLAGS
@@ -64,7 +67,8 @@ def convert_diabetic():
     """Returns the exit status of the Kaggle diabetic-retinopathy conversion."""
     return download_and_convert_diabetic.run(
         FLAGS.dataset_dir, validation_size=FLAGS.validation_size, num_workers=FLAGS.num_workers,
-        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, num_shards=FLAGS.num_shards,
+        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, graham=FLAGS.graham,
+        num_shards=FLAGS.num_shards,
         seed=FLAGS.seed, overwrite=FLAGS.overwrite)
 
 

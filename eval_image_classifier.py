@@ -3,10 +3,13 @@
 Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g and
 Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
 Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
-and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the confusion matrix, and writes them as summaries (and the
-matrix as a PNG) to --eval_dir. Upstream's `Recall_5` (top-5 recall) is reported with
-more than five classes (the per-class names are then `Recall_class_g`, `Precision_class_g`);
-with five grades it would always be 1.0 and is left out.
+and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the
+confusion matrix, and writes them as summaries (and the matrix as a PNG) to --eval_dir.
+Upstream's `Recall_5` (top-5 recall) is reported with more than five classes (the
+per-class names are then `Recall_class_g`, `Precision_class_g`); with five grades it
+would always be 1.0 and is left out. A model with fitted grading (--fit_grading, on the
+validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one with a
+regression head QuadraticWeightedKappa_Regression.
 
     python eval_image_classifier.py --alsologtostderr --checkpoint_path=TRAIN/model.ckpt-N \
         --dataset_name=diabetic --dataset_split_name=validation --dataset_dir=DIR/tfrecords \
@@ -19,7 +22,7 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from datasets import dataset_factory
-from evaluation import evaluate, model_flags
+from evaluation import evaluate, grading, model_flags
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -35,6 +38,11 @@ flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluat
 flags.DEFINE_integer("max_evals", None, "With --eval_interval_secs, stop after this many evaluations.")
 flags.DEFINE_float("timeout", None, "With --eval_interval_secs, stop after this many seconds without a new "
                    "checkpoint (training has stopped). None waits forever.")
+flags.DEFINE_boolean("fit_grading", False, "Fit, on this split, the grade thresholds that maximise QWK and "
+                     "the two-eye fusion, and record them with the checkpoint's training settings (predict and "
+                     "export then use them). Use the validation split.")
+flags.DEFINE_integer("num_heatmaps", 3, "Grad-CAM pictures of this many images (the first ones of the split) "
+                     "go to TensorBoard as eval/GradCAM/i.")
 flags.DEFINE_bool("quantize", False, "Upstream: evaluate a quantized graph with tf.contrib.quantize; not supported, "
                   "since tf.contrib does not exist in TensorFlow 2.")
 flags.DEFINE_bool("use_grayscale", False, "Upstream: convert the images to grayscale; not supported, as in "
@@ -56,17 +64,19 @@ def run():
         raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
     if FLAGS.use_grayscale:
         raise ValueError("--use_grayscale is not supported: training here makes colour models only")
-    model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
+    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
                                         FLAGS.labels_offset)
     evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
                       predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
                       master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
-                      max_evals=FLAGS.max_evals, timeout=FLAGS.timeout)
+                      max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
+                      grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
+                      num_heatmaps=FLAGS.num_heatmaps)
 
 
 if __name__ == "__main__":

@@ -3,13 +3,17 @@
 As upstream, `--output_file` gets the GraphDef of the network on a float32
 placeholder named `input` (no weights; freeze it with the checkpoint, output node
 e.g. `InceptionV3/Predictions/Reshape_1`). Beyond upstream, `--saved_model_dir`
-with `--checkpoint_path` writes a servable SavedModel whose `serving_default`
-signature takes encoded JPEG/PNG bytes (`image_bytes`), applies the eval
-preprocessing and returns `probabilities` and `grade`.
+with `--checkpoint_path` writes a SavedModel that grades camera photographs: its
+`serving_default` signature takes encoded JPEG/PNG bytes (`image_bytes`), crops
+the black border and resizes as the conversion did (--prepare_image_size,
+--crop_threshold: by default those the training run recorded; 0 takes prepared
+images), applies the eval preprocessing and returns `probabilities` and `grade`;
+its `metadata` signature tells grade names, sizes, preprocessing and checkpoint.
+Model flags default to the training run's recorded settings.
 
     python export_inference_graph.py --model_name=inception_v3 --dataset_name=diabetic \
-        --output_file=inception_v3_inf_graph.pb \
-        --checkpoint_path=TRAIN --saved_model_dir=export/1
+        --output_file=inception_v3_inf_graph.pb
+    python export_inference_graph.py --checkpoint_path=TRAIN --saved_model_dir=export/1
 """
 import sys
 
@@ -20,6 +24,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 from evaluation import checkpoints, export, model_flags
 
 model_flags.define_model_flags()
+model_flags.define_preparation_flags(default_image_size=0)
 flags.DEFINE_boolean("is_training", False, "Whether to save out a training-focused version of the model.")
 flags.DEFINE_integer("image_size", None, "The image size to use; defaults to the network's size.")
 flags.DEFINE_integer("batch_size", None, "Batch size of the input placeholder; None accepts any.")
@@ -59,7 +64,8 @@ def main(_):
         raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    num_classes = model_flags.num_classes(settings)
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(
             FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size, FLAGS.is_training,
@@ -67,9 +73,16 @@ def main(_):
             num_channels=1 if FLAGS.use_grayscale else 3)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
-        config = model_flags.model_config(num_classes, FLAGS.image_size)
-        export.export_saved_model(checkpoints.resolve_checkpoint(FLAGS.checkpoint_path), config,
-                                  FLAGS.saved_model_dir)
+        config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
+        checkpoint = checkpoints.resolve_checkpoint(FLAGS.checkpoint_path)
+        if FLAGS.prepare_image_size and FLAGS.graham:
+            raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
+                             "export with --prepare_image_size=0 and send it images converted with --graham")
+        preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold)
+                       if FLAGS.prepare_image_size else None)
+        metadata = export.metadata_values(config, checkpoint, checkpoints.checkpoint_global_step(checkpoint),
+                                          preparation, settings)
+        export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
 
 
 def main_with_one_line_errors(argv):

@@ -16,26 +16,24 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import evaluate, image_folder, model_flags, predict, submission
+from evaluation import evaluate, grading, image_folder, model_flags, predict, submission
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
+model_flags.define_preparation_flags(data_utils.DEFAULT_IMAGE_SIZE)
 flags.DEFINE_string("submission_file", None, "The CSV to write.")
 flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset the model was trained on.")
 flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored with --image_dir).")
 flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
 flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split "
                     "(--dataset_dir, if also given, then only tells the number of classes).")
-flags.DEFINE_integer("prepare_image_size", data_utils.DEFAULT_IMAGE_SIZE,
-                     "With --image_dir: crop each JPEG photograph's black border and resize it to this size "
-                     "first, as download_and_convert_data.py does (use its --image_size). 0: the folder "
-                     "holds prepared images (e.g. DIR/processed_images/test/unlabelled), read as they are.")
-flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
-                     "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
-                     "are cropped.")
-flags.DEFINE_boolean("combine_eyes", False, "Mix each eye's probabilities with those of the patient's other eye.")
+flags.DEFINE_boolean("combine_eyes", False, "Grade each eye from both of the patient's eyes: with the two-eye "
+                     "fusion fitted by eval --fit_grading when the model has one, else by mixing the "
+                     "probabilities (--other_eye_weight).")
 flags.DEFINE_float("other_eye_weight", submission.DEFAULT_OTHER_EYE_WEIGHT,
-                   "With --combine_eyes, the other eye's share of the mixed probabilities.")
+                   "With --combine_eyes and no fitted fusion, the other eye's share of the mixed probabilities.")
+flags.DEFINE_string("heatmap_dir", None, "Write, per image, the photo with a Grad-CAM map of its predicted grade "
+                    "over it into this folder (IMAGE_ID_gradeG.png).")
 flags.mark_flag_as_required("submission_file")
 
 FLAGS = flags.FLAGS
@@ -52,39 +50,42 @@ def run():
     model_flags.check_flags()
     if not (FLAGS.image_dir or FLAGS.dataset_dir):
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
-    num_classes = model_flags.num_classes(model_flags.apply_run_settings(FLAGS.checkpoint_path))
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size)
+    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    num_classes = model_flags.num_classes(settings)
+    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
+    eye_fusion = (settings.get(grading.GRADING) or {}).get("eye_fusion")
     if FLAGS.image_dir:
         with tempfile.TemporaryDirectory() as work_dir:
-            predict_folder(config, work_dir)
+            predict_folder(config, work_dir, eye_fusion)
         return
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
                                          FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-    predict_and_write(config, split_input.make_batches, split_input.num_samples)
+    predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion)
 
 
-def predict_folder(config, work_dir):
+def predict_folder(config, work_dir, eye_fusion):
     """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
     photos = image_folder.list_images(FLAGS.image_dir)
     images, skipped = photos, {}
     if FLAGS.prepare_image_size:
         images, skipped = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size,
-                                                      FLAGS.crop_threshold)
+                                                      FLAGS.crop_threshold, FLAGS.graham)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
-    predictions = predict_and_write(config, make_batches, len(images))
+    predictions = predict_and_write(config, make_batches, len(images), eye_fusion)
     unreadable = image_folder.report_unreadable({image_id: photos[image_id] for image_id in images},
                                                 predictions.filenames)
     skipped.update(dict.fromkeys(unreadable, image_folder.UNREADABLE))
     image_folder.write_skipped_report(FLAGS.submission_file, skipped, len(photos))
 
 
-def predict_and_write(config, make_batches, expected_count):
+def predict_and_write(config, make_batches, expected_count, eye_fusion):
     """Runs the checkpoint over `make_batches` and writes --submission_file; returns the predictions."""
     return predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count, FLAGS.submission_file,
-                           FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master)
+                           FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master,
+                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None, heatmap_dir=FLAGS.heatmap_dir)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,8 @@ flags.DEFINE_integer("warmup_steps", 5, "Untimed steps before timing.")
 flags.DEFINE_integer("steps", 30, "Timed steps per case.")
 flags.DEFINE_integer("num_patients", 32, "Patients of the generated sample (two images each).")
 flags.DEFINE_integer("sample_width", 600, "Width of the generated photographs (converted to --image_size).")
-flags.DEFINE_integer("max_batch", 1024, "Double the batch (fastest mixed case, synthetic inputs) up to this "
-                     "while it fits; 0: skip. Only with a GPU.")
+flags.DEFINE_integer("max_batch", 1024, "Double the batch (mixed precision, synthetic inputs) up to this while "
+                     "it fits; 0: skip. Only with a GPU.")
 flags.DEFINE_string("dataset_dir", None, "Existing diabetic TFRecords to read instead of a generated sample.")
 FLAGS = flags.FLAGS
 
@@ -150,7 +150,7 @@ def largest_batch(dtype, xla, start, limit, image_size):
         except tf.errors.ResourceExhaustedError:
             break
         fits = (batch_size, rate)
-        print(f"  batch {batch_size}: fits, {rate:.1f} images/s", flush=True)
+        print(f"  batch {batch_size}: fits, {rate:.2f} images/s", flush=True)
         batch_size *= 2
     return fits
 
@@ -189,7 +189,7 @@ def main(_):
             for source in ("synthetic", "real"):
                 figures[source] = measure(source, dtype, xla, batch, size, dataset_dir,
                                           settings["warmup_steps"], settings["steps"])
-                print(f"{label}, {source}: {figures[source][0]:.1f} images/s (loss {figures[source][2]:.3f})",
+                print(f"{label}, {source}: {figures[source][0]:.2f} images/s (loss {figures[source][2]:.3f})",
                       flush=True)
             results.append((case, label, figures))
     print()
@@ -198,14 +198,13 @@ def main(_):
     for _, label, figures in results:
         (synthetic, synthetic_memory, _), (real, real_memory, _) = figures["synthetic"], figures["real"]
         peaks = [peak for peak in (synthetic_memory, real_memory) if peak is not None]
-        print(f"| {label} | {synthetic:.1f} | {real:.1f} | {real / synthetic:.2f} | "
+        print(f"| {label} | {synthetic:.2f} | {real:.2f} | {real / synthetic:.2f} | "
               f"{gib(max(peaks) if peaks else None)} |")
-    if settings["max_batch"] and precision.gpu_available() and results:
-        case, label, _ = max(results, key=lambda result: (CASES[result[0]][0], result[2]["synthetic"][0]))
-        print(f"largest batch that fits ({label}, synthetic inputs):", flush=True)
-        mixed, xla = CASES[case]
-        fits = largest_batch(dtype16 if mixed else None, xla, batch, settings["max_batch"], size)
-        print(f"largest batch: {fits[0]} ({fits[1]:.1f} images/s)" if fits else "largest batch: none fits")
+    if settings["max_batch"] and precision.gpu_available():
+        # Without XLA: each batch size would otherwise be compiled again, which takes minutes.
+        print(f"largest batch that fits (mixed {dtype16}, synthetic inputs):", flush=True)
+        fits = largest_batch(dtype16, False, batch, settings["max_batch"], size)
+        print(f"largest batch: {fits[0]} ({fits[1]:.2f} images/s)" if fits else "largest batch: none fits")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ optionally Kaggle's blind `test/NAME.jpeg`. Output:
   tfrecords/conversion.json: the settings and a digest of the inputs the TFRecords hold;
   conversion_report.txt: one line per problem found.
 
+With Graham's normalisation (`graham=True`, data_utils.graham_normalise) the images and
+TFRecords go to processed_images_graham/ and tfrecords_graham/ instead, so both sets can
+be kept and compared.
+
 The split is by patient (`10_left` and `10_right` on the same side). An image
 already processed from the same source file with the same settings is kept, so
 a killed run resumes where it stopped; any other is processed again. The
@@ -36,6 +40,8 @@ from utils.progress import ProgressLog
 LABELS_CSV = "trainLabels.csv"
 PROCESSED_DIR = "processed_images"
 TFRECORDS_DIR = "tfrecords"
+# With graham=True the conversion writes its own set beside the default one.
+GRAHAM_SUFFIX = "_graham"
 REPORT_FILENAME = "conversion_report.txt"
 TEST_CLASS_FOLDER = "unlabelled"
 IMAGE_EXTENSION = ".jpeg"
@@ -169,9 +175,14 @@ def _images_on_disk(folder, report):
     return {name: paths[0] if len(paths) == 1 else None for name, paths in found.items()}
 
 
-def plan_jobs(dataset_dir, labels, validation_names, report):
+def output_folder(name, settings):
+    """Returns PROCESSED_DIR or TFRECORDS_DIR (`name`) for `settings`: with Graham's normalisation, its own."""
+    return name + GRAHAM_SUFFIX if settings.get("graham") else name
+
+
+def plan_jobs(dataset_dir, labels, validation_names, report, processed_dir=PROCESSED_DIR):
     """Returns the jobs for every labelled and test image; reports unlisted and missing files."""
-    processed = os.path.join(dataset_dir, PROCESSED_DIR)
+    processed = os.path.join(dataset_dir, processed_dir)
     on_disk = _images_on_disk(os.path.join(dataset_dir, "train"), report)
     listed = {name for name, _ in labels}
     for name in sorted(set(on_disk) - listed):
@@ -319,7 +330,7 @@ def exclusive_conversion(dataset_dir):
         except BlockingIOError:
             logging.info("Another conversion of %s is running; waiting for it to finish", dataset_dir)
             fcntl.flock(handle, fcntl.LOCK_EX)
-        for folder in (PROCESSED_DIR, TFRECORDS_DIR):
+        for folder in (PROCESSED_DIR, TFRECORDS_DIR, PROCESSED_DIR + GRAHAM_SUFFIX, TFRECORDS_DIR + GRAHAM_SUFFIX):
             removed = atomic_files.remove_temporaries(os.path.join(dataset_dir, folder))
             if removed:
                 logging.info("Removed %d temporary files a stopped conversion left in %s", removed, folder)
@@ -364,8 +375,9 @@ def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwr
         raise ValueError(f"{labels_path}: lists no usable image (rows 'image,level' after the header)")
     validation_names = split_by_patient(
         [name for name, _ in labels], effective_validation_size(validation_size, len(labels)), seed)
-    jobs = plan_jobs(dataset_dir, labels, validation_names, report)
-    records = conversion_records.ConversionRecords(os.path.join(dataset_dir, PROCESSED_DIR))
+    processed_dir = output_folder(PROCESSED_DIR, settings)
+    jobs = plan_jobs(dataset_dir, labels, validation_names, report, processed_dir)
+    records = conversion_records.ConversionRecords(os.path.join(dataset_dir, processed_dir))
     done = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), settings, records,
                              dataset_dir, overwrite)
     records.save()
@@ -374,7 +386,7 @@ def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwr
     logging.info("%d errors, %d warnings; listed in %s", len(report.errors), len(report.warnings), report_path)
     if not any(job.split == "train" for job in done):
         raise ValueError(f"{dataset_dir}: no training image could be converted; see {report_path}")
-    tfrecords_dir = os.path.join(dataset_dir, TFRECORDS_DIR)
+    tfrecords_dir = os.path.join(dataset_dir, output_folder(TFRECORDS_DIR, settings))
     digest = _inputs_digest(done, settings, num_shards, seed)
     if not overwrite and tfrecords_up_to_date(tfrecords_dir, digest):
         logging.info("TFRecords in %s are up to date with these images and settings", tfrecords_dir)

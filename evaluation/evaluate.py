@@ -6,8 +6,9 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import checkpoints, evaluator, metrics, report, submission
+from evaluation import checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission
 from slim_compat import tf
+from training import run_settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +42,8 @@ def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4,
 
 
 def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
-                        predictions_file=None, max_num_batches=None, master=""):
+                        predictions_file=None, max_num_batches=None, master="", grading_record=None,
+                        fit_grading=False, num_heatmaps=0):
     """Evaluates one checkpoint: prints and records its metrics, optionally writes the predictions CSV.
 
     Args:
@@ -53,6 +55,12 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
       predictions_file: CSV path for the per-image predictions, or None.
       max_num_batches: evaluate only this many batches; None makes the whole pass.
       master: TF master address.
+      grading_record: the model's recorded grading.GRADING (thresholds, eye fusion), or None;
+        the QWKs it gives are reported next to the softmax's.
+      fit_grading: fit the grading on this split instead and record it in the checkpoint's
+        training folder settings (training.run_settings), where predict and export find it.
+      num_heatmaps: put Grad-CAM pictures of this many images (from the first batch) into
+        TensorBoard, as `eval/GradCAM/i`.
 
     Returns:
       The dict of metrics.
@@ -62,21 +70,35 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     """
     global_step = checkpoints.checkpoint_global_step(checkpoint)
     logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
+    sample = heatmaps.HeatmapSample(num_heatmaps) if num_heatmaps else None
     predictions = evaluator.collect_predictions(checkpoint, config, eval_input.make_batches,
-                                                eval_input.num_samples, max_num_batches, master)
+                                                eval_input.num_samples, max_num_batches, master, sample)
     if predictions.filenames and np.any(predictions.labels < 0):
         raise ValueError(f"{eval_input.source}: the split is unlabelled; use predict_image_classifier.py "
                          "to write predictions for it")
+    if fit_grading:
+        grading_record = grading.fit(predictions, config.num_classes, f"{checkpoint} on {eval_input.source}",
+                                     config.regression)
+        run_settings.record(run_settings.checkpoint_directory(checkpoint), {grading.GRADING: grading_record})
+        predictions.thresholds = grading_record["thresholds"]
     if predictions_file:
         submission.write_predictions_csv(predictions_file, predictions)
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities)
+    values.update(grading.kappas(predictions, config.num_classes, grading_record, config.regression))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step)
+    referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
+                             global_step)
+    if sample and sample.pictures:
+        summary_writer.add_summary(heatmaps.image_summary(sample.pictures, report.SUMMARY_PREFIX + "GradCAM"),
+                                   global_step)
+        summary_writer.flush()
     return values
 
 
 def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=None,
-             max_num_batches=None, master="", eval_interval_secs=None, max_evals=None, timeout=None):
+             max_num_batches=None, master="", eval_interval_secs=None, max_evals=None, timeout=None,
+             grading_record=None, fit_grading=False, num_heatmaps=0):
     """Evaluates `checkpoint_path` once, or every new checkpoint of its directory when given an interval.
 
     Args:
@@ -95,7 +117,8 @@ def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=Non
     summary_writer = tf.summary.FileWriter(eval_dir)
     try:
         return [evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
-                                    predictions_file, max_num_batches, master)
+                                    predictions_file, max_num_batches, master, grading_record, fit_grading,
+                                    num_heatmaps)
                 for checkpoint in to_evaluate]
     finally:
         summary_writer.close()

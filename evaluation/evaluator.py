@@ -11,7 +11,7 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory, tfrecord_check
-from evaluation import thresholds
+from evaluation import heatmaps, thresholds
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
@@ -63,6 +63,13 @@ class ModelConfig:
     def __post_init__(self):
         nets_factory.check_image_network(self.model_name)
 
+    @classmethod
+    def from_settings(cls, settings):
+        """The ModelConfig of a training run's recorded settings (training.run_settings)."""
+        return cls(model_name=settings["model_name"], num_classes=settings["num_classes"],
+                   preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
+                   moving_average_decay=settings.get("moving_average_decay"))
+
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
 
@@ -104,31 +111,41 @@ def dihedral_variants(images):
     return turns + [tf.image.flip_left_right(turn) for turn in turns]
 
 
-def _network_outputs(config, images):
-    """Returns {'probabilities': [batch, classes], 'scores': [batch] continuous grade} of one network pass."""
+def _network_outputs(config, images, with_heatmaps):
+    """Returns {'probabilities': [batch, classes], 'scores': [batch] continuous grade} of one network pass,
+    plus 'heatmaps' (Grad-CAM of the softmax's grade) when asked."""
     logits, end_points = config.network_fn()(images)
     probabilities = end_points["Predictions"]
     if config.regression:
         scores = grade_regression.add_grade_regression(logits, end_points)
     else:
         scores = tf.linalg.matvec(probabilities, tf.range(config.num_classes, dtype=probabilities.dtype))
-    return {"probabilities": probabilities, "scores": scores}
+    outputs = {"probabilities": probabilities, "scores": scores}
+    if with_heatmaps:
+        outputs["heatmaps"] = heatmaps.grad_cam(logits, heatmaps.feature_map(config.model_name, end_points),
+                                                tf.argmax(logits, axis=1))
+    return outputs
 
 
-def build_outputs(config, images):
+def build_outputs(config, images, with_heatmaps=False):
     """Builds the network on `images` and returns its outputs, averaged over TTA variants if asked.
 
     Returns:
       {'probabilities': [batch, num_classes], 'scores': [batch] continuous grade,
-       'grades': [batch] int64, cut from the scores at `config.thresholds`, else the argmax}.
+       'grades': [batch] int64, cut from the scores at `config.thresholds`, else the argmax}, and
+      with `with_heatmaps` 'heatmaps': [batch, height, width] Grad-CAM maps (of the images as
+      given, not of their TTA variants).
     """
     if config.tta:
         variants = dihedral_variants(images)
-        outputs = _network_outputs(config, tf.concat(variants, axis=0))
+        outputs = _network_outputs(config, tf.concat(variants, axis=0), with_heatmaps)
+        maps = outputs.pop("heatmaps", None)
         outputs = {name: tf.reduce_mean(tf.reshape(value, [len(variants), -1, *value.shape[1:]]), axis=0)
                    for name, value in outputs.items()}
+        if maps is not None:
+            outputs["heatmaps"] = maps[:tf.shape(images)[0]]
     else:
-        outputs = _network_outputs(config, images)
+        outputs = _network_outputs(config, images, with_heatmaps)
     if config.thresholds is not None:
         cuts = tf.constant(config.thresholds, outputs["scores"].dtype)
         outputs["grades"] = tf.reduce_sum(tf.cast(outputs["scores"][:, None] >= cuts, tf.int64), axis=1)
@@ -155,7 +172,8 @@ def check_restorable(checkpoint, names_to_variables, config):
                          "it was trained with")
 
 
-def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master=""):
+def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master="",
+                        heatmap_sink=None):
     """Runs `checkpoint` over one pass of the batches and returns the per-image predictions.
 
     Args:
@@ -167,6 +185,9 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
       expected_count: number of images the pass should yield (for progress and a check).
       max_num_batches: stop after this many batches; None runs the whole pass.
       master: TF master address.
+      heatmap_sink: None, or `fn(filenames, images, heatmaps, grades) -> bool` called with each
+        batch's preprocessed images and Grad-CAM maps (heatmaps.HeatmapWriter, HeatmapSample)
+        until it returns False; later batches skip the gradient computation.
 
     Returns:
       A Predictions.
@@ -176,26 +197,31 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
     """
     with tf.Graph().as_default():
         batches = make_batches(config.preprocessing_fn(), config.input_size())
-        outputs = build_outputs(config, batches["images"])
+        outputs = build_outputs(config, batches["images"], with_heatmaps=heatmap_sink is not None)
         names_to_variables = variables_to_restore(config.moving_average_decay)
         check_restorable(checkpoint, names_to_variables, config)
         saver = tf.train.Saver(names_to_variables)
         fetches = {"probabilities": outputs["probabilities"], "scores": outputs["scores"],
                    "labels": batches["labels"], "filenames": batches["filenames"]}
+        heatmap_fetches = {"images": batches["images"], "heatmaps": outputs.get("heatmaps"),
+                           "grades": outputs["grades"]}
         collected = {name: [] for name in fetches}
         log = progress.ProgressLog(expected_count)
         with tf.Session(master) as session:
             saver.restore(session, checkpoint)
             while max_num_batches is None or len(collected["labels"]) < max_num_batches:
                 try:
-                    values = session.run(fetches)
+                    values = session.run({**fetches, **heatmap_fetches} if heatmap_sink else fetches)
                 except tf.errors.OutOfRangeError:
                     break
                 except tf.errors.DataLossError as error:
                     raise ValueError(tfrecord_check.damage_message(getattr(make_batches, "shards", []),
                                                                    error)) from error
-                for name, value in values.items():
-                    collected[name].append(value)
+                if heatmap_sink and not heatmap_sink(values["filenames"], values["images"], values["heatmaps"],
+                                                     values["grades"]):
+                    heatmap_sink = None
+                for name in fetches:
+                    collected[name].append(values[name])
                 log.update(len(values["labels"]))
     logging.info("Evaluated %s", log.line())
     if expected_count is not None and max_num_batches is None and log.done != expected_count:

@@ -1,14 +1,21 @@
-"""Exports: upstream's inference GraphDef and a servable SavedModel that takes encoded images.
+"""Exports: upstream's inference GraphDef and a servable SavedModel that grades camera photographs.
 
 Upstream only wrote a GraphDef (a float `input` placeholder, no weights, no
-preprocessing). The SavedModel's `serving_default` signature takes a batch of
-encoded JPEG/PNG bytes, decodes and preprocesses them exactly as evaluation does,
-and returns the class probabilities and the predicted grade (cut at the model's fitted
-thresholds when it has some), weights included.
+preprocessing). The SavedModel is the whole grader: its `serving_default`
+signature takes a batch of encoded JPEG/PNG files, prepares each as the
+conversion does (evaluation.photo_preparation: black-border crop and resize)
+unless told the images are prepared, preprocesses them exactly as evaluation
+does, and returns the class probabilities and the predicted grade (cut at the
+model's fitted thresholds when it has some), weights included. Its `metadata`
+signature, without inputs, returns what the model is (grade names, sizes,
+preprocessing, source checkpoint and step). Variables are resource variables,
+so TensorFlow 2 loads it without warnings.
 """
+import dataclasses
+import json
 import os
 
-from evaluation import evaluator
+from evaluation import evaluator, photo_preparation
 from nets import nets_factory
 from slim_compat import tf
 from utils import atomic_files
@@ -41,8 +48,19 @@ def write_graph_def(graph_def, path, as_text=False):
         handle.write(str(graph_def) if as_text else graph_def.SerializeToString())
 
 
-def build_serving_graph(config):
+@dataclasses.dataclass(frozen=True)
+class Preparation:
+    """How the conversion prepared the training images from camera photographs (see data_utils)."""
+    image_size: int
+    crop_threshold: int
+
+
+def build_serving_graph(config, preparation=None):
     """Builds, in the current graph, encoded images -> probabilities and grades.
+
+    Args:
+      config: an evaluator.ModelConfig.
+      preparation: a Preparation to apply to each photograph first; None takes prepared images.
 
     Returns:
       (inputs, outputs): dicts of tensors keyed by SERVING_INPUT and SERVING_OUTPUTS.
@@ -52,7 +70,10 @@ def build_serving_graph(config):
     size = config.input_size()
 
     def decode_and_preprocess(image_bytes):
-        image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
+        if preparation:
+            image = photo_preparation.prepared_image(image_bytes, preparation.image_size, preparation.crop_threshold)
+        else:
+            image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
         return preprocessing_fn(image, size, size, add_image_summaries=False)
 
     images = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
@@ -61,25 +82,61 @@ def build_serving_graph(config):
                                       "grade": tf.identity(outputs["grades"], "grade")}
 
 
-def export_saved_model(checkpoint, config, export_dir):
+def metadata_values(config, checkpoint, global_step, preparation=None, settings=None):
+    """Returns {name: value} of what the SavedModel's `metadata` signature answers.
+
+    Args:
+      settings: the training run's recorded settings (training.run_settings), or None.
+    """
+    settings = settings or {}
+    return {
+        "grade_names": settings.get("label_names") or [str(grade) for grade in range(config.num_classes)],
+        "model_name": config.model_name,
+        "preprocessing_name": config.preprocessing_name or config.model_name,
+        "image_size": config.input_size(),
+        "prepare_image_size": preparation.image_size if preparation else 0,
+        "crop_threshold": preparation.crop_threshold if preparation else -1,
+        "checkpoint": checkpoint,
+        "global_step": global_step,
+        "run_settings": json.dumps(settings, sort_keys=True),
+    }
+
+
+def _metadata_signature(values):
+    outputs = {name: tf.saved_model.utils.build_tensor_info(tf.constant(value, name=f"metadata/{name}"))
+               for name, value in values.items()}
+    return tf.saved_model.signature_def_utils.build_signature_def(
+        inputs={}, outputs=outputs, method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+
+
+def export_saved_model(checkpoint, config, export_dir, preparation=None, metadata=None):
     """Writes a SavedModel of `checkpoint` with a `serving_default` signature on encoded images.
 
     The model is built in a sibling temporary folder and renamed to `export_dir` when complete.
+
+    Args:
+      checkpoint: the checkpoint prefix whose weights the model holds.
+      config: an evaluator.ModelConfig.
+      export_dir: the new SavedModel folder.
+      preparation: see build_serving_graph.
+      metadata: {name: value} for the `metadata` signature (see metadata_values); None writes none.
 
     Raises:
       ValueError: `export_dir` already exists.
     """
     if os.path.exists(export_dir):
         raise ValueError(f"{export_dir}: already exists; choose a new SavedModel directory")
-    with tf.Graph().as_default():
-        inputs, outputs = build_serving_graph(config)
+    with tf.Graph().as_default(), tf.variable_scope(tf.get_variable_scope(), use_resource=True):
+        inputs, outputs = build_serving_graph(config, preparation)
         saver = tf.train.Saver(evaluator.variables_to_restore(config.moving_average_decay))
+        signatures = {tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
+                      tf.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)}
+        if metadata:
+            signatures["metadata"] = _metadata_signature(metadata)
         with tf.Session() as session:
             saver.restore(session, checkpoint)
             with atomic_files.atomic_path(export_dir) as temporary:
                 builder = tf.saved_model.builder.SavedModelBuilder(temporary)
-                signature = tf.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)
-                builder.add_meta_graph_and_variables(
-                    session, [tf.saved_model.tag_constants.SERVING],
-                    signature_def_map={tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY: signature})
+                builder.add_meta_graph_and_variables(session, [tf.saved_model.tag_constants.SERVING],
+                                                     signature_def_map=signatures)
                 builder.save()

@@ -42,11 +42,12 @@ def list_images(image_dir):
     return images
 
 
-def prepare_photos(images, work_dir, image_size, crop_threshold):
+def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False):
     """Writes each photograph of `images` ({id: path}) into `work_dir` as the conversion does.
 
-    Reduced decode, black-border crop, bicubic resize to `image_size` and JPEG
-    q95, by the same function as download_and_convert_data.py, so a model sees
+    Reduced decode, black-border crop, bicubic resize to `image_size`, Graham's
+    normalisation if asked, and JPEG q95, by the same function as
+    download_and_convert_data.py, so a model sees
     the same pixels as in its TFRecords.
 
     Returns:
@@ -58,7 +59,7 @@ def prepare_photos(images, work_dir, image_size, crop_threshold):
     for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
         try:
-            data_utils.preprocess_fundus(path, destination, image_size, crop_threshold)
+            data_utils.preprocess_fundus(path, destination, image_size, crop_threshold, graham)
             prepared[image_id] = destination
         except (data_utils.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)

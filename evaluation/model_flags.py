@@ -11,7 +11,8 @@ unless --override_run_settings is set.
 """
 from absl import flags, logging
 
-from evaluation import evaluator
+import data_utils
+from evaluation import evaluator, grading
 from nets import nets_factory
 from training import run_settings
 from utils import flag_checks
@@ -31,7 +32,10 @@ SETTING_FLAGS = {
     "image_size": "train_image_size",
     "prepare_image_size": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_IMAGE_SIZE}",
     "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
+    "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
 }
+# Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
+OPT_OUT_VALUES = {"prepare_image_size": 0}
 OVERRIDE_FLAG = "override_run_settings"
 
 
@@ -59,6 +63,24 @@ def define_batch_flags():
     flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
 
 
+def define_preparation_flags(default_image_size):
+    """Defines how camera photographs are prepared as the conversion did (predict --image_dir, the SavedModel).
+
+    Args:
+      default_image_size: the default of --prepare_image_size when the training run recorded none.
+    """
+    flags.DEFINE_integer("prepare_image_size", default_image_size,
+                         "Crop each camera photograph's black border and resize it to this size first, as "
+                         "download_and_convert_data.py does (its --image_size; the default is the one the "
+                         "training run recorded). 0: the images are prepared already (e.g. "
+                         "DIR/processed_images/test/unlabelled) and read as they are.")
+    flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+                         "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
+                         "are cropped (the conversion's --crop_threshold).")
+    flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
+                         "download_and_convert_data.py --graham (the default is what the training run recorded).")
+
+
 _MISSING = object()
 
 
@@ -75,8 +97,9 @@ def apply_run_settings(checkpoint_path):
     """Gives the flags of SETTING_FLAGS the values the checkpoint's training run recorded.
 
     A flag left out of the command line takes the recorded value. A flag given
-    with the recorded value is fine; with another value it is an error, unless
-    --override_run_settings, which keeps the flag's value and logs a warning.
+    with the recorded value, or with its OPT_OUT_VALUES value, is fine; with another
+    value it is an error, unless --override_run_settings, which keeps the flag's
+    value and logs a warning.
 
     Args:
       checkpoint_path: a checkpoint file or folder; None or a folder without settings changes nothing.
@@ -94,10 +117,11 @@ def apply_run_settings(checkpoint_path):
         recorded = _setting(settings, key)
         if name not in options or recorded is _MISSING:
             continue
+        given = options[name].value
         if not options[name].present:
             options[name].value = recorded
-        elif options[name].value != recorded:
-            message = (f"--{name}={options[name].value} contradicts the checkpoint's training run "
+        elif given != recorded and given != OPT_OUT_VALUES.get(name, _MISSING):
+            message = (f"--{name}={given} contradicts the checkpoint's training run "
                        f"({key}={recorded} in {where})")
             if not options[OVERRIDE_FLAG].value:
                 raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
@@ -113,12 +137,19 @@ def num_classes(settings):
     return evaluator.dataset_num_classes(options.dataset_name, options.labels_offset, options.dataset_dir)
 
 
-def model_config(num_classes, image_size):
-    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe."""
+def model_config(num_classes, image_size, settings=None):
+    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
+
+    From the training run's `settings` (apply_run_settings' result) it takes whether the network
+    has a grade regression head and the grade thresholds fitted for it (grading.GRADING).
+    """
     options = flags.FLAGS
+    settings = settings or {}
+    cuts = (settings.get(grading.GRADING) or {}).get("thresholds")
     return evaluator.ModelConfig(
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
-        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta)
+        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
+        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)
 
 
 def check_flags():

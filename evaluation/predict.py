@@ -1,11 +1,12 @@
 """Predicts grades for unlabelled images and writes the Kaggle submission `image,level`."""
 from absl import logging
 
-from evaluation import checkpoints, evaluator, submission
+from evaluation import checkpoints, evaluator, heatmaps, submission
+from evaluation import eye_fusion as fusion
 
 
 def predict(checkpoint_path, config, make_batches, expected_count, submission_file, combine_eyes=False,
-            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master=""):
+            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master="", eye_fusion=None, heatmap_dir=None):
     """Runs a checkpoint over one pass of unlabelled images and writes a Kaggle submission.
 
     Args:
@@ -17,16 +18,27 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
       combine_eyes: mix each eye's probabilities with the patient's other eye before grading.
       other_eye_weight: the other eye's share when combining.
       master: TF master address.
+      eye_fusion: a fitted two-eye fusion (evaluation.eye_fusion); given, it grades each eye from
+        both eyes' grade scores instead of `combine_eyes`' fixed mix.
+      heatmap_dir: None, or a folder for one Grad-CAM picture per image (heatmaps.HeatmapWriter).
 
     Returns:
-      The evaluator.Predictions written (with combined probabilities when asked).
+      The evaluator.Predictions (with combined probabilities and scores under the fixed mix).
     """
     checkpoint = checkpoints.resolve_checkpoint(checkpoint_path)
     logging.info("Predicting with %s", checkpoint)
-    predictions = evaluator.collect_predictions(checkpoint, config, make_batches, expected_count, master=master)
-    if combine_eyes:
+    predictions = evaluator.collect_predictions(
+        checkpoint, config, make_batches, expected_count, master=master,
+        heatmap_sink=heatmaps.HeatmapWriter(heatmap_dir) if heatmap_dir else None)
+    grades = predictions.grades
+    if eye_fusion:
+        grades = fusion.fused_grades(predictions.scores, predictions.filenames, eye_fusion)
+    elif combine_eyes:
         predictions.probabilities = submission.combine_eyes(predictions.filenames, predictions.probabilities,
                                                             other_eye_weight)
-    submission.write_submission_csv(submission_file, predictions.filenames, predictions.grades)
+        predictions.scores = submission.combine_eyes(predictions.filenames, predictions.scores[:, None],
+                                                     other_eye_weight)[:, 0]
+        grades = predictions.grades
+    submission.write_submission_csv(submission_file, predictions.filenames, grades)
     logging.info("Wrote %d rows to %s", len(predictions.filenames), submission_file)
     return predictions

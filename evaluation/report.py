@@ -1,4 +1,5 @@
 """Publishes one evaluation: `eval/NAME[VALUE]` lines, the confusion table, a PNG and TensorBoard summaries."""
+import math
 import os
 
 from evaluation import confusion_image
@@ -15,8 +16,13 @@ def format_metric_lines(metrics):
 
 
 def build_summary(metrics, confusion_png, image_size):
-    """Returns a tf.Summary with one scalar per metric and the confusion matrix image."""
-    values = [tf.Summary.Value(tag=SUMMARY_PREFIX + name, simple_value=value) for name, value in metrics.items()]
+    """Returns a tf.Summary with one scalar per defined metric and the confusion matrix image.
+
+    An undefined metric (NaN: e.g. Precision_g when no image is predicted as grade g) gets no
+    point at this step (TensorBoard draws its curve through the defined points only).
+    """
+    values = [tf.Summary.Value(tag=SUMMARY_PREFIX + name, simple_value=value) for name, value in metrics.items()
+              if math.isfinite(value)]
     width, height = image_size
     values.append(tf.Summary.Value(tag=SUMMARY_PREFIX + "ConfusionMatrix", image=tf.Summary.Image(
         height=height, width=width, colorspace=3, encoded_image_string=confusion_png)))

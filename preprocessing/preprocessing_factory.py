@@ -3,6 +3,7 @@ import functools
 
 from preprocessing import (cifarnet_preprocessing, fundus_preprocessing, inception_preprocessing, lenet_preprocessing,
                            vgg_preprocessing)
+from slim_compat import tf
 
 preprocessing_fn_map = {
     "fundus": fundus_preprocessing,
@@ -38,8 +39,19 @@ preprocessing_fn_map = {
 }
 
 
-def get_preprocessing(name, is_training=False):
+def _to_grayscale(preprocessing_fn):
+    """Returns `preprocessing_fn` followed by a conversion of its colour output to one grayscale channel."""
+
+    def preprocess_to_grayscale(image, output_height, output_width, **kwargs):
+        return tf.image.rgb_to_grayscale(preprocessing_fn(image, output_height, output_width, **kwargs))
+
+    return preprocess_to_grayscale
+
+
+def get_preprocessing(name, is_training=False, use_grayscale=False):
     """Returns `preprocessing_fn(image, output_height, output_width, **kwargs)` for `name`.
+
+    With `use_grayscale` (upstream's flag) the preprocessed images have one grayscale channel.
 
     Raises:
       ValueError: `name` is not a known preprocessing.
@@ -47,4 +59,5 @@ def get_preprocessing(name, is_training=False):
     if name not in preprocessing_fn_map:
         raise ValueError(f"Preprocessing name [{name}] was not recognized; known: "
                          f"{', '.join(sorted(preprocessing_fn_map))}")
-    return functools.partial(preprocessing_fn_map[name].preprocess_image, is_training=is_training)
+    preprocessing_fn = functools.partial(preprocessing_fn_map[name].preprocess_image, is_training=is_training)
+    return _to_grayscale(preprocessing_fn) if use_grayscale else preprocessing_fn

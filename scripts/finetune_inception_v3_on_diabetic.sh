@@ -21,7 +21,11 @@
 # QWK next to the majority-class baseline's. Environment knobs (demo defaults in brackets):
 # NUM_PATIENTS [100], VALIDATION_SIZE [60], TRAIN_STEPS [300], IMAGE_SIZE [128], BATCH_SIZE [16].
 # With KAGGLE_DIR: VALIDATION_SIZE [5126], IMAGE_SIZE [299], BATCH_SIZE [32], LOGITS_STEPS [5000],
-# FINETUNE_ALL_LAYERS [0], ALL_LAYERS_STEPS [5000].
+# FINETUNE_ALL_LAYERS [0], ALL_LAYERS_STEPS [5000], SEED [unset].
+# RECIPE=kaggle (with KAGGLE_DIR) swaps the book's recipe for the Kaggle winners' (README, "Kaggle-mode
+# recipe"): Graham-normalised images at IMAGE_SIZE [512], a grade regression head next to the softmax,
+# balanced sampling, all layers fine-tuned after the logits warm-up, QWK thresholds and the two-eye
+# fusion fitted on validation, and a submission graded with both.
 set -euo pipefail
 
 # Paths given relative to the caller's folder; the steps below run from the repository root.
@@ -33,11 +37,12 @@ CHECKPOINT_PATH=${CHECKPOINT_PATH:-}
 for argument in "$@"; do
   case "$argument" in
     --checkpoint_path=*) CHECKPOINT_PATH=${argument#*=} ;;
-    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "$0: unknown option $argument (see --help)" >&2; exit 2 ;;
     *) DATASET_DIR=$argument ;;
   esac
 done
+[ "${RECIPE:-book}" != kaggle ] || [ -n "$DATASET_DIR" ] || { echo "$0: RECIPE=kaggle needs KAGGLE_DIR" >&2; exit 2; }
 DATASET_DIR=$(absolute "$DATASET_DIR")
 CHECKPOINT_PATH=$(absolute "$CHECKPOINT_PATH")
 [ -z "${OUTPUT_DIR:-}" ] || OUTPUT_DIR=$(absolute "$OUTPUT_DIR")
@@ -86,16 +91,30 @@ else
   [ -f "$DATASET_DIR/trainLabels.csv" ] || { echo "$0: $DATASET_DIR has no trainLabels.csv (Kaggle layout expected)" >&2; exit 1; }
   OUTPUT_DIR=${OUTPUT_DIR:-$DATASET_DIR/inception_v3}
   VALIDATION_SIZE=${VALIDATION_SIZE:-5126}
-  IMAGE_SIZE=${IMAGE_SIZE:-299}
+  if [ "${RECIPE:-book}" = kaggle ]; then IMAGE_SIZE=${IMAGE_SIZE:-512}; else IMAGE_SIZE=${IMAGE_SIZE:-299}; fi
   BATCH_SIZE=${BATCH_SIZE:-32}
   LOGITS_STEPS=${LOGITS_STEPS:-5000}
   ALL_LAYERS_STEPS=${ALL_LAYERS_STEPS:-5000}
   FINETUNE_ALL_LAYERS=${FINETUNE_ALL_LAYERS:-0}
+  [ "${RECIPE:-book}" != kaggle ] || FINETUNE_ALL_LAYERS=1
   if [ -z "$CHECKPOINT_PATH" ]; then
     CHECKPOINT_PATH=$(fetch_imagenet_checkpoint "$OUTPUT_DIR/checkpoints")
   fi
 fi
 TFRECORDS=$DATASET_DIR/tfrecords
+# Recipe-specific flags: conversion, training (both stages), evaluation and prediction.
+prepare_extra=() train_extra=() eval_extra=() predict_extra=()
+[ -z "${SEED:-}" ] || train_extra+=(--seed="$SEED")
+case "${RECIPE:-book}" in
+  book) ;;
+  kaggle)
+    TFRECORDS=$DATASET_DIR/tfrecords_graham
+    prepare_extra=(--graham)
+    train_extra+=(--regression_loss=smooth_l1 --balanced_sampling)
+    eval_extra=(--fit_grading)
+    predict_extra=(--combine_eyes) ;;
+  *) echo "$0: RECIPE must be book or kaggle, not ${RECIPE}" >&2; exit 2 ;;
+esac
 TRAIN_DIR=$OUTPUT_DIR/train
 EVAL_DIR=$OUTPUT_DIR/eval
 mkdir -p "$OUTPUT_DIR"
@@ -109,7 +128,7 @@ fi
 
 stage "Prepare: preprocessing $DATASET_DIR into $TFRECORDS"
 "$PYTHON" download_and_convert_data.py --dataset_name=diabetic --dataset_dir="$DATASET_DIR" \
-  --validation_size="$VALIDATION_SIZE" --image_size="$IMAGE_SIZE"
+  --validation_size="$VALIDATION_SIZE" --image_size="$IMAGE_SIZE" "${prepare_extra[@]}"
 
 stage "Sample grid of the preprocessed training images"
 "$PYTHON" -m datasets.sample_grid --dataset_dir="$TFRECORDS" --output="$OUTPUT_DIR/sample_grid.png" \
@@ -136,16 +155,18 @@ else
   stage "Fine-tune Logits/AuxLogits from $CHECKPOINT_PATH: $LOGITS_STEPS steps"
   "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
     --checkpoint_path="$CHECKPOINT_PATH" \
-    --checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits \
-    --trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits \
+    --checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits,GradeRegression \
+    --trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits,GradeRegression \
     --train_image_size="$IMAGE_SIZE" --batch_size="$BATCH_SIZE" --max_number_of_steps="$LOGITS_STEPS" \
-    --optimizer=rmsprop --learning_rate=0.01 --learning_rate_decay_type=fixed --weight_decay=0.00004
+    --optimizer=rmsprop --learning_rate=0.01 --learning_rate_decay_type=fixed --weight_decay=0.00004 \
+    "${train_extra[@]}"
   if [ "$FINETUNE_ALL_LAYERS" = 1 ]; then
     stage "Fine-tune all layers from the Logits run: $ALL_LAYERS_STEPS steps"
     "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR/all" --dataset_split_name=train "${common[@]}" \
       --checkpoint_path="$TRAIN_DIR" \
       --train_image_size="$IMAGE_SIZE" --batch_size="$BATCH_SIZE" --max_number_of_steps="$ALL_LAYERS_STEPS" \
-      --optimizer=rmsprop --learning_rate=0.0001 --learning_rate_decay_type=fixed --weight_decay=0.00004
+      --optimizer=rmsprop --learning_rate=0.0001 --learning_rate_decay_type=fixed --weight_decay=0.00004 \
+      "${train_extra[@]}"
     TRAIN_DIR=$TRAIN_DIR/all
   fi
 fi
@@ -153,12 +174,13 @@ fi
 stage "Evaluate the trained model on validation"
 "$PYTHON" eval_image_classifier.py --alsologtostderr --checkpoint_path="$TRAIN_DIR" \
   --dataset_split_name=validation "${common[@]}" --eval_image_size="$IMAGE_SIZE" --eval_dir="$EVAL_DIR" \
-  --predictions_file="$EVAL_DIR/predictions.csv"
+  --predictions_file="$EVAL_DIR/predictions.csv" "${eval_extra[@]}"
 
 if grep -q '^test:' "$TFRECORDS/split_sizes.txt" 2>/dev/null; then
   stage "Predict the blind test split into $OUTPUT_DIR/submission.csv"
   "$PYTHON" predict_image_classifier.py --checkpoint_path="$TRAIN_DIR" --dataset_split_name=test \
-    "${common[@]}" --eval_image_size="$IMAGE_SIZE" --submission_file="$OUTPUT_DIR/submission.csv"
+    "${common[@]}" --eval_image_size="$IMAGE_SIZE" --submission_file="$OUTPUT_DIR/submission.csv" \
+    "${predict_extra[@]}"
 fi
 
 stage "Summary"

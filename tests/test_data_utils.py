@@ -127,3 +127,20 @@ def test_truncated_png_and_non_image_files_are_bad_images(tmp_path, retina):
     for name, problem in expected.items():
         with pytest.raises(data_utils.BadImageError, match=problem):
             data_utils.load_cropped_fundus(str(tmp_path / name), image_size=64)
+
+
+def test_graham_normalisation_removes_illumination_keeps_lesions_and_greys_the_rim():
+    side = 120
+    rows, columns = np.mgrid[:side, :side]
+    # A disc lit from the left (red 120..220 across it), with one small dark spot.
+    lighting = 120 + 100 * columns / side
+    pixels = np.stack([lighting, 0.45 * lighting, 0.2 * lighting], axis=-1)
+    pixels[58:62, 80:84] = (40, 10, 5)
+    normalised = data_utils.graham_normalise(np.uint8(pixels)).astype(float)
+    radius = side / 2
+    distance = np.hypot(rows + 0.5 - radius, columns + 0.5 - radius)
+    inside = (distance < 0.8 * radius) & ~((abs(rows - 60) < 8) & (abs(columns - 82) < 8))
+    # The smooth lighting gradient is gone: the disc is grey within a few levels everywhere.
+    assert np.abs(normalised[inside] - 128).max() < 12
+    assert normalised[58:62, 80:84].mean() < 60  # the spot stands out, darker than its surroundings
+    assert np.all(normalised[distance > 0.92 * radius] == 128)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -190,3 +191,23 @@ def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
     train, validation = read_split(dataset_dir, "train"), read_split(dataset_dir, "validation")
     assert {name: label for name, (_, label) in {**train, **validation}.items()} == dict(written["train"])
     assert not [name for name in os.listdir(os.path.join(dataset_dir, "tfrecords")) if name.endswith(".tmp")]
+
+
+def test_graham_conversion_writes_its_own_recorded_set_beside_the_default(converted):
+    dataset_dir, written, _, _ = converted
+    default_tfrecords = sorted(glob.glob(os.path.join(dataset_dir, "tfrecords", "*")))
+    before = {path: os.path.getmtime(path) for path in default_tfrecords}
+    convert.run(dataset_dir, validation_size=6, num_workers=2, image_size=IMAGE_SIZE, num_shards=3, graham=True)
+    assert {path: os.path.getmtime(path) for path in default_tfrecords} == before
+    graham_dir = os.path.join(dataset_dir, "tfrecords_graham")
+    assert convert.read_conversion(graham_dir)["settings"]["graham"] is True
+    assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"]["graham"] is False
+    assert count_jpegs(os.path.join(dataset_dir, "processed_images_graham")) == count_jpegs(
+        os.path.join(dataset_dir, "processed_images"))
+    # Graham's images are grey around a normalised disc, the default ones black around a red one.
+    name = written["train"][0][0]
+    [graham_path] = glob.glob(os.path.join(dataset_dir, "processed_images_graham", "*", "*", name + ".jpeg"))
+    [plain_path] = glob.glob(os.path.join(dataset_dir, "processed_images", "*", "*", name + ".jpeg"))
+    graham, plain = (np.asarray(Image.open(path), dtype=float) for path in (graham_path, plain_path))
+    assert abs(graham[0, 0].mean() - 128) < 6 and plain[0, 0].mean() < 30
+    assert abs(graham[IMAGE_SIZE // 2 - 5:IMAGE_SIZE // 2 + 5, IMAGE_SIZE // 2 - 5:IMAGE_SIZE // 2 + 5].mean() - 128) < 25

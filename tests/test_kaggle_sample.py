@@ -3,6 +3,7 @@ import csv
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from datasets import kaggle_sample
@@ -60,3 +61,15 @@ def test_lesion_area_rises_with_grade():
 
     fractions = [changed_fraction(grade) for grade in range(5)]
     assert fractions[0] == 0 and all(a < b for a, b in zip(fractions, fractions[1:]))
+
+
+def test_kaggle_grade_distribution_option():
+    assert kaggle_sample.grade_weights_from("kaggle") == (0.735, 0.069, 0.151, 0.025, 0.020)
+    assert kaggle_sample.grade_weights_from("1,0,0,0,1") == (1, 0, 0, 0, 1)
+    with pytest.raises(ValueError, match="--grade_distribution=uniform: expected sample or kaggle"):
+        kaggle_sample.grade_weights_from("uniform")
+    grades = [grade for eyes in kaggle_sample.draw_grade_grid(4000, np.random.default_rng(0),
+                                                              kaggle_sample.KAGGLE_GRADE_WEIGHTS) for grade in eyes]
+    shares = np.bincount(grades, minlength=5) / len(grades)
+    # Per patient Kaggle's shares; one eye in five moves a grade, which spreads them a little.
+    assert shares[0] == pytest.approx(0.735, abs=0.04) and shares[2] > shares[1] > shares[4]

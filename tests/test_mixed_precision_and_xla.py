@@ -3,13 +3,13 @@ import math
 import os
 
 import numpy as np
+import pytest
 from absl import flags
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import evaluate
+from evaluation import evaluate, evaluator
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from tests.model_helpers import TEST_CONFIG, TEST_IMAGE_SIZE, TEST_MODEL
 from training import precision, trainer
 
 import train_image_classifier  # noqa: F401  (defines the flags)
@@ -114,10 +114,11 @@ def test_batches_prefetched_to_a_device_start_with_the_tables_initializer(tiny_d
 
 
 def parse_train_flags(train_dir, dataset_dir, *extra):
+    """Upstream's flags for LeNet (small enough for XLA to compile it in seconds on a CPU) on `dataset_dir`."""
     flags.FLAGS.unparse_flags()
     flags.FLAGS(["train_image_classifier.py", f"--train_dir={train_dir}", "--dataset_name=diabetic",
-                 f"--dataset_dir={dataset_dir}", f"--model_name={TEST_MODEL}", "--batch_size=2",
-                 f"--train_image_size={TEST_IMAGE_SIZE}", "--optimizer=sgd", *extra])
+                 f"--dataset_dir={dataset_dir}", "--model_name=lenet", "--batch_size=2", "--optimizer=sgd",
+                 "--learning_rate=0.001", *extra])
     return flags.FLAGS
 
 
@@ -134,27 +135,27 @@ def test_xla_flag_compiles_the_network_and_its_gradients_not_the_input_pipeline(
             return False
 
     operations = graphs[0].get_operations()
-    convolutions = [op for op in operations if op.type == "Conv2D"]
-    filter_gradients = [op for op in operations if op.type == "Conv2DBackpropFilter"]
-    # Inception V3: 94 convolutions in the trunk, 2 in the auxiliary head, 2 logits.
-    assert len(convolutions) == 98 and len(filter_gradients) == 98
-    assert all(compiled(op) for op in convolutions + filter_gradients)
+    convolutions = [op for op in operations if op.type in ("Conv2D", "Conv2DBackpropFilter", "MatMul")]
+    assert len(convolutions) == 2 + 2 + 3 * 2  # LeNet: 2 convolutions, 2 fully connected layers, their gradients
+    assert all(compiled(op) for op in convolutions)
     assert not any(compiled(op) for op in operations if op.type in ("IteratorGetNext", "ApplyGradientDescent"))
 
 
-def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_restores(tiny_diabetic_dir, tmp_path):
+@pytest.mark.parametrize("extra", [["--mixed_precision"],
+                                   ["--mixed_precision", "--mixed_precision_dtype=bfloat16", "--xla"]],
+                         ids=["float16", "bfloat16_xla"])
+def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_restores(tiny_diabetic_dir, tmp_path,
+                                                                                       extra):
     train_dir = str(tmp_path / "train")
-    loss = trainer.train(parse_train_flags(train_dir, tiny_diabetic_dir, "--mixed_precision",
-                                           "--max_number_of_steps=2", "--learning_rate=0.001"))
+    loss = trainer.train(parse_train_flags(train_dir, tiny_diabetic_dir, "--max_number_of_steps=2", *extra))
     assert math.isfinite(loss)
     checkpoint = tf.train.latest_checkpoint(train_dir)
     assert checkpoint.endswith("model.ckpt-2")
-    reader = tf.train.load_checkpoint(checkpoint)
-    dtypes = reader.get_variable_to_dtype_map()
+    dtypes = tf.train.load_checkpoint(checkpoint).get_variable_to_dtype_map()
     assert {dtypes[name] for name in dtypes if name != "global_step"} == {tf.float32}
     assert not [name for name in dtypes if "loss_scale" in name or "good_steps" in name]
 
     dataset = dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir)
-    [metrics] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, 5), TEST_CONFIG,
-                                  str(tmp_path / "eval"))
+    [metrics] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, 5),
+                                  evaluator.ModelConfig("lenet", num_classes=5), str(tmp_path / "eval"))
     assert 0.0 <= metrics["Accuracy"] <= 1.0

@@ -11,6 +11,7 @@ from nets import mobilenet_v1, nets_factory
 from nets.mobilenet import conv_blocks, mobilenet, mobilenet_v2, mobilenet_v3
 from slim_compat import slim, tf
 from tests.fine_tuning import check_fine_tuning, save_imagenet_layout_checkpoint
+from tests.test_nets_factory import first_moving_mean_after_one_update
 
 SIZE = 64
 
@@ -227,22 +228,9 @@ def test_factory_builds_mobilenets_whose_frozen_batch_norm_has_nothing_to_update
         assert not tf.get_collection(tf.GraphKeys.UPDATE_OPS)
 
 
-def moving_means_after_one_update(**options):
-    """The first batch norm's moving mean after one update from 0, for mobilenet_v2_035 with `options`."""
-    images = np.random.default_rng(0).normal(3.0, 1.0, (2, 32, 32, 3)).astype(np.float32)
-    with tf.Graph().as_default():
-        tf.set_random_seed(0)
-        nets_factory.get_network_fn("mobilenet_v2_035", 5, is_training=True, **options)(tf.constant(images))
-        moving_mean = slim.get_variables_by_name("moving_mean")[0]
-        with tf.Session() as session:
-            session.run(tf.global_variables_initializer())
-            session.run(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
-            return session.run(moving_mean)
-
-
 def test_factory_batch_norm_decay_reaches_mobilenet_v2_training_scope():
-    default = moving_means_after_one_update()
-    fast = moving_means_after_one_update(batch_norm_decay=0.5)
+    default, _ = first_moving_mean_after_one_update("mobilenet_v2_035", size=32)
+    fast, _ = first_moving_mean_after_one_update("mobilenet_v2_035", size=32, batch_norm_decay=0.5)
     # From 0, one update moves the mean (1 - decay) of the way to the batch mean; V2's own decay is 0.997.
     assert np.abs(fast).max() > 0
     np.testing.assert_allclose(default / (1 - 0.997), fast / 0.5, rtol=1e-3)

@@ -4,7 +4,7 @@ Cut to three cells (a reduction before the second and the third), every builder
 still runs its stem, both reductions, the auxiliary head and the final layer
 with upstream's filter counts, so the layers it builds have the published
 checkpoints' names and shapes; the full twelve/eighteen-cell networks take
-~30 s each just to build here.
+~30 s each just to build here. Only the fine-tuning test builds one (nasnet_mobile).
 """
 import numpy as np
 import pytest
@@ -222,5 +222,7 @@ def test_nasnet_mobile_fine_tunes_only_its_logits(tmp_path, tiny_diabetic_dir):
     assert imagenet.variable_shapes["final_layer/FC/weights"] == [1056, 1001]
     # Training adds the auxiliary head on cell 7 (of 12); its kernel fits the image size (4x4 at 224 px,
     # 1x1 at 96), so the whole head is excluded from the restore, as the logits are.
+    # Batch norm trains (freezing is tested above): frozen on a random checkpoint's statistics (mean 0,
+    # variance 1) it would not normalise, activations grow ~10x per cell and SGD on the heads overflows.
     check_fine_tuning("nasnet_mobile", imagenet.checkpoint, ["final_layer", "aux_7"], 96, str(tmp_path / "train"),
-                      tiny_diabetic_dir, freeze_batch_norm=True)
+                      tiny_diabetic_dir)

@@ -71,12 +71,12 @@ def test_unknown_network_is_a_clear_error():
         nets_factory.get_network_fn("inception_v9", 5)
 
 
-def first_moving_mean_after_one_update(**options):
-    images = np.random.default_rng(0).normal(3.0, 1.0, (2, 128, 128, 3)).astype(np.float32)
+def first_moving_mean_after_one_update(name="inception_v3", size=128, **options):
+    images = np.random.default_rng(0).normal(3.0, 1.0, (2, size, size, 3)).astype(np.float32)
     with tf.Graph().as_default():
         # The same initial weights in every call, so the batch means agree.
         tf.set_random_seed(0)
-        nets_factory.get_network_fn("inception_v3", 5, is_training=True, **options)(tf.constant(images))
+        nets_factory.get_network_fn(name, 5, is_training=True, **options)(tf.constant(images))
         moving_mean = slim.get_variables_by_name("moving_mean")[0]
         update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS)
         with tf.Session() as session:

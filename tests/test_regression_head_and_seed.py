@@ -1,14 +1,18 @@
-"""Training's grade regression head and --seed, on real TFRecords with a real Inception V3."""
+"""Training's grade regression head and --seed, and the grading eval fits for it, on real TFRecords and
+a real Inception V3."""
+import csv
 import os
 
 import numpy as np
 import pytest
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import evaluator
+from evaluation import evaluator, eye_fusion, grading, metrics
 from preprocessing import preprocessing_factory
 from slim_compat import tf
-from tests.model_helpers import split_predictions
+from tests.model_helpers import run_script, split_predictions
+from tests.test_eval_image_classifier import METRIC_LINE
+from training import run_settings
 from tests.test_train_image_classifier import train_in_process
 
 IMAGE_SIZE = 128  # the smallest size at which Inception V3 keeps its auxiliary head
@@ -78,3 +82,36 @@ def test_evaluation_reads_the_regression_output_and_cuts_it_at_thresholds(seeded
     np.testing.assert_array_equal(predictions.grades, np.searchsorted([0.5, 1.5, 2.5, 3.5], predictions.scores,
                                                                       side="right"))
     assert reader.has_tensor("GradeRegression/biases")
+
+
+def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_diabetic_dir, tmp_path):
+    train_dir = seeded_runs[1]
+    predictions_file = str(tmp_path / "predictions.csv")
+    evaluation = run_script("eval_image_classifier.py", f"--checkpoint_path={train_dir}",
+                            "--dataset_split_name=validation", f"--dataset_dir={tiny_diabetic_dir}",
+                            "--batch_size=5", f"--eval_dir={tmp_path / 'eval'}", "--fit_grading",
+                            f"--predictions_file={predictions_file}")
+    assert evaluation.returncode == 0, evaluation.stderr[-3000:]
+    printed = {name: float(value) for name, value in METRIC_LINE.findall(evaluation.stdout)}
+    record = run_settings.read(train_dir)[grading.GRADING]
+    assert len(record["thresholds"]) == 4 and len(record["eye_fusion"]["weights"]) == 3
+    assert record["score"] == "regression"
+    # The thresholds were fitted on this split's regression outputs: at least as good as rounding them.
+    assert printed["QuadraticWeightedKappa_Thresholds"] >= printed["QuadraticWeightedKappa_Regression"] - 1e-9
+    with open(predictions_file) as handle:
+        rows = list(csv.DictReader(handle))
+    labels, grades = ([int(row[column]) for row in rows] for column in ("label", "prediction"))
+    assert printed["QuadraticWeightedKappa_Thresholds"] == pytest.approx(
+        metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, grades, 5)), abs=1e-5)
+
+    submission_file = str(tmp_path / "submission.csv")
+    prediction = run_script("predict_image_classifier.py", f"--checkpoint_path={train_dir}",
+                            "--dataset_split_name=validation", f"--dataset_dir={tiny_diabetic_dir}",
+                            "--batch_size=5", f"--submission_file={submission_file}", "--combine_eyes")
+    assert prediction.returncode == 0, prediction.stderr[-3000:]
+    with open(submission_file) as handle:
+        submitted = {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
+    config = evaluator.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True)
+    predictions = split_predictions(tiny_diabetic_dir, tf.train.latest_checkpoint(train_dir), "validation", config)
+    fused = eye_fusion.fused_grades(predictions.scores, predictions.filenames, record["eye_fusion"])
+    assert submitted == dict(zip(predictions.filenames, fused.tolist()))

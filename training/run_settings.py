@@ -11,13 +11,17 @@ not know. Keys written by training:
 
   MODEL_KEYS    model_name, preprocessing_name (the effective name), train_image_size
                 (the effective size), dataset_name, num_classes, labels_offset,
-                batch_norm_decay, freeze_batch_norm, moving_average_decay: they define
+                batch_norm_decay, freeze_batch_norm, moving_average_decay, regression_loss
+                (None, or the loss of the grade regression head the network has): they define
                 the model, and a restart of the same training folder with another value
                 is refused (`check_unchanged`).
   label_names   the class names of labels 0..num_classes-1 (after the offset).
   conversion    how the training images were prepared from the raw photographs, a dict
                 with CONVERSION_IMAGE_SIZE and CONVERSION_CROP_THRESHOLD: the settings of
                 the TFRecords folder's conversion.json, when the conversion wrote one.
+
+Fitted after training: `grading` (evaluation.grading: QWK thresholds and two-eye fusion,
+recorded by `eval_image_classifier.py --fit_grading`).
 
 Adding a setting: pass it to `record` with the others (a model-defining one also
 joins MODEL_KEYS), or store it later with `record(directory, {key: value})`
@@ -30,12 +34,14 @@ import os
 from utils import atomic_files
 
 SETTINGS_FILE = "run_settings.json"
+REGRESSION_LOSS = "regression_loss"
 MODEL_KEYS = ("model_name", "preprocessing_name", "train_image_size", "dataset_name", "num_classes",
-              "labels_offset", "batch_norm_decay", "freeze_batch_norm", "moving_average_decay")
+              "labels_offset", "batch_norm_decay", "freeze_batch_norm", "moving_average_decay", REGRESSION_LOSS)
 LABEL_NAMES = "label_names"
 CONVERSION = "conversion"
 CONVERSION_IMAGE_SIZE = "image_size"
 CONVERSION_CROP_THRESHOLD = "crop_threshold"
+CONVERSION_GRAHAM = "graham"
 
 
 def settings_path(directory):

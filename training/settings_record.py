@@ -27,6 +27,7 @@ def model_settings(flags, dataset, num_classes, image_size):
         "batch_norm_decay": flags.batch_norm_decay,
         "freeze_batch_norm": bool(flags.freeze_batch_norm),
         "moving_average_decay": flags.moving_average_decay or None,
+        run_settings.REGRESSION_LOSS: flags.regression_loss or None,
         run_settings.LABEL_NAMES: [names.get(label + offset, str(label + offset)) for label in range(num_classes)],
     }
     conversion = download_and_convert_diabetic.read_conversion(flags.dataset_dir)

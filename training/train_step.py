@@ -5,11 +5,13 @@ import time
 from absl import logging
 
 
-def make_train_step_fn(images_per_step):
+def make_train_step_fn(images_per_step, summary_op=None):
     """Returns a `train_step_fn(session, train_op, global_step, train_step_kwargs)` for slim.learning.train.
 
     Every `log_every_n_steps` it logs the step, loss, seconds per step and
-    images per second (`images_per_step` = batch size x clones).
+    images per second (`images_per_step` = batch size x clones). After the
+    last step it writes `summary_op` at that step through the Supervisor's
+    summary writer (the chief's; its timer alone would miss the final step).
 
     Raises (from the returned function):
       FloatingPointError: the loss is NaN or infinite; the run stops at that step.
@@ -32,6 +34,10 @@ def make_train_step_fn(images_per_step):
         if after.get("log"):
             logging.info("global step %d: loss = %.4f (%.3f sec/step, %.1f images/s)",
                          after["step"], loss, seconds, images_per_step / seconds)
+        writer = train_step_kwargs.get("summary_writer")
+        if after["stop"] and summary_op is not None and writer is not None:
+            writer.add_summary(session.run(summary_op), after["step"])
+            writer.flush()
         return loss, bool(after["stop"])
 
     return train_step_fn

@@ -214,12 +214,13 @@ def train(flags):
         logging.info("Training %s on %s/%s (%d examples) at %dx%d, batch %d x %d clone(s)", flags.model_name,
                      flags.dataset_name, flags.dataset_split_name, dataset.num_samples, image_size, image_size,
                      flags.batch_size, deploy_config.num_clones)
+        summary_op = tf.summary.merge_all()
         try:
             final_loss = slim.learning.train(
                 train_op, logdir=flags.train_dir, saver=tf.train.Saver(save_relative_paths=True),
-                train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones),
+                train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones, summary_op),
                 master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
-                summary_op=tf.summary.merge_all(), number_of_steps=flags.max_number_of_steps,
+                summary_op=summary_op, number_of_steps=flags.max_number_of_steps,
                 log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
                 save_interval_secs=flags.save_interval_secs,
                 sync_optimizer=optimizer if flags.sync_replicas else None,

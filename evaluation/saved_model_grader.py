@@ -1,0 +1,28 @@
+"""Runs an exported grader SavedModel (evaluation.export) in this process, batch by batch."""
+import numpy as np
+
+from evaluation import export
+from slim_compat import tf
+
+
+class SavedModelGrader:
+    """A loaded SavedModel giving the `probabilities` of encoded images."""
+
+    def __init__(self, export_dir):
+        self._graph = tf.Graph()
+        self._session = tf.Session(graph=self._graph)
+        with self._graph.as_default():
+            meta_graph = tf.saved_model.loader.load(self._session, [tf.saved_model.tag_constants.SERVING],
+                                                    export_dir)
+        serving = meta_graph.signature_def[tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY]
+        self._input = serving.inputs[export.SERVING_INPUT].name
+        self._probabilities = serving.outputs["probabilities"].name
+
+    def probabilities(self, encoded_images, batch_size=16):
+        """Returns [num_images, num_classes] probabilities of a list of encoded JPEG/PNG files."""
+        batches = [self._session.run(self._probabilities, {self._input: encoded_images[start:start + batch_size]})
+                   for start in range(0, len(encoded_images), batch_size)]
+        return np.concatenate(batches) if batches else np.zeros([0, 0], np.float32)
+
+    def close(self):
+        self._session.close()

@@ -1,0 +1,156 @@
+"""The SavedModel is the whole grader: camera photographs in, predict's grades out, exported without flags."""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pytest
+
+from datasets import kaggle_sample
+from evaluation import evaluator, export, image_folder, saved_model_grader
+from slim_compat import tf
+from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
+from tests.trained_run import train_flags
+from training import run_settings
+
+CONVERSION_SIZE = 128
+# Photographs wide enough for the reduced (1/2 scale) JPEG decode of the conversion: short side >= 2 x 128.
+PHOTO_WIDTHS = (700, 1000)
+TRAIN_STEPS = 6
+
+
+@pytest.fixture(scope="module")
+def raw_run(tmp_path_factory):
+    """A Kaggle-layout sample converted at 128 px, a short training on it, and its SavedModel exported
+    with no flag but the checkpoint and the output folder. Returns a dict of their paths."""
+    root = str(tmp_path_factory.mktemp("raw_run"))
+    dataset_dir = os.path.join(root, "kaggle")
+    kaggle_sample.write_kaggle_sample(dataset_dir, num_patients=12, image_width_range=PHOTO_WIDTHS, with_test=True)
+    run = run_script("download_and_convert_data.py", "--dataset_name=diabetic", f"--dataset_dir={dataset_dir}",
+                     f"--image_size={CONVERSION_SIZE}", "--validation_size=6", "--crop_threshold=12")
+    assert run.returncode == 0, run.stderr[-3000:]
+    train_dir = os.path.join(root, "train")
+    run = run_script("train_image_classifier.py",
+                     *train_flags(train_dir, os.path.join(dataset_dir, "tfrecords"), "--batch_size=4",
+                                  f"--max_number_of_steps={TRAIN_STEPS}"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    export_dir = os.path.join(root, "export", "1")
+    run = run_script("export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--saved_model_dir={export_dir}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    return {"dataset_dir": dataset_dir, "train_dir": train_dir, "export_dir": export_dir,
+            "photos": os.path.join(dataset_dir, "test")}
+
+
+def read_files(paths):
+    encoded = []
+    for path in paths:
+        with open(path, "rb") as handle:
+            encoded.append(handle.read())
+    return encoded
+
+
+def served_probabilities(export_dir, encoded_images):
+    """The SavedModel's probabilities of encoded images, loaded in this process."""
+    grader = saved_model_grader.SavedModelGrader(export_dir)
+    try:
+        return grader.probabilities(encoded_images, batch_size=4)
+    finally:
+        grader.close()
+
+
+def test_training_recorded_the_conversion(raw_run):
+    settings = run_settings.read(raw_run["train_dir"])
+    assert settings[run_settings.CONVERSION] == {"image_size": CONVERSION_SIZE, "crop_threshold": 12}
+
+
+def test_prepared_images_give_what_eval_gives(raw_run):
+    """The validation split's JPEGs (as prepared by the conversion) through the SavedModel: eval's probabilities."""
+    tfrecords = os.path.join(raw_run["dataset_dir"], "tfrecords")
+    config = evaluator.ModelConfig.from_settings(run_settings.read(raw_run["train_dir"]))
+    expected = split_predictions(tfrecords, tf.train.latest_checkpoint(raw_run["train_dir"]), "validation", config)
+    encoded = read_encoded_images(tfrecords, "validation")
+    served = served_probabilities(raw_run["export_dir"], [encoded[name] for name in expected.filenames])
+    assert len(expected.filenames) >= 6
+    np.testing.assert_allclose(served, expected.probabilities, atol=1e-4)
+
+
+def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
+    """Raw photographs through the SavedModel: predict --image_dir's grade for every one, probabilities within 0.01."""
+    submission_file = tmp_path / "submission.csv"
+    run = run_script("predict_image_classifier.py", f"--checkpoint_path={raw_run['train_dir']}",
+                     f"--image_dir={raw_run['photos']}", f"--submission_file={submission_file}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(submission_file) as handle:
+        predicted_grades = {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
+    photos = image_folder.list_images(raw_run["photos"])
+    assert sorted(predicted_grades) == sorted(photos) and len(photos) >= 6
+    served = served_probabilities(raw_run["export_dir"], read_files(photos.values()))
+    assert dict(zip(photos, served.argmax(axis=1).tolist())) == predicted_grades
+    # predict's probabilities, by the script's own pipeline (Pillow preparation, then the checkpoint).
+    settings = run_settings.read(raw_run["train_dir"])
+    with tempfile.TemporaryDirectory() as work_dir:
+        prepared, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, 12)
+        expected = evaluator.collect_predictions(
+            tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_settings(settings),
+            image_folder.folder_batches(prepared, 4), len(prepared))
+    by_name = dict(zip(photos, served))
+    difference = np.abs(np.array([by_name[name] for name in expected.filenames]) - expected.probabilities).max()
+    print(f"largest probability difference SavedModel vs predict on {len(photos)} photographs: {difference:.5f}")
+    assert difference < 0.01
+
+
+def test_metadata_and_plain_tensorflow_2_loading_without_warnings(raw_run):
+    """A fresh TensorFlow 2 process (no slim_compat) loads the model, reads its metadata and grades a photo."""
+    photo = sorted(image_folder.list_images(raw_run["photos"]).values())[0]
+    script = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+
+def plain(value):
+    value = value.tolist() if isinstance(value, np.ndarray) else value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value.decode() if isinstance(value, bytes) else value
+
+model = tf.saved_model.load(sys.argv[1])
+metadata = {name: plain(tensor.numpy()) for name, tensor in model.signatures["metadata"]().items()}
+outputs = model.signatures["serving_default"](image_bytes=tf.constant([open(sys.argv[2], "rb").read()]))
+print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]),
+                  "probabilities": outputs["probabilities"].numpy()[0].tolist()}))
+"""
+    run = subprocess.run([sys.executable, "-c", script, raw_run["export_dir"], photo], capture_output=True,
+                         text=True, timeout=300, cwd=tempfile.gettempdir())
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "reference variable" not in run.stderr
+    warnings = [line for line in run.stderr.splitlines() if line.startswith(("W0", "W1", "WARNING"))
+                and "absl::InitializeLog" not in line]
+    assert warnings == []
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    metadata = answer["metadata"]
+    assert metadata["grade_names"] == ["0", "1", "2", "3", "4"]
+    assert metadata["image_size"] == 128 and metadata["prepare_image_size"] == CONVERSION_SIZE
+    assert metadata["crop_threshold"] == 12 and metadata["preprocessing_name"] == "fundus"
+    assert metadata["model_name"] == "inception_v3" and metadata["global_step"] == TRAIN_STEPS
+    assert metadata["checkpoint"] == tf.train.latest_checkpoint(raw_run["train_dir"])
+    assert json.loads(metadata["run_settings"])["train_image_size"] == 128
+    served = served_probabilities(raw_run["export_dir"], read_files([photo]))
+    np.testing.assert_allclose(answer["probabilities"], served[0], atol=1e-5)
+    assert answer["grade"] == int(served[0].argmax())
+
+
+def test_saved_model_cli_runs_the_serving_signature(raw_run, tmp_path):
+    photo = sorted(image_folder.list_images(raw_run["photos"]).values())[0]
+    inputs = tmp_path / "photo.npy"
+    np.save(inputs, np.array(read_files([photo])))
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    run = subprocess.run([cli, "run", "--dir", raw_run["export_dir"], "--tag_set", "serve", "--signature_def",
+                          "serving_default", "--inputs", f"{export.SERVING_INPUT}={inputs}"],
+                         capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
+    assert run.returncode == 0, run.stderr[-3000:]
+    served = served_probabilities(raw_run["export_dir"], read_files([photo]))
+    assert "Result for output key grade:" in run.stdout
+    assert f"[{served[0].argmax()}]" in run.stdout.split("Result for output key grade:")[1]
