@@ -7,6 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from datasets import dataset_utils
+from tests.trained_run import trained_run  # noqa: F401, E402  (session fixture: one run for every module)
 
 TINY_SPLITS = {"train": 16, "validation": 10, "test": 6}
 TINY_IMAGE_SIZE = 96

@@ -10,7 +10,7 @@ import pytest
 from evaluation import evaluator
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
-from tests.trained_run import TRAIN_SETTINGS, train_flags, trained_run  # noqa: F401  (pytest fixture)
+from tests.trained_run import CONVERSION, TRAIN_SETTINGS, train_flags
 from training import run_settings
 
 
@@ -47,13 +47,14 @@ def test_check_unchanged_names_the_key_and_both_values():
 
 
 def test_training_records_its_effective_settings_and_a_text_summary(trained_run):
-    train_dir, _ = trained_run
+    train_dir, _, _ = trained_run
     settings = run_settings.read(train_dir)
     assert {key: settings[key] for key in TRAIN_SETTINGS} == TRAIN_SETTINGS
     assert settings["dataset_name"] == "diabetic" and settings["num_classes"] == 5
     assert settings["labels_offset"] == 0 and settings["freeze_batch_norm"] is False
     assert settings["moving_average_decay"] is None
     assert settings["label_names"] == ["0", "1", "2", "3", "4"]
+    assert settings[run_settings.CONVERSION] == CONVERSION
     texts = [value.tensor.string_val[0].decode()
              for path in glob.glob(os.path.join(train_dir, "events.out.tfevents.*"))
              for event in tf.train.summary_iterator(path) for value in event.summary.value
@@ -62,7 +63,7 @@ def test_training_records_its_effective_settings_and_a_text_summary(trained_run)
 
 
 def test_restart_with_another_model_setting_is_refused_in_one_line(trained_run, tmp_path):
-    train_dir, dataset_dir = trained_run
+    train_dir, dataset_dir, _ = trained_run
     before = open(run_settings.settings_path(train_dir)).read()
     run = run_script("train_image_classifier.py",
                      *train_flags(train_dir, dataset_dir, "--preprocessing_name=inception_v3"))
@@ -82,7 +83,7 @@ def read_probabilities(predictions_csv):
 
 
 def test_eval_takes_the_run_settings_as_defaults(trained_run, tmp_path):
-    train_dir, dataset_dir = trained_run
+    train_dir, dataset_dir, _ = trained_run
     predictions_csv = tmp_path / "predictions.csv"
     run = run_script("eval_image_classifier.py", f"--checkpoint_path={train_dir}", f"--dataset_dir={dataset_dir}",
                      "--dataset_split_name=validation", f"--eval_dir={tmp_path}", "--batch_size=5",
@@ -102,7 +103,7 @@ def test_eval_takes_the_run_settings_as_defaults(trained_run, tmp_path):
      "--eval_image_size=299 contradicts the checkpoint's training run (train_image_size=128 in "),
 ])
 def test_a_flag_contradicting_the_run_settings_is_a_one_line_error(trained_run, tmp_path, script, flag, message):
-    train_dir, dataset_dir = trained_run
+    train_dir, dataset_dir, _ = trained_run
     run = run_script(script, f"--checkpoint_path={train_dir}", f"--dataset_dir={dataset_dir}", flag,
                      f"--eval_dir={tmp_path}" if script.startswith("eval") else f"--submission_file={tmp_path}/s.csv")
     assert run.returncode == 1
@@ -113,7 +114,7 @@ def test_a_flag_contradicting_the_run_settings_is_a_one_line_error(trained_run, 
 
 
 def test_override_flag_lets_an_explicit_flag_win(trained_run, tmp_path):
-    train_dir, dataset_dir = trained_run
+    train_dir, dataset_dir, _ = trained_run
     submission_csv = tmp_path / "submission.csv"
     run = run_script("predict_image_classifier.py", f"--checkpoint_path={train_dir}", f"--dataset_dir={dataset_dir}",
                      "--preprocessing_name=inception_v3", "--override_run_settings",

@@ -9,39 +9,23 @@ import tempfile
 import numpy as np
 import pytest
 
-from datasets import kaggle_sample
 from evaluation import evaluator, export, image_folder, saved_model_grader
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
-from tests.trained_run import train_flags
+from tests.trained_run import CONVERSION, TRAIN_STEPS
 from training import run_settings
 
-CONVERSION_SIZE = 128
-# Photographs wide enough for the reduced (1/2 scale) JPEG decode of the conversion: short side >= 2 x 128.
-PHOTO_WIDTHS = (700, 1000)
-TRAIN_STEPS = 6
+CONVERSION_SIZE = CONVERSION["image_size"]
 
 
 @pytest.fixture(scope="module")
-def raw_run(tmp_path_factory):
-    """A Kaggle-layout sample converted at 128 px, a short training on it, and its SavedModel exported
-    with no flag but the checkpoint and the output folder. Returns a dict of their paths."""
-    root = str(tmp_path_factory.mktemp("raw_run"))
-    dataset_dir = os.path.join(root, "kaggle")
-    kaggle_sample.write_kaggle_sample(dataset_dir, num_patients=12, image_width_range=PHOTO_WIDTHS, with_test=True)
-    run = run_script("download_and_convert_data.py", "--dataset_name=diabetic", f"--dataset_dir={dataset_dir}",
-                     f"--image_size={CONVERSION_SIZE}", "--validation_size=6", "--crop_threshold=12")
-    assert run.returncode == 0, run.stderr[-3000:]
-    train_dir = os.path.join(root, "train")
-    run = run_script("train_image_classifier.py",
-                     *train_flags(train_dir, os.path.join(dataset_dir, "tfrecords"), "--batch_size=4",
-                                  f"--max_number_of_steps={TRAIN_STEPS}"))
-    assert run.returncode == 0, run.stderr[-3000:]
-    export_dir = os.path.join(root, "export", "1")
+def raw_run(trained_run, tmp_path_factory):
+    """The shared run and its SavedModel, exported with no flag but the checkpoint and the output folder."""
+    train_dir, tfrecords, photos = trained_run
+    export_dir = os.path.join(str(tmp_path_factory.mktemp("export")), "1")
     run = run_script("export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--saved_model_dir={export_dir}")
     assert run.returncode == 0, run.stderr[-3000:]
-    return {"dataset_dir": dataset_dir, "train_dir": train_dir, "export_dir": export_dir,
-            "photos": os.path.join(dataset_dir, "test")}
+    return {"tfrecords": tfrecords, "train_dir": train_dir, "export_dir": export_dir, "photos": photos}
 
 
 def read_files(paths):
@@ -61,14 +45,9 @@ def served_probabilities(export_dir, encoded_images):
         grader.close()
 
 
-def test_training_recorded_the_conversion(raw_run):
-    settings = run_settings.read(raw_run["train_dir"])
-    assert settings[run_settings.CONVERSION] == {"image_size": CONVERSION_SIZE, "crop_threshold": 12}
-
-
 def test_prepared_images_give_what_eval_gives(raw_run):
     """The validation split's JPEGs (as prepared by the conversion) through the SavedModel: eval's probabilities."""
-    tfrecords = os.path.join(raw_run["dataset_dir"], "tfrecords")
+    tfrecords = raw_run["tfrecords"]
     config = evaluator.ModelConfig.from_settings(run_settings.read(raw_run["train_dir"]))
     expected = split_predictions(tfrecords, tf.train.latest_checkpoint(raw_run["train_dir"]), "validation", config)
     encoded = read_encoded_images(tfrecords, "validation")
@@ -92,7 +71,7 @@ def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
     # predict's probabilities, by the script's own pipeline (Pillow preparation, then the checkpoint).
     settings = run_settings.read(raw_run["train_dir"])
     with tempfile.TemporaryDirectory() as work_dir:
-        prepared, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, 12)
+        prepared, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
         expected = evaluator.collect_predictions(
             tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_settings(settings),
             image_folder.folder_batches(prepared, 4), len(prepared))
@@ -133,7 +112,7 @@ print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]
     metadata = answer["metadata"]
     assert metadata["grade_names"] == ["0", "1", "2", "3", "4"]
     assert metadata["image_size"] == 128 and metadata["prepare_image_size"] == CONVERSION_SIZE
-    assert metadata["crop_threshold"] == 12 and metadata["preprocessing_name"] == "fundus"
+    assert metadata["crop_threshold"] == CONVERSION["crop_threshold"] and metadata["preprocessing_name"] == "fundus"
     assert metadata["model_name"] == "inception_v3" and metadata["global_step"] == TRAIN_STEPS
     assert metadata["checkpoint"] == tf.train.latest_checkpoint(raw_run["train_dir"])
     assert json.loads(metadata["run_settings"])["train_image_size"] == 128

@@ -8,7 +8,7 @@ from PIL import Image
 
 from evaluation import referable_curves, report, screening
 from slim_compat import tf
-from tests.trained_run import trained_run  # noqa: F401  (pytest fixture)
+from tests.trained_run import TRAIN_STEPS
 
 
 def events(directory):
@@ -18,10 +18,10 @@ def events(directory):
 
 
 def test_training_writes_summaries_at_its_final_step(trained_run):
-    train_dir, _ = trained_run
-    # The run: 2 steps with --save_summaries_secs=600, so only the final-step write can reach step 2.
+    train_dir, _, _ = trained_run
+    # The run: TRAIN_STEPS steps with --save_summaries_secs=600, so only the final-step write reaches the last.
     steps = {step for step, value in events(train_dir) if value.tag == "total_loss"}
-    assert 2 in steps
+    assert TRAIN_STEPS in steps
 
 
 def test_eval_writes_the_pr_curve_and_roc_picture_of_referable_dr(tmp_path):
