@@ -21,7 +21,8 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 import data_utils
 from datasets import (convert_labelled_images, download_and_convert_cifar10, download_and_convert_diabetic,
-                      download_and_convert_flowers, download_and_convert_mnist, download_and_convert_visualwakewords)
+                      download_and_convert_flowers, download_and_convert_mnist, download_and_convert_visualwakewords,
+                      tfrecord_check)
 from datasets import download_and_convert_visualwakewords_lib as visualwakewords_lib
 
 flags.DEFINE_string("dataset_name", None, "The dataset to convert: diabetic, labelled_images, or upstream's "
@@ -50,7 +51,10 @@ flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: on
 flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
 flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
                    "labelled_images: share of the source files held out for validation.")
-flags.DEFINE_boolean("overwrite", False, "Convert again even if complete TFRecords exist.")
+flags.DEFINE_boolean("overwrite", False, "Process every image and write every shard again, even those "
+                     "made from the same source with the same settings.")
+flags.DEFINE_boolean("verify", False, "Convert nothing: read every record of the TFRecords in --dataset_dir "
+                     "(or its tfrecords folder) and report each bad shard; exit 1 if one is bad.")
 flags.DEFINE_boolean("graham", False, "diabetic: also apply Graham's normalisation (local average colour "
                      "subtracted, outer 10 % of the disc masked), writing DIR/processed_images_graham and "
                      "DIR/tfrecords_graham.")
@@ -82,6 +86,8 @@ CONVERTERS = {
 
 
 def main(_):
+    if FLAGS.verify:
+        return tfrecord_check.verify_folder(FLAGS.dataset_dir)
     if FLAGS.dataset_name not in CONVERTERS:
         raise app.UsageError(f"dataset_name [{FLAGS.dataset_name}] was not recognized; "
                              f"use one of {', '.join(sorted(CONVERTERS))}")

@@ -65,6 +65,7 @@ def run():
     if FLAGS.use_grayscale:
         raise ValueError("--use_grayscale is not supported: training here makes colour models only")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    model_flags.check_flags()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)

@@ -47,6 +47,7 @@ def main(_):
 
 
 def run():
+    model_flags.check_flags()
     if not (FLAGS.image_dir or FLAGS.dataset_dir):
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
@@ -66,15 +67,18 @@ def run():
 def predict_folder(config, work_dir, eye_fusion):
     """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
     photos = image_folder.list_images(FLAGS.image_dir)
-    images = photos
+    images, skipped = photos, {}
     if FLAGS.prepare_image_size:
-        images = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size, FLAGS.crop_threshold,
-                                             FLAGS.graham)
+        images, skipped = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size,
+                                                      FLAGS.crop_threshold, FLAGS.graham)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
     predictions = predict_and_write(config, make_batches, len(images), eye_fusion)
-    image_folder.report_unreadable({image_id: photos[image_id] for image_id in images}, predictions.filenames)
+    unreadable = image_folder.report_unreadable({image_id: photos[image_id] for image_id in images},
+                                                predictions.filenames)
+    skipped.update(dict.fromkeys(unreadable, image_folder.UNREADABLE))
+    image_folder.write_skipped_report(FLAGS.submission_file, skipped, len(photos))
 
 
 def predict_and_write(config, make_batches, expected_count, eye_fusion):

@@ -35,8 +35,8 @@ def predict_path(checkpoint_path, image_dir, batch_size):
     conversion = settings.get(run_settings.CONVERSION, {})
     start = time.time()
     with tempfile.TemporaryDirectory() as work_dir:
-        prepared = image_folder.prepare_photos(image_folder.list_images(image_dir), work_dir,
-                                               conversion["image_size"], conversion["crop_threshold"])
+        prepared, _ = image_folder.prepare_photos(image_folder.list_images(image_dir), work_dir,
+                                                  conversion["image_size"], conversion["crop_threshold"])
         predictions = evaluator.collect_predictions(
             resolve_checkpoint(checkpoint_path), evaluator.ModelConfig.from_settings(settings),
             image_folder.folder_batches(prepared, batch_size), len(prepared))

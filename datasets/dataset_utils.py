@@ -10,13 +10,14 @@ lines written after the TFRecords, so `num_samples` is what was actually written
 import glob
 import os
 
+from datasets import tfrecord_check
+from datasets.tfrecord_check import CONVERSION_FEATURE
 from slim_compat import slim, tf
 from utils import atomic_files
 
 LABELS_FILENAME = "labels.txt"
 SPLIT_SIZES_FILENAME = "split_sizes.txt"
 UNLABELLED = -1
-CONVERSION_FEATURE = "image/conversion"
 
 
 def int64_feature(values):
@@ -148,19 +149,25 @@ def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reade
       reader: TF reader class, default `tf.TFRecordReader`.
 
     Returns:
-      A `slim.dataset.Dataset` whose items are `image`, `label` and `filename`.
+      A `slim.dataset.Dataset` whose items are `image`, `label` and `filename`, and whose
+      `conversion_settings` are the preprocessing settings its images were converted with (None when
+      not recorded).
 
     Raises:
-      ValueError: the split has no TFRecords or is missing from `split_sizes.txt`.
+      ValueError: the split has no TFRecords or is missing from `split_sizes.txt`, a shard is
+        truncated or corrupt, the shards mix settings, or they hold another number of examples.
     """
     data_sources = os.path.join(dataset_dir, file_pattern % split_name)
-    if not glob.glob(data_sources):
+    shards = sorted(glob.glob(data_sources))
+    if not shards:
         raise ValueError(f"{dataset_dir}: no TFRecords match {file_pattern % split_name}; "
                          "run download_and_convert_data.py first")
     split_sizes = read_split_sizes(dataset_dir) if os.path.exists(
         os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)) else {}
     if split_name not in split_sizes:
         raise ValueError(f"{os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)}: no size for split {split_name!r}")
+    settings = tfrecord_check.check_shards(shards, split_sizes[split_name],
+                                           os.path.join(dataset_dir, SPLIT_SIZES_FILENAME))
     keys_to_features = {
         "image/encoded": tf.FixedLenFeature((), tf.string, default_value=""),
         "image/format": tf.FixedLenFeature((), tf.string, default_value="jpg"),
@@ -184,4 +191,5 @@ def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reade
         },
         num_classes=num_classes,
         labels_to_names=read_label_file(dataset_dir) if has_labels(dataset_dir) else None,
+        conversion_settings=settings,
     )

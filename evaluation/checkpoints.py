@@ -4,6 +4,7 @@ import os
 import re
 
 from slim_compat import tf
+from training import latest_checkpoint
 
 GLOBAL_STEP_NAME = "global_step"
 
@@ -15,7 +16,7 @@ def resolve_checkpoint(checkpoint_path):
       ValueError: the directory holds no checkpoint or the file is not one.
     """
     if tf.gfile.IsDirectory(checkpoint_path):
-        latest = tf.train.latest_checkpoint(checkpoint_path)
+        latest = latest_checkpoint.latest_in(checkpoint_path)
         if latest is None:
             raise ValueError(f"{checkpoint_path}: no checkpoint in this directory")
         return latest

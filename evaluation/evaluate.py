@@ -33,6 +33,7 @@ def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4,
         return input_pipeline.build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training=False,
                                             num_preprocessing_threads=num_preprocessing_threads,
                                             labels_offset=labels_offset)
+    make_batches.shards = input_pipeline.list_shards(dataset)
     names = dataset.labels_to_names or {}
     return EvalInput(make_batches=make_batches, num_samples=dataset.num_samples,
                      class_names=[names.get(label + labels_offset, str(label + labels_offset))

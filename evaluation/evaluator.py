@@ -10,11 +10,12 @@ import dataclasses
 import numpy as np
 from absl import logging
 
-from datasets import dataset_factory
+from datasets import dataset_factory, tfrecord_check
 from evaluation import heatmaps, thresholds
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
+from training import checkpoint_init
 from utils import progress
 
 
@@ -158,7 +159,17 @@ def variables_to_restore(moving_average_decay):
     if moving_average_decay:
         averages = tf.train.ExponentialMovingAverage(moving_average_decay)
         return averages.variables_to_restore(slim.get_model_variables())
-    return slim.get_variables_to_restore()
+    return {variable.op.name: variable for variable in slim.get_variables_to_restore()}
+
+
+def check_restorable(checkpoint, names_to_variables, config):
+    """Raises a one-line ValueError when `checkpoint` lacks a variable of the network or holds another shape."""
+    problem = checkpoint_init.describe_differences(*checkpoint_init.differences(checkpoint, names_to_variables))
+    if problem:
+        size = config.input_size()
+        raise ValueError(f"{checkpoint}: does not fit {config.model_name} at {size}x{size} pixels ({problem}); "
+                         "give the --model_name and image size (--eval_image_size = its --train_image_size) "
+                         "it was trained with")
 
 
 def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master="",
@@ -169,7 +180,8 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
       checkpoint: checkpoint prefix to restore.
       config: a ModelConfig.
       make_batches: `fn(preprocessing_fn, image_size)` building, in the current graph, a dict of
-        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass.
+        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass;
+        its attribute `shards`, when set, lists the TFRecords it reads (named if one is corrupt).
       expected_count: number of images the pass should yield (for progress and a check).
       max_num_batches: stop after this many batches; None runs the whole pass.
       master: TF master address.
@@ -179,11 +191,16 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
 
     Returns:
       A Predictions.
+
+    Raises:
+      ValueError: the checkpoint does not fit the network at this size, or a shard is corrupt.
     """
     with tf.Graph().as_default():
         batches = make_batches(config.preprocessing_fn(), config.input_size())
         outputs = build_outputs(config, batches["images"], with_heatmaps=heatmap_sink is not None)
-        saver = tf.train.Saver(variables_to_restore(config.moving_average_decay))
+        names_to_variables = variables_to_restore(config.moving_average_decay)
+        check_restorable(checkpoint, names_to_variables, config)
+        saver = tf.train.Saver(names_to_variables)
         fetches = {"probabilities": outputs["probabilities"], "scores": outputs["scores"],
                    "labels": batches["labels"], "filenames": batches["filenames"]}
         heatmap_fetches = {"images": batches["images"], "heatmaps": outputs.get("heatmaps"),
@@ -197,6 +214,9 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
                     values = session.run({**fetches, **heatmap_fetches} if heatmap_sink else fetches)
                 except tf.errors.OutOfRangeError:
                     break
+                except tf.errors.DataLossError as error:
+                    raise ValueError(tfrecord_check.damage_message(getattr(make_batches, "shards", []),
+                                                                   error)) from error
                 if heatmap_sink and not heatmap_sink(values["filenames"], values["images"], values["heatmaps"],
                                                      values["grades"]):
                     heatmap_sink = None

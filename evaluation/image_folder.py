@@ -9,12 +9,16 @@ import os
 
 from absl import logging
 
+from utils import atomic_files
+
 import data_utils
 from datasets.dataset_utils import UNLABELLED
 from slim_compat import tf
 from utils.progress import ProgressLog
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
+SKIPPED_SUFFIX = "_skipped.txt"
+UNREADABLE = "not a decodable JPEG/PNG image"
 
 
 def list_images(image_dir):
@@ -47,10 +51,10 @@ def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False):
     the same pixels as in its TFRecords.
 
     Returns:
-      {image id: prepared path} of the photographs that could be prepared; each
-      other one is logged with its reason.
+      ({image id: prepared path} of the photographs that could be prepared,
+       {path: reason} of the others, each also logged).
     """
-    prepared = {}
+    prepared, skipped = {}, {}
     progress = ProgressLog(len(images), "photographs")
     for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
@@ -59,8 +63,9 @@ def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False):
             prepared[image_id] = destination
         except (data_utils.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)
+            skipped[path] = str(error)
         progress.update(1)
-    return prepared
+    return prepared, skipped
 
 
 def folder_batches(images, batch_size, num_preprocessing_threads=4):
@@ -83,5 +88,27 @@ def report_unreadable(images, predicted_ids):
     predicted = set(predicted_ids)
     unreadable = [path for image_id, path in images.items() if image_id not in predicted]
     for path in unreadable:
-        logging.error("%s: skipped, not a decodable JPEG/PNG image", path)
+        logging.error("%s: skipped, %s", path, UNREADABLE)
     return unreadable
+
+
+def skipped_report_path(submission_file):
+    """Returns where the skipped files of a submission are listed: `NAME_skipped.txt` beside `NAME.csv`."""
+    return os.path.splitext(submission_file)[0] + SKIPPED_SUFFIX
+
+
+def write_skipped_report(submission_file, skipped, num_images):
+    """Lists `skipped` ({path: reason}) beside the submission, or removes an older list when none was skipped.
+
+    Raises:
+      ValueError: one line saying how many of the `num_images` inputs were skipped and where they are listed.
+    """
+    path = skipped_report_path(submission_file)
+    if not skipped:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with atomic_files.open_atomically(path) as handle:
+        handle.writelines(f"{image}: {reason}\n" for image, reason in sorted(skipped.items()))
+    raise ValueError(f"{len(skipped)} of {num_images} images were skipped, listed in {path}; "
+                     f"{submission_file} holds the other {num_images - len(skipped)}")

@@ -13,7 +13,9 @@ from absl import flags, logging
 
 import data_utils
 from evaluation import evaluator, grading
+from nets import nets_factory
 from training import run_settings
+from utils import flag_checks
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
 flags.disclaim_key_flags()
@@ -148,3 +150,17 @@ def model_config(num_classes, image_size, settings=None):
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
         image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
         regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)
+
+
+def check_flags():
+    """Rejects values of the flags defined here (and --eval_dir, --max_num_batches) before any graph is built.
+
+    Raises:
+      ValueError: one line naming the flag: a count or size below 1, an image size below the
+        network's minimum, a decay outside (0, 1), or an output directory that is a file.
+    """
+    options = flags.FLAGS
+    flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size", "max_num_batches")
+    flag_checks.decay(options, "moving_average_decay")
+    flag_checks.directory_or_absent(options, "eval_dir")
+    nets_factory.check_image_size(options.model_name, getattr(options, "eval_image_size", None), "--eval_image_size")

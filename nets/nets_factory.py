@@ -59,6 +59,9 @@ networks_map = {name: network for name, (network, _) in _NETWORKS.items()}
 # Networks on video clips [batch, frames, height, width, 3]; the scripts feed images.
 VIDEO_NETWORKS = ("i3d", "s3dg")
 arg_scopes_map = {name: arg_scope for name, (_, arg_scope) in _NETWORKS.items()}
+# Smallest input side a network can be built at (measured with its auxiliary head, where it has one),
+# checked before any graph is built; a network not listed is checked as it is built instead.
+MIN_IMAGE_SIZES = {"alexnet_v2": 195, "inception_v1": 193, "inception_v3": 107}
 
 _BATCH_NORM_KEY = slim.arg_scope_func_key(slim.batch_norm)
 
@@ -96,6 +99,23 @@ def check_image_network(name):
         raise ValueError(f"--model_name={name} is a video network (input clips [batch, frames, height, width, 3]); "
                          "training, evaluation and prediction take images (export it with --is_video_model "
                          "--num_frames)")
+
+
+def check_image_size(name, image_size, flag_name="image size"):
+    """Raises ValueError (naming `flag_name`) when `image_size` is below network `name`'s minimum.
+
+    None (the network's default size) and networks without a known minimum pass.
+    """
+    minimum = MIN_IMAGE_SIZES.get(name)
+    if image_size is not None and minimum is not None and image_size < minimum:
+        raise ValueError(f"{flag_name}={image_size}: {name} needs images of at least {minimum}x{minimum} pixels")
+
+
+def _too_small_error(name, images, error):
+    """Returns a one-line ValueError for a network that cannot shrink `images` as far as its layers need."""
+    height, width = images.shape.as_list()[1:3]
+    return ValueError(f"{name} cannot take {height}x{width} images: they are too small for its layers "
+                      f"({str(error).splitlines()[0][:120]}); use larger images")
 
 
 def _to_classification_outputs(logits, end_points):
@@ -152,7 +172,12 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, batch
     def network_fn(images, **kwargs):
         update_ops_before = len(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
         with slim.arg_scope(scope):
-            logits, end_points = network(images, num_classes=num_classes, is_training=is_training, **kwargs)
+            try:
+                logits, end_points = network(images, num_classes=num_classes, is_training=is_training, **kwargs)
+            except ValueError as error:
+                if "Negative dimension size" not in str(error):
+                    raise
+                raise _too_small_error(name, images, error) from error
         if freeze_batch_norm and len(tf.get_collection(tf.GraphKeys.UPDATE_OPS)) != update_ops_before:
             raise ValueError(f"{name} has batch norms outside its convolutions; freeze_batch_norm cannot reach them")
         return _to_classification_outputs(logits, end_points)

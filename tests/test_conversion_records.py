@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import conversion_records, dataset_utils, kaggle_sample
+import data_utils
+from datasets import conversion_records, dataset_factory, dataset_utils, kaggle_sample
 from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
 
@@ -53,16 +54,18 @@ def test_changed_image_size_or_crop_threshold_makes_every_image_again(sample, ca
     assert status == 0 and "6 images to preprocess, 0 already done" in log
     examples = example_features(dataset_dir)
     assert sorted(examples) == sorted(written)
+    at_64 = dict(data_utils.DEFAULT_SETTINGS, image_size=64)
     for features in examples.values():
         assert features["image/height"].int64_list.value[0] == 64
-        assert json.loads(features[dataset_utils.CONVERSION_FEATURE].bytes_list.value[0]) == {
-            "image_size": 64, "crop_threshold": 10}
+        assert json.loads(features[dataset_utils.CONVERSION_FEATURE].bytes_list.value[0]) == at_64
     with Image.open(processed_path(dataset_dir, next(iter(written)))) as image:
         assert image.size == (64, 64)
+    train = dataset_factory.get_dataset("diabetic", "train", os.path.join(dataset_dir, "tfrecords"))
+    assert train.conversion_settings == at_64
     status, log = convert_logged(dataset_dir, caplog, image_size=64, crop_threshold=30)
     assert status == 0 and "6 images to preprocess, 0 already done" in log
-    assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"] == {
-        "image_size": 64, "crop_threshold": 30}
+    assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"] == dict(at_64,
+                                                                                              crop_threshold=30)
 
 
 def test_a_replaced_source_is_made_again_and_nothing_else(sample, caplog):

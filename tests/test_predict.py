@@ -90,7 +90,8 @@ def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(che
     kaggle_sample.write_kaggle_sample(kaggle_dir, num_patients=2, image_width_range=(700, 900), with_test=True)
     assert download_and_convert_diabetic.run(kaggle_dir, validation_size=2, num_workers=1, image_size=160) == 0
     photos = image_folder.list_images(os.path.join(kaggle_dir, "test"))
-    prepared = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
+    prepared, skipped = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
+    assert not skipped
     from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
                                                 len(prepared))
     from_records = split_predictions(os.path.join(kaggle_dir, "tfrecords"), checkpoint, split="test")
@@ -99,11 +100,21 @@ def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(che
     np.testing.assert_allclose(from_folder.probabilities, [by_id[name] for name in from_folder.filenames],
                                atol=1e-6)
 
+    test_dir = os.path.join(kaggle_dir, "test")
+    open(os.path.join(test_dir, "98_left.jpeg"), "wb").write(b"not a jpeg")
+    kaggle_sample.load_retina().convert("L").save(os.path.join(test_dir, "98_right.jpeg"), format="JPEG")
     submission_file = tmp_path / "submission.csv"
-    result = run_script("predict_image_classifier.py", f"--checkpoint_path={checkpoint}",
-                        f"--image_dir={os.path.join(kaggle_dir, 'test')}", "--prepare_image_size=160",
-                        f"--submission_file={submission_file}", f"--eval_image_size={TEST_IMAGE_SIZE}")
-    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_script("predict_image_classifier.py", f"--checkpoint_path={checkpoint}", f"--image_dir={test_dir}",
+                        "--prepare_image_size=160", f"--submission_file={submission_file}",
+                        f"--eval_image_size={TEST_IMAGE_SIZE}")
+    report = tmp_path / "submission_skipped.txt"
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (f"predict_image_classifier.py: 2 of {len(photos) + 2} images were "
+                                              f"skipped, listed in {report}; {submission_file} holds the other "
+                                              f"{len(photos)}")
+    assert report.read_text().splitlines() == [
+        f"{test_dir}/98_left.jpeg: not a readable image (cannot identify image file '{test_dir}/98_left.jpeg')",
+        f"{test_dir}/98_right.jpeg: a greyscale photograph: grading needs the colour of the lesions; refused"]
     with open(submission_file) as handle:
         levels = dict(list(csv.reader(handle))[1:])
     assert levels == {name: str(int(np.argmax(by_id[name]))) for name in photos}

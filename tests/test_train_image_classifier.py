@@ -52,6 +52,8 @@ def book_run(tmp_path_factory, tiny_diabetic_dir, imagenet_inception_v3_checkpoi
 def test_book_command_writes_step_2_checkpoint_and_logs_throughput(book_run):
     train_dir, log = book_run
     assert tf.train.latest_checkpoint(train_dir).endswith("model.ckpt-2")
+    # Relative paths: the directory can be moved or copied.
+    assert 'model_checkpoint_path: "model.ckpt-2"' in open(os.path.join(train_dir, "checkpoint")).read()
     assert "Fine-tuning from" in log
     assert "global step 2: loss = " in log and "sec/step" in log and "images/s" in log
 

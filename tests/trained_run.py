@@ -14,7 +14,7 @@ from datasets import kaggle_sample
 TRAIN_SETTINGS = {"model_name": "inception_v3", "preprocessing_name": "fundus", "train_image_size": 128,
                   "batch_norm_decay": 0.9}
 TRAIN_STEPS = 2
-CONVERSION = {"image_size": 128, "crop_threshold": 12}
+CONVERSION = {"image_size": 128, "crop_threshold": 12, "graham": False}
 # Wide enough for the conversion's reduced (1/2 scale) JPEG decode: short side >= 2 x 128.
 PHOTO_WIDTHS = (700, 1000)
 

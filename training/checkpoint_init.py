@@ -2,6 +2,7 @@
 from absl import logging
 
 from slim_compat import slim, tf
+from training import latest_checkpoint
 
 
 def scopes(comma_separated):
@@ -30,10 +31,40 @@ def resolve_checkpoint(checkpoint_path):
     Raises:
       ValueError: nothing restorable at `checkpoint_path`.
     """
-    path = tf.train.latest_checkpoint(checkpoint_path) if tf.gfile.IsDirectory(checkpoint_path) else checkpoint_path
+    path = latest_checkpoint.latest_in(checkpoint_path) if tf.gfile.IsDirectory(checkpoint_path) else checkpoint_path
     if not path or not tf.train.checkpoint_exists(path):
         raise ValueError(f"{checkpoint_path}: no checkpoint found (expected e.g. inception_v3.ckpt or a train_dir)")
     return path
+
+
+def differences(checkpoint, names_to_variables):
+    """Compares the variables a Saver would restore with what `checkpoint` holds.
+
+    Args:
+      checkpoint: checkpoint prefix.
+      names_to_variables: {name in the checkpoint: variable}.
+
+    Returns:
+      ([names the checkpoint lacks], [(name, shape there, shape in the model)]), both sorted.
+    """
+    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    missing = sorted(name for name in names_to_variables if name not in shapes)
+    mismatched = sorted((name, list(shapes[name]), variable.shape.as_list())
+                        for name, variable in names_to_variables.items()
+                        if name in shapes and list(shapes[name]) != variable.shape.as_list())
+    return missing, mismatched
+
+
+def describe_differences(missing, mismatched):
+    """Returns e.g. `it lacks X (and 3 more)` or `X has shape [5] there but [1001] here`, or None."""
+    if mismatched:
+        name, there, here = mismatched[0]
+        more = f" (and {len(mismatched) - 1} more)" if len(mismatched) > 1 else ""
+        return f"{name} has shape {there} there but {here} here{more}"
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return f"it lacks {missing[0]}{more}"
+    return None
 
 
 def check_against_checkpoint(checkpoint, variables, ignore_missing_vars):
@@ -43,24 +74,31 @@ def check_against_checkpoint(checkpoint, variables, ignore_missing_vars):
       ValueError: a variable has another shape in the checkpoint, or is
         missing from it while `ignore_missing_vars` is off.
     """
-    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-    present = []
-    for variable in variables:
-        name = variable.op.name
-        if name not in shapes:
-            if ignore_missing_vars:
-                logging.warning("Variable %s is not in %s; it keeps its initial value", name, checkpoint)
-                continue
-            raise ValueError(f"{checkpoint}: has no variable {name}; exclude its scope with "
-                             "--checkpoint_exclude_scopes or pass --ignore_missing_vars")
-        model_shape = variable.shape.as_list()
-        if list(shapes[name]) != model_shape:
-            scope = name.rsplit("/", 1)[0]
-            raise ValueError(f"{checkpoint}: variable {name} has shape {list(shapes[name])} there but "
-                             f"{model_shape} in the model; add its scope to --checkpoint_exclude_scopes "
-                             f"(e.g. {scope})")
-        present.append(variable)
-    return present
+    named = {variable.op.name: variable for variable in variables}
+    missing, mismatched = differences(checkpoint, named)
+    if mismatched:
+        name, there, here = mismatched[0]
+        raise ValueError(f"{checkpoint}: variable {name} has shape {there} there but {here} in the model; add its "
+                         f"scope to --checkpoint_exclude_scopes (e.g. {name.rsplit('/', 1)[0]})")
+    if missing and not ignore_missing_vars:
+        raise ValueError(f"{checkpoint}: has no variable {missing[0]}; exclude its scope with "
+                         "--checkpoint_exclude_scopes or pass --ignore_missing_vars")
+    for name in missing:
+        logging.warning("Variable %s is not in %s; it keeps its initial value", name, checkpoint)
+    return [variable for name, variable in named.items() if name not in missing]
+
+
+def check_resumable(checkpoint, variables):
+    """Checks that a training directory's `checkpoint` holds every one of `variables`, in its shape.
+
+    Raises:
+      ValueError: it was written by another network, optimizer, class count or image size.
+    """
+    problem = describe_differences(*differences(checkpoint, {variable.op.name: variable for variable in variables}))
+    if problem:
+        raise ValueError(f"{checkpoint}: this training directory holds a checkpoint of another model or optimizer "
+                         f"({problem}); train with the --model_name, --optimizer and sizes it was trained with, "
+                         "or use a new --train_dir")
 
 
 def get_init_fn(checkpoint_path, train_dir, exclude_scopes=None, ignore_missing_vars=False):
@@ -74,7 +112,7 @@ def get_init_fn(checkpoint_path, train_dir, exclude_scopes=None, ignore_missing_
     """
     if not checkpoint_path:
         return None
-    if tf.train.latest_checkpoint(train_dir):
+    if tf.gfile.IsDirectory(train_dir) and latest_checkpoint.latest_in(train_dir):
         logging.info("Ignoring --checkpoint_path because a checkpoint already exists in %s", train_dir)
         return None
     checkpoint = resolve_checkpoint(checkpoint_path)

@@ -1,7 +1,7 @@
 """Builds the training graph from upstream's flags and runs slim.learning.train on it."""
 from absl import logging
 
-from datasets import dataset_factory, input_pipeline
+from datasets import dataset_factory, input_pipeline, tfrecord_check
 from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
@@ -9,18 +9,30 @@ from slim_compat import slim, tf
 from training import (checkpoint_init, latest_checkpoint, losses, optimization, precision, settings_record,
                       summaries, sync_replicas)
 from training.train_step import make_train_step_fn
+from utils import flag_checks
 
 
 def check_flags(flags):
     """Rejects flag values that cannot work before any graph is built, each with a one-line reason.
 
     Raises:
-      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, an unknown
-        optimizer or decay type, or a --checkpoint_path with no checkpoint.
+      ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, a
+        count, size, rate or decay out of range, a --train_dir that is a file, an image size below the
+        network's minimum, an unknown optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
         raise ValueError("You must supply the dataset directory with --dataset_dir")
     nets_factory.check_image_network(flags.model_name)
+    flag_checks.positive(flags, "batch_size", "learning_rate", "num_clones", "num_readers",
+                         "num_preprocessing_threads", "worker_replicas", "replicas_to_aggregate",
+                         "num_epochs_per_decay", "learning_rate_decay_factor", "max_number_of_steps",
+                         "train_image_size", "log_every_n_steps")
+    flag_checks.non_negative(flags, "weight_decay", "end_learning_rate", "save_summaries_secs",
+                             "save_interval_secs", "opt_epsilon")
+    flag_checks.fraction(flags, "label_smoothing")
+    flag_checks.decay(flags, "moving_average_decay", "batch_norm_decay")
+    flag_checks.directory_or_absent(flags, "train_dir")
+    nets_factory.check_image_size(flags.model_name, flags.train_image_size, "--train_image_size")
     if flags.quantize_delay is not None and flags.quantize_delay >= 0:
         raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
                          "TensorFlow 2; leave it at -1")
@@ -33,6 +45,18 @@ def check_flags(flags):
         precision.check_dtype(flags.mixed_precision_dtype)
     if flags.checkpoint_path:
         checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
+
+
+def prepare_train_dir(train_dir):
+    """Cleans what an interrupted save left in `train_dir` and points its checkpoint state at its own files.
+
+    Returns:
+      The checkpoint training will resume from, or None.
+    """
+    if not tf.gfile.IsDirectory(train_dir):
+        return None
+    latest_checkpoint.remove_save_temporaries(train_dir)
+    return latest_checkpoint.localise_state(train_dir)
 
 
 def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels):
@@ -155,6 +179,7 @@ def train(flags):
       FloatingPointError: the loss became NaN or infinite.
     """
     check_flags(flags)
+    resume_from = prepare_train_dir(flags.train_dir) if flags.task == 0 else None
     with tf.Graph().as_default():
         deploy_config = model_deploy.DeploymentConfig(
             num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
@@ -182,21 +207,26 @@ def train(flags):
         summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
         summaries.add_variable_summaries()
         train_op, optimizer = _train_op(flags, deploy_config, clones, dataset.num_samples, global_step)
+        if resume_from:
+            checkpoint_init.check_resumable(resume_from, tf.global_variables())
         init_fn = checkpoint_init.get_init_fn(flags.checkpoint_path, flags.train_dir,
                                               flags.checkpoint_exclude_scopes, flags.ignore_missing_vars)
         logging.info("Training %s on %s/%s (%d examples) at %dx%d, batch %d x %d clone(s)", flags.model_name,
                      flags.dataset_name, flags.dataset_split_name, dataset.num_samples, image_size, image_size,
                      flags.batch_size, deploy_config.num_clones)
         summary_op = tf.summary.merge_all()
-        final_loss = slim.learning.train(
-            train_op, logdir=flags.train_dir,
-            train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones, summary_op),
-            master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
-            summary_op=summary_op, number_of_steps=flags.max_number_of_steps,
-            log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
-            save_interval_secs=flags.save_interval_secs,
-            sync_optimizer=optimizer if flags.sync_replicas else None,
-            session_config=precision.session_config(_compute_dtype(flags)))
+        try:
+            final_loss = slim.learning.train(
+                train_op, logdir=flags.train_dir, saver=tf.train.Saver(save_relative_paths=True),
+                train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones, summary_op),
+                master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
+                summary_op=summary_op, number_of_steps=flags.max_number_of_steps,
+                log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
+                save_interval_secs=flags.save_interval_secs,
+                sync_optimizer=optimizer if flags.sync_replicas else None,
+                session_config=precision.session_config(_compute_dtype(flags)))
+        except tf.errors.DataLossError as error:
+            raise ValueError(tfrecord_check.damage_message(input_pipeline.list_shards(dataset), error)) from error
     if flags.task == 0:
         latest_checkpoint.point_latest_at_highest_step(flags.train_dir)
     return final_loss

@@ -1,0 +1,48 @@
+"""One-line checks of flag values, made before any graph is built.
+
+Each takes the parsed flags object and flag names; a flag that the object lacks or that is
+None (not given) is not checked. Each raises ValueError naming the flag, its value and the rule.
+"""
+import os
+
+
+def _given(flags, names):
+    for name in names:
+        value = getattr(flags, name, None)
+        if value is not None:
+            yield name, value
+
+
+def positive(flags, *names):
+    """Requires each of `names` to be greater than 0."""
+    for name, value in _given(flags, names):
+        if not value > 0:
+            raise ValueError(f"--{name}={value}: must be greater than 0")
+
+
+def non_negative(flags, *names):
+    """Requires each of `names` to be 0 or more."""
+    for name, value in _given(flags, names):
+        if not value >= 0:
+            raise ValueError(f"--{name}={value}: must not be negative")
+
+
+def fraction(flags, *names):
+    """Requires each of `names` to lie in [0, 1)."""
+    for name, value in _given(flags, names):
+        if not 0 <= value < 1:
+            raise ValueError(f"--{name}={value}: must be at least 0 and below 1")
+
+
+def decay(flags, *names):
+    """Requires each of `names` (a moving-average decay) to lie in (0, 1)."""
+    for name, value in _given(flags, names):
+        if not 0 < value < 1:
+            raise ValueError(f"--{name}={value}: must be between 0 and 1 (e.g. 0.9999)")
+
+
+def directory_or_absent(flags, *names):
+    """Requires each of `names` (a path) not to be an existing file."""
+    for name, value in _given(flags, names):
+        if value and os.path.exists(value) and not os.path.isdir(value):
+            raise ValueError(f"--{name}={value}: is a file, not a directory; give a directory")
