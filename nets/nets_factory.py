@@ -156,22 +156,25 @@ def get_network_fn(name, num_classes, weight_decay=0.0, is_training=False, batch
     """
     if name not in networks_map:
         raise ValueError(f"Name of network unknown {name}; known: {', '.join(sorted(networks_map))}")
-    scope = arg_scopes_map[name](weight_decay=weight_decay)
     batch_norm_args = {}
     if batch_norm_decay is not None:
         batch_norm_args["decay"] = batch_norm_decay
     if freeze_batch_norm:
         batch_norm_args["is_training"] = False
-    if batch_norm_args:
-        if not has_batch_norm(scope):
-            raise ValueError(f"{name} has no batch norm: batch_norm_decay/freeze_batch_norm do not apply")
-        scope = _with_batch_norm_args(scope, **batch_norm_args)
+    if batch_norm_args and not has_batch_norm(arg_scopes_map[name](weight_decay=weight_decay)):
+        raise ValueError(f"{name} has no batch norm: batch_norm_decay/freeze_batch_norm do not apply")
     network = networks_map[name]
+
+    def network_scope():
+        # Built where the network is called, as upstream: an arg scope function merges the
+        # enclosing scopes (model_deploy's variables device among them) into what it returns.
+        scope = arg_scopes_map[name](weight_decay=weight_decay)
+        return _with_batch_norm_args(scope, **batch_norm_args) if batch_norm_args else scope
 
     @functools.wraps(network)
     def network_fn(images, **kwargs):
         update_ops_before = len(tf.get_collection(tf.GraphKeys.UPDATE_OPS))
-        with slim.arg_scope(scope):
+        with slim.arg_scope(network_scope()):
             try:
                 logits, end_points = network(images, num_classes=num_classes, is_training=is_training, **kwargs)
             except ValueError as error:

@@ -104,3 +104,15 @@ def test_batch_norm_options_are_refused_where_they_cannot_act():
     with tf.Graph().as_default(), pytest.raises(ValueError, match="resnet_v2_50 has batch norms outside"):
         nets_factory.get_network_fn("resnet_v2_50", 5, is_training=True, freeze_batch_norm=True)(
             tf.zeros([1, 64, 64, 3]))
+
+
+@pytest.mark.parametrize("freeze_batch_norm", [False, True])
+def test_enclosing_arg_scopes_at_call_time_reach_the_network_variables(freeze_batch_norm):
+    # model_deploy puts variables on the parameter servers through an arg scope around the call;
+    # a network function made before that scope was entered must still honour it.
+    network_fn = nets_factory.get_network_fn("inception_v1", 5, is_training=True, freeze_batch_norm=freeze_batch_norm)
+    with tf.Graph().as_default():
+        with slim.arg_scope([slim.model_variable, slim.variable], device="/job:ps/task:0/device:CPU:0"):
+            network_fn(tf.zeros([1, 224, 224, 3]))
+        devices = {variable.device for variable in tf.global_variables()}
+    assert devices == {"/job:ps/task:0/device:CPU:0"}
