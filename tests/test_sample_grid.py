@@ -38,9 +38,9 @@ def test_written_png_shows_the_images_at_tile_size(tiny_diabetic_dir, tmp_path):
 def test_reading_stops_once_every_grade_is_full(tiny_diabetic_dir, tmp_path):
     for name in os.listdir(tiny_diabetic_dir):
         shutil.copy(os.path.join(tiny_diabetic_dir, name), tmp_path)
-    # Shard 0 holds all five grades (0_left, 1_left, ... are grades 0, 2, 4, 1, 3, ...); shard 1 is
-    # made unreadable, so only a reader that stops in time gets through.
-    (tmp_path / "diabetic_train_00001-of-00002.tfrecord").write_bytes(b"not a TFRecord" * 100)
     dataset = dataset_factory.get_dataset("diabetic", "train", str(tmp_path))
+    # Shard 0 holds all five grades (0_left, 1_left, ... are grades 0, 2, 4, 1, 3, ...); shard 1 is
+    # made unreadable after get_dataset checked it, so only a reader that stops in time gets through.
+    (tmp_path / "diabetic_train_00001-of-00002.tfrecord").write_bytes(b"not a TFRecord" * 100)
     examples = sample_grid.sample_examples(dataset, per_class=1)
     assert sorted(examples) == [0, 1, 2, 3, 4]
