@@ -33,7 +33,7 @@ import slim_compat  # noqa: E402,F401  (first: repairs tf-slim for this TensorFl
 from absl import flags as absl_flags  # noqa: E402
 
 import train_image_classifier  # noqa: E402
-from datasets import dataset_factory, kaggle_sample  # noqa: E402
+from datasets import dataset_factory, input_pipeline, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import evaluate, evaluator, eye_fusion, metrics, screening, thresholds  # noqa: E402
 from slim_compat import tf  # noqa: E402
@@ -48,6 +48,12 @@ TRAINED_CONFIGS = {
     "demo": ([], "tfrecords"),
     "regression": (["--regression_loss=smooth_l1"], "tfrecords"),
     "balanced": (["--balanced_sampling"], "tfrecords"),
+    "balanced_regression": (["--balanced_sampling", "--regression_loss=smooth_l1"], "tfrecords"),
+    "class_weights": (["--class_weights=balanced"], "tfrecords"),
+    "decay": (["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001",
+               "--num_epochs_per_decay={run_epochs}"], "tfrecords"),
+    "decay_ema": (["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001",
+                   "--num_epochs_per_decay={run_epochs}", "--moving_average_decay=0.99"], "tfrecords"),
     "graham": ([], "tfrecords_graham"),
 }
 
@@ -86,10 +92,11 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
     train_image_classifier.main(None)
 
 
-def validation_predictions(train_dir, tfrecords_dir, regression, args):
+def validation_predictions(train_dir, tfrecords_dir, regression, args, moving_average_decay=None, tta=False):
     dataset = dataset_factory.get_dataset("diabetic", "validation", tfrecords_dir)
     config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
-                                   image_size=args.image_size, regression=regression)
+                                   image_size=args.image_size, regression=regression,
+                                   moving_average_decay=moving_average_decay, tta=tta)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return evaluator.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
@@ -138,20 +145,27 @@ def figures(predictions, grades):
     referable = predictions.labels >= metrics.REFERABLE_GRADE
     scores = metrics.referable_probability(predictions.probabilities)
     points = screening.screening_operating_points(referable, scores)
+    print("    per-grade recall " + " ".join(f"{value:.2f}" for value in metrics.per_grade_recall(matrix)))
     return {"QWK": metrics.quadratic_weighted_kappa(matrix),
             "mean recall": float(np.nanmean(metrics.per_grade_recall(matrix))),
             "referable AUC": metrics.roc_auc(referable, scores),
             "sens@spec0.90": points["Referable_Sensitivity_at_Specificity90"][0]}
 
 
-def rows_of_run(config, predictions):
+def rows_of_run(config, predictions, train_counts):
     """{row name: figures} for one trained run: as trained, and with the additions needing no training."""
     argmax = predictions.probabilities.argmax(axis=1)
-    if config == "regression":
+    if "regression" in config:
         rounded = np.clip(np.rint(predictions.scores), 0, NUM_CLASSES - 1).astype(int)
-        return {"regression head, rounded": figures(predictions, rounded),
-                "regression head + QWK thresholds": figures(predictions, threshold_grades(predictions))}
+        return {f"{config} head, rounded": figures(predictions, rounded),
+                f"{config} head + QWK thresholds": figures(predictions, threshold_grades(predictions)),
+                f"{config} softmax argmax": figures(predictions, argmax)}
     rows = {config: figures(predictions, argmax)}
+    prior = np.maximum(np.asarray(train_counts, float), 1) / max(sum(train_counts), 1)
+    adjusted = (predictions.probabilities / prior).argmax(axis=1)
+    rows[f"{config} + prior correction"] = figures(predictions, adjusted)
+    expected = np.clip(np.rint(thresholds.expected_grade(predictions.probabilities)), 0, NUM_CLASSES - 1).astype(int)
+    rows[f"{config} expected grade rounded"] = figures(predictions, expected)
     if config == "demo":
         rows["demo + QWK thresholds (expected grade)"] = figures(predictions, threshold_grades(predictions))
         rows["demo + two-eye fusion"] = figures(predictions, fusion_grades(predictions))
@@ -188,9 +202,18 @@ def main():
             tfrecords_dir = os.path.join(dataset_dir, tfrecords)
             train_dir = os.path.join(work_dir, f"{config}_seed{seed}")
             run_start = time.time()
-            train(train_dir, tfrecords_dir, extra_flags, seed, args)
-            predictions = validation_predictions(train_dir, tfrecords_dir, config == "regression", args)
-            for row, values in rows_of_run(config, predictions).items():
+            train_counts = input_pipeline.count_labels(
+                dataset_factory.get_dataset("diabetic", "train", tfrecords_dir), NUM_CLASSES)
+            run_epochs = args.steps * args.batch_size / sum(train_counts)
+            train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed, args)
+            ema = 0.99 if "ema" in config else None
+            predictions = validation_predictions(train_dir, tfrecords_dir, "regression" in config, args, ema)
+            run_rows = rows_of_run(config, predictions, train_counts)
+            tta_predictions = validation_predictions(train_dir, tfrecords_dir, "regression" in config, args, ema,
+                                                     tta=True)
+            run_rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.probabilities.argmax(axis=1))
+            run_rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, fusion_grades(tta_predictions))
+            for row, values in run_rows.items():
                 results.setdefault(row, []).append(values)
                 print(f"seed {seed} {row}: " + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
             print(f"  ({time.time() - run_start:.0f}s; {time.time() - start:.0f}s in all)", flush=True)

@@ -127,23 +127,44 @@ def patient_id(image_name):
     return stem if stem and eye in ("left", "right") else image_name
 
 
-def split_by_patient(image_names, validation_size, seed):
+def split_by_patient(image_names, validation_size, seed, grades=None):
     """Puts whole patients into validation until it holds at least `validation_size` images.
 
+    With `grades` ({image name: grade}) the split is stratified by each patient's worst
+    grade: validation takes every grade's patients in proportion to their number, so on a
+    small or skewed set the rare severe grades land in both splits, not by chance in one.
+
     Returns:
-      The set of validation image names; the same names and seed give the same set.
+      The set of validation image names; the same names, grades and seed give the same set.
     """
     patients = {}
     for name in image_names:
         patients.setdefault(patient_id(name), []).append(name)
     order = sorted(patients)
     random.Random(seed).shuffle(order)
+    if grades is not None:
+        order = _stratified_order(order, {patient: max(grades[name] for name in names)
+                                          for patient, names in patients.items()})
     validation = set()
     for patient in order:
         if len(validation) >= validation_size:
             break
         validation.update(patients[patient])
     return validation
+
+
+def _stratified_order(patients, stratum_of):
+    """Reorders `patients` so that any prefix holds each stratum in proportion to its size.
+
+    A stratum's k-th of n patients sits at (k + 0.5) / n: the first fifth of the order
+    takes a fifth of every stratum (a stratum of one patient stays out of prefixes under half).
+    """
+    strata = {}
+    for patient in patients:
+        strata.setdefault(stratum_of[patient], []).append(patient)
+    position = {patient: (index + 0.5) / len(members)
+                for members in strata.values() for index, patient in enumerate(members)}
+    return sorted(patients, key=position.__getitem__)
 
 
 def effective_validation_size(validation_size, num_images):
@@ -374,7 +395,7 @@ def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwr
         report.write(os.path.join(dataset_dir, REPORT_FILENAME))
         raise ValueError(f"{labels_path}: lists no usable image (rows 'image,level' after the header)")
     validation_names = split_by_patient(
-        [name for name, _ in labels], effective_validation_size(validation_size, len(labels)), seed)
+        [name for name, _ in labels], effective_validation_size(validation_size, len(labels)), seed, dict(labels))
     processed_dir = output_folder(PROCESSED_DIR, settings)
     jobs = plan_jobs(dataset_dir, labels, validation_names, report, processed_dir)
     records = conversion_records.ConversionRecords(os.path.join(dataset_dir, processed_dir))

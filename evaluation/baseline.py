@@ -15,7 +15,7 @@ import numpy as np
 
 from evaluation import metrics
 
-SHOWN_METRICS = ("QuadraticWeightedKappa", "Accuracy", "Referable_AUC")
+SHOWN_METRICS = ("QuadraticWeightedKappa", "Mean_Recall", "Accuracy", "Referable_AUC")
 BASELINE_NAME = "majority-class baseline"
 
 

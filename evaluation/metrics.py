@@ -58,6 +58,16 @@ def per_grade_recall(matrix):
     return [_ratio(matrix[grade, grade], matrix[grade].sum()) for grade in range(len(matrix))]
 
 
+def mean_recall(recalls):
+    """Returns the mean of the per-grade recalls of the grades present (balanced accuracy).
+
+    Unlike accuracy and QWK it weighs a rare grade as much as a common one: a grader that
+    never predicts grades 1 and 3 loses two fifths of it however rare they are.
+    """
+    present = [recall for recall in recalls if not np.isnan(recall)]
+    return float(np.mean(present)) if present else float("nan")
+
+
 def per_grade_precision(matrix):
     """Returns, per grade, the share of images predicted as that grade that have it (NaN if none predicted)."""
     return [_ratio(matrix[grade, grade], matrix[:, grade].sum()) for grade in range(len(matrix))]
@@ -114,7 +124,7 @@ def compute_metrics(labels, probabilities):
 
     Returns:
       (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
-      `Recall_g` and `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
+      `Recall_g` per grade g, `Mean_Recall`, `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
       `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
       `Expected_Calibration_Error`) to float, in print order; `matrix` is the confusion matrix.
       With more than five classes upstream's `Recall_5` (top-5 recall) comes before them and the
@@ -137,8 +147,10 @@ def compute_metrics(labels, probabilities):
     if num_classes > TOP_K:
         metrics[f"Recall_{TOP_K}"] = top_k_recall(labels, probabilities, TOP_K)
     per_class = "" if num_classes <= TOP_K else "class_"
-    for grade, recall in enumerate(per_grade_recall(matrix)):
+    recalls = per_grade_recall(matrix)
+    for grade, recall in enumerate(recalls):
         metrics[f"Recall_{per_class}{grade}"] = recall
+    metrics["Mean_Recall"] = mean_recall(recalls)
     for grade, precision in enumerate(per_grade_precision(matrix)):
         metrics[f"Precision_{per_class}{grade}"] = precision
     metrics["Referable_Sensitivity"], metrics["Referable_Specificity"] = referable_sensitivity_specificity(matrix)

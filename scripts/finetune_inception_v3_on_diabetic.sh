@@ -19,13 +19,17 @@
 # CPU-friendly sizes, from random initialisation since there is no ImageNet checkpoint here.
 # It evaluates the untrained model (the step-0 checkpoint) and the trained one, and ends with their
 # QWK next to the majority-class baseline's. Environment knobs (demo defaults in brackets):
-# NUM_PATIENTS [100], VALIDATION_SIZE [60], TRAIN_STEPS [300], IMAGE_SIZE [128], BATCH_SIZE [16].
+# NUM_PATIENTS [100], VALIDATION_SIZE [60], TRAIN_STEPS [300], IMAGE_SIZE [128], BATCH_SIZE [16],
+# GRADE_DISTRIBUTION [sample; kaggle draws Kaggle's 73.5/6.9/15.1/2.5/2.0 %, or five weights].
+# CHECKPOINT_PATH=none with KAGGLE_DIR trains the same way on that folder: from random
+# initialisation with the demo's settings and sizes (VALIDATION_SIZE [60]), for small sets and CPUs.
 # With KAGGLE_DIR: VALIDATION_SIZE [5126], IMAGE_SIZE [299], BATCH_SIZE [32], LOGITS_STEPS [5000],
 # FINETUNE_ALL_LAYERS [0], ALL_LAYERS_STEPS [5000], SEED [unset].
-# RECIPE=kaggle (with KAGGLE_DIR) swaps the book's recipe for the Kaggle winners' (README, "Kaggle-mode
-# recipe"): Graham-normalised images at IMAGE_SIZE [512], a grade regression head next to the softmax,
+# RECIPE=kaggle swaps the book's recipe for the Kaggle winners' (README, "Kaggle-mode recipe"):
+# Graham-normalised images at IMAGE_SIZE [512], a grade regression head next to the softmax,
 # balanced sampling, all layers fine-tuned after the logits warm-up, QWK thresholds and the two-eye
-# fusion fitted on validation, and a submission graded with both.
+# fusion fitted on validation, and a submission graded with both. From random initialisation (the
+# demo, CHECKPOINT_PATH=none) it keeps the demo's sizes and adds what helped there (README).
 set -euo pipefail
 
 # Paths given relative to the caller's folder; the steps below run from the repository root.
@@ -37,14 +41,13 @@ CHECKPOINT_PATH=${CHECKPOINT_PATH:-}
 for argument in "$@"; do
   case "$argument" in
     --checkpoint_path=*) CHECKPOINT_PATH=${argument#*=} ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "$0: unknown option $argument (see --help)" >&2; exit 2 ;;
     *) DATASET_DIR=$argument ;;
   esac
 done
-[ "${RECIPE:-book}" != kaggle ] || [ -n "$DATASET_DIR" ] || { echo "$0: RECIPE=kaggle needs KAGGLE_DIR" >&2; exit 2; }
 DATASET_DIR=$(absolute "$DATASET_DIR")
-CHECKPOINT_PATH=$(absolute "$CHECKPOINT_PATH")
+[ "$CHECKPOINT_PATH" = none ] || CHECKPOINT_PATH=$(absolute "$CHECKPOINT_PATH")
 [ -z "${OUTPUT_DIR:-}" ] || OUTPUT_DIR=$(absolute "$OUTPUT_DIR")
 cd "$(dirname "$0")/.."
 if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
@@ -64,7 +67,8 @@ fetch_imagenet_checkpoint() {
       echo "$0: cannot download the ImageNet checkpoint ($CHECKPOINT_URL)." >&2
       echo "  Download and unpack it where the network allows (tar -xzf gives inception_v3.ckpt), then" >&2
       echo "  rerun with CHECKPOINT_PATH=/path/to/inception_v3.ckpt or --checkpoint_path=/path/to/inception_v3.ckpt" >&2
-      echo "  (or put inception_v3.ckpt into $folder)." >&2
+      echo "  (or put inception_v3.ckpt into $folder). CHECKPOINT_PATH=none trains from random initialisation" >&2
+      echo "  instead, with the CPU demo's settings (for small sets only)." >&2
       exit 1
     fi
     tar -xzf "$folder/inception_v3.tar.gz.part" -C "$folder"
@@ -73,23 +77,31 @@ fetch_imagenet_checkpoint() {
   echo "$folder/inception_v3.ckpt"
 }
 
+# SAMPLE: the data is the generated sample; SCRATCH: training starts from random initialisation.
 if [ -z "$DATASET_DIR" ]; then
-  DEMO=1
+  SAMPLE=1 SCRATCH=1
   OUTPUT_DIR=${OUTPUT_DIR:-demo_output}
   NUM_PATIENTS=${NUM_PATIENTS:-100}
+  GRADE_DISTRIBUTION=${GRADE_DISTRIBUTION:-sample}
+  DATASET_DIR=$OUTPUT_DIR/kaggle_sample_$NUM_PATIENTS
+  [ "$GRADE_DISTRIBUTION" = sample ] || DATASET_DIR=${DATASET_DIR}_${GRADE_DISTRIBUTION//,/-}
+  if [ ! -f "$DATASET_DIR/trainLabels.csv" ]; then
+    stage "Writing the embedded sample: $NUM_PATIENTS patients (+ test patients) into $DATASET_DIR"
+    "$PYTHON" -m datasets.kaggle_sample --output_dir="$DATASET_DIR" --num_patients="$NUM_PATIENTS" --with_test \
+      --grade_distribution="$GRADE_DISTRIBUTION"
+  fi
+else
+  SAMPLE=0 SCRATCH=0
+  [ "$CHECKPOINT_PATH" != none ] || SCRATCH=1
+  [ -f "$DATASET_DIR/trainLabels.csv" ] || { echo "$0: $DATASET_DIR has no trainLabels.csv (Kaggle layout expected)" >&2; exit 1; }
+  OUTPUT_DIR=${OUTPUT_DIR:-$DATASET_DIR/inception_v3}
+fi
+if [ "$SCRATCH" = 1 ]; then
   VALIDATION_SIZE=${VALIDATION_SIZE:-60}
   TRAIN_STEPS=${TRAIN_STEPS:-300}
   IMAGE_SIZE=${IMAGE_SIZE:-128}
   BATCH_SIZE=${BATCH_SIZE:-16}
-  DATASET_DIR=$OUTPUT_DIR/kaggle_sample_$NUM_PATIENTS
-  if [ ! -f "$DATASET_DIR/trainLabels.csv" ]; then
-    stage "Writing the embedded sample: $NUM_PATIENTS patients (+ test patients) into $DATASET_DIR"
-    "$PYTHON" -m datasets.kaggle_sample --output_dir="$DATASET_DIR" --num_patients="$NUM_PATIENTS" --with_test
-  fi
 else
-  DEMO=0
-  [ -f "$DATASET_DIR/trainLabels.csv" ] || { echo "$0: $DATASET_DIR has no trainLabels.csv (Kaggle layout expected)" >&2; exit 1; }
-  OUTPUT_DIR=${OUTPUT_DIR:-$DATASET_DIR/inception_v3}
   VALIDATION_SIZE=${VALIDATION_SIZE:-5126}
   if [ "${RECIPE:-book}" = kaggle ]; then IMAGE_SIZE=${IMAGE_SIZE:-512}; else IMAGE_SIZE=${IMAGE_SIZE:-299}; fi
   BATCH_SIZE=${BATCH_SIZE:-32}
@@ -119,7 +131,7 @@ TRAIN_DIR=$OUTPUT_DIR/train
 EVAL_DIR=$OUTPUT_DIR/eval
 mkdir -p "$OUTPUT_DIR"
 
-if [ "$DEMO" = 1 ]; then
+if [ "$SAMPLE" = 1 ]; then
   # A fresh demo each time, with the sizes asked for: prepare skips what a previous run converted,
   # and slim would resume from a checkpoint left in the train dir. A Kaggle run keeps both, so that
   # rerunning it after an interruption resumes where it stopped.
@@ -136,7 +148,7 @@ stage "Sample grid of the preprocessed training images"
 
 common=(--dataset_name=diabetic --dataset_dir="$TFRECORDS" --model_name=inception_v3 --preprocessing_name=fundus)
 
-if [ "$DEMO" = 1 ]; then
+if [ "$SCRATCH" = 1 ]; then
   stage "Train Inception V3 from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px"
   # Settings measured for a short run (README, "What the demo shows"): batch-norm decay 0.9 lets the moving
   # statistics used at evaluation follow the weights within a few hundred steps (0.9997 would not);
@@ -145,12 +157,17 @@ if [ "$DEMO" = 1 ]; then
   "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
     --train_image_size="$IMAGE_SIZE" --batch_size="$BATCH_SIZE" --max_number_of_steps="$TRAIN_STEPS" \
     --batch_norm_decay=0.9 --optimizer=adam --learning_rate=0.001 --opt_epsilon=1e-8 \
-    --learning_rate_decay_type=fixed --log_every_n_steps=10 --save_summaries_secs=30
+    --learning_rate_decay_type=fixed --log_every_n_steps=10 --save_summaries_secs=30 "${train_extra[@]}"
 
-  stage "Evaluate the untrained model (step-0 checkpoint) on validation"
-  "$PYTHON" eval_image_classifier.py --alsologtostderr --checkpoint_path="$TRAIN_DIR/model.ckpt-0" \
-    --dataset_split_name=validation "${common[@]}" --eval_image_size="$IMAGE_SIZE" --eval_dir="$EVAL_DIR" \
-    --predictions_file="$EVAL_DIR/predictions_untrained.csv"
+  if [ -f "$TRAIN_DIR/model.ckpt-0.index" ]; then
+    stage "Evaluate the untrained model (step-0 checkpoint) on validation"
+    "$PYTHON" eval_image_classifier.py --alsologtostderr --checkpoint_path="$TRAIN_DIR/model.ckpt-0" \
+      --dataset_split_name=validation "${common[@]}" --eval_image_size="$IMAGE_SIZE" --eval_dir="$EVAL_DIR" \
+      --predictions_file="$EVAL_DIR/predictions_untrained.csv"
+  else
+    rm -f "$EVAL_DIR/predictions_untrained.csv"
+    echo "(no step-0 checkpoint left in $TRAIN_DIR, a resumed run: the untrained model is not evaluated)"
+  fi
 else
   stage "Fine-tune Logits/AuxLogits from $CHECKPOINT_PATH: $LOGITS_STEPS steps"
   "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
@@ -185,7 +202,7 @@ fi
 
 stage "Summary"
 models=(--predictions="trained model=$EVAL_DIR/predictions.csv")
-if [ "$DEMO" = 1 ]; then
+if [ -f "$EVAL_DIR/predictions_untrained.csv" ]; then
   models=(--predictions="untrained model=$EVAL_DIR/predictions_untrained.csv" "${models[@]}")
 fi
 "$PYTHON" -m evaluation.baseline --dataset_dir="$TFRECORDS" "${models[@]}"

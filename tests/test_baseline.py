@@ -32,8 +32,11 @@ def test_summary_puts_baseline_first_and_scores_each_model(tmp_path):
     assert [name for name, _ in rows] == [baseline.BASELINE_NAME, "perfect", "constant"]
     assert rows[0][1]["Accuracy"] == pytest.approx(2 / 6)
     assert rows[1][1]["QuadraticWeightedKappa"] == 1.0 and rows[2][1]["QuadraticWeightedKappa"] == 0.0
+    # The baseline finds grade 0 only: mean recall 1/5; the constant grade-4 model grade 4 only.
+    assert rows[0][1]["Mean_Recall"] == pytest.approx(0.2) and rows[2][1]["Mean_Recall"] == pytest.approx(0.2)
     table = baseline.format_summary(rows).splitlines()
-    assert table[2].split() == ["perfect", "1.000", "1.000", "1.000"]
+    assert table[0].split() == list(baseline.SHOWN_METRICS)
+    assert table[2].split() == ["perfect", "1.000", "1.000", "1.000", "1.000"]
 
 
 def test_predictions_of_different_images_are_refused(tmp_path):

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -103,6 +104,21 @@ def test_split_keeps_both_eyes_together_deterministically():
     assert convert.split_by_patient(list(reversed(names)), 101, seed=7) == validation
 
 
+def test_stratified_split_puts_every_grade_in_both_splits_in_proportion():
+    # Kaggle-like skew among 100 patients: 70 of grade 0, 20 of grade 2, 5 of grade 3, 4 of grade 4, 1 of grade 1.
+    patient_grades = [0] * 70 + [2] * 20 + [3] * 5 + [4] * 4 + [1]
+    grades = {f"{10 + patient}_{eye}": grade for patient, grade in enumerate(patient_grades)
+              for eye in ("left", "right")}
+    for seed in range(5):
+        validation = convert.split_by_patient(sorted(grades), 40, seed, grades)
+        assert len(validation) == 40
+        per_grade = Counter(grades[name] for name in validation if name.endswith("_left"))
+        assert per_grade == {0: 14, 2: 4, 3: 1, 4: 1}, (seed, per_grade)
+    unstratified = [Counter(grades[name] for name in convert.split_by_patient(sorted(grades), 40, seed)
+                            if name.endswith("_left")) for seed in range(5)]
+    assert any(counts != {0: 14, 2: 4, 3: 1, 4: 1} for counts in unstratified)
+
+
 def test_every_bad_input_is_one_report_line_and_the_status_is_one(converted):
     dataset_dir, _, expected_report, status = converted
     assert status == 1
@@ -119,7 +135,8 @@ def test_good_images_round_trip_through_get_split_with_their_labels(converted):
     expected = dict(written["train"], **{"901_right": 0})
     assert {name: label for name, (_, label) in {**train, **validation}.items()} == expected
     listed = [name for name, _ in convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), convert.Report())]
-    assert set(validation) == convert.split_by_patient(listed, 6, seed=0) & set(expected)
+    grades = dict(convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), convert.Report()))
+    assert set(validation) == convert.split_by_patient(listed, 6, seed=0, grades=grades) & set(expected)
     assert not {convert.patient_id(name) for name in train} & {convert.patient_id(name) for name in validation}
     assert all(image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) for image, _ in {**train, **validation}.values())
     sizes = dataset_utils.read_split_sizes(os.path.join(dataset_dir, "tfrecords"))

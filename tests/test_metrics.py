@@ -90,13 +90,15 @@ def test_compute_metrics_reports_every_named_metric_from_one_pass():
     probabilities = one_hot_probabilities([0, 1, 1, 4, 4, 4])
     values, matrix = metrics.compute_metrics(labels, probabilities)
     assert list(values) == (["Accuracy", "QuadraticWeightedKappa"] + [f"Recall_{g}" for g in range(5)]
-                            + [f"Precision_{g}" for g in range(5)]
+                            + ["Mean_Recall"] + [f"Precision_{g}" for g in range(5)]
                             + ["Referable_Sensitivity", "Referable_Specificity", "Referable_AUC"]
                             + [name for name, _, _ in screening.OPERATING_POINTS] + ["Expected_Calibration_Error"])
     assert values["Accuracy"] == pytest.approx(4 / 6)
     assert values["QuadraticWeightedKappa"] == pytest.approx(metrics.quadratic_weighted_kappa(matrix))
     assert values["Referable_Sensitivity"] == 1.0 and values["Referable_Specificity"] == 1.0
     assert values["Recall_0"] == 0.5 and values["Precision_4"] == pytest.approx(2 / 3)
+    # Grade 3 has no image: the mean is over grades 0, 1, 2 and 4 (recalls 0.5, 1, 0, 1).
+    assert values["Mean_Recall"] == pytest.approx(2.5 / 4)
     # P(grade >= 2) is 0.3 for predicted grades 0 and 1 and 0.7 for grade 4: perfectly separated.
     assert values["Referable_AUC"] == 1.0
 
