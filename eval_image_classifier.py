@@ -1,15 +1,20 @@
 """Evaluates a checkpoint (or follows a training run) on one labelled split.
 
-Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g and
-Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
+Prints `eval/NAME[VALUE]` lines (Accuracy, QuadraticWeightedKappa, Recall_g per grade g,
+Mean_Recall, Precision_g per grade g, Referable_Sensitivity, Referable_Specificity,
 Referable_AUC, the screening operating points Referable_Sensitivity_at_Specificity90/95
 and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and the
-confusion matrix, and writes them as summaries (and the matrix as a PNG) to --eval_dir.
-Upstream's `Recall_5` (top-5 recall) is reported with more than five classes (the
-per-class names are then `Recall_class_g`, `Precision_class_g`); with five grades it
-would always be 1.0 and is left out. A model with fitted grading (--fit_grading, on the
-validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one with a
-regression head QuadraticWeightedKappa_Regression.
+confusion matrix, and writes them as summaries (and the matrix and the referable ROC as
+PNGs) to --eval_dir. Upstream's `Recall_5` (top-5 recall) is reported with more than five
+classes (the per-class names are then `Recall_class_g`, `Precision_class_g`); with five
+grades it would always be 1.0 and is left out. A model with fitted grading (--fit_grading,
+on the validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one
+with a regression head QuadraticWeightedKappa_Regression.
+
+Only `diabetic` has DR grades: any other dataset (flowers, cifar10, mnist, imagenet, ...)
+gets the metrics valid for any classifier (Accuracy, Recall_5, per-class Recall and
+Precision, Mean_Recall, Expected_Calibration_Error, the confusion matrix), none of the
+QWK and Referable ones, and --fit_grading is refused there.
 
     python eval_image_classifier.py --alsologtostderr --checkpoint_path=TRAIN/model.ckpt-N \
         --dataset_name=diabetic --dataset_split_name=validation --dataset_dir=DIR/tfrecords \
@@ -66,6 +71,7 @@ def run():
         raise ValueError("--use_grayscale is not supported: training here makes colour models only")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
+    model_flags.check_dr_grades_flag("fit_grading")
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)

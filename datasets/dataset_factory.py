@@ -18,13 +18,29 @@ def _dataset_module(name):
     return datasets_map[name]
 
 
-def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
-    """Returns the slim Dataset for `split_name` of the dataset called `name`.
+def has_dr_grades(name):
+    """Returns whether the labels of the dataset called `name` are diabetic-retinopathy grades.
+
+    The dataset module says so with `DR_GRADES = True` (only `diabetic` does); every other dataset
+    holds plain classes, for which the DR metrics and grading are meaningless.
 
     Raises:
       ValueError: `name` is not a known dataset.
     """
-    return _dataset_module(name).get_split(split_name, dataset_dir, file_pattern, reader)
+    return getattr(_dataset_module(name), "DR_GRADES", False)
+
+
+def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
+    """Returns the slim Dataset for `split_name` of the dataset called `name`.
+
+    Its attribute `dr_grades` is `has_dr_grades(name)`.
+
+    Raises:
+      ValueError: `name` is not a known dataset.
+    """
+    dataset = _dataset_module(name).get_split(split_name, dataset_dir, file_pattern, reader)
+    dataset.dr_grades = has_dr_grades(name)
+    return dataset
 
 
 def get_num_classes(name, dataset_dir=None):

@@ -9,6 +9,9 @@ from datasets import dataset_utils
 FILE_PATTERN = "diabetic_%s_*.tfrecord"
 SPLITS = ("train", "validation", "test")
 NUM_CLASSES = 5
+# The labels are ordinal DR grades (referable from grade 2): eval adds QWK, the referable-DR and
+# screening metrics, and --fit_grading / predict --combine_eyes apply (dataset_factory.has_dr_grades).
+DR_GRADES = True
 
 num_classes = dataset_utils.constant_num_classes(NUM_CLASSES)
 

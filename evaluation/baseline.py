@@ -45,25 +45,27 @@ def read_predictions_csv(path):
     return np.asarray(labels, dtype=np.int64), np.asarray(probabilities, dtype=np.float64)
 
 
-def majority_baseline_metrics(train_label_counts, labels):
+def majority_baseline_metrics(train_label_counts, labels, dr_grades=True):
     """Returns the metrics of predicting the most common training grade for every one of `labels`.
 
     Args:
       train_label_counts: images per grade in the training split.
       labels: the true grades of the evaluated images.
+      dr_grades: the labels are DR grades (metrics.compute_metrics).
     """
     num_classes = len(train_label_counts)
     constant = np.zeros((len(labels), num_classes))
     constant[:, int(np.argmax(train_label_counts))] = 1.0
-    return metrics.compute_metrics(labels, constant)[0]
+    return metrics.compute_metrics(labels, constant, dr_grades)[0]
 
 
-def summary_rows(train_label_counts, prediction_files):
+def summary_rows(train_label_counts, prediction_files, dr_grades=True):
     """Returns [(name, metrics)]: the majority-class baseline, then each model.
 
     Args:
       train_label_counts: images per grade in the training split.
       prediction_files: [(model name, eval predictions CSV)], all over the same split.
+      dr_grades: the labels are DR grades (metrics.compute_metrics).
 
     Raises:
       ValueError: a file cannot be read, or the files cover different images.
@@ -74,19 +76,20 @@ def summary_rows(train_label_counts, prediction_files):
         labels, probabilities = read_predictions_csv(path)
         if first_labels is None:
             first_labels = labels
-            rows.append((BASELINE_NAME, majority_baseline_metrics(train_label_counts, labels)))
+            rows.append((BASELINE_NAME, majority_baseline_metrics(train_label_counts, labels, dr_grades)))
         elif not np.array_equal(labels, first_labels):
             raise ValueError(f"{path}: its images differ from those of {prediction_files[0][1]}")
-        rows.append((name, metrics.compute_metrics(labels, probabilities)[0]))
+        rows.append((name, metrics.compute_metrics(labels, probabilities, dr_grades)[0]))
     return rows
 
 
 def format_summary(rows):
-    """Returns the rows as an aligned text table, one line per model."""
+    """Returns the rows as an aligned text table, one line per model, of the SHOWN_METRICS they have."""
+    shown = [key for key in SHOWN_METRICS if key in rows[0][1]]
     width = max(len(name) for name, _ in rows) + 2
-    lines = ["".ljust(width) + "".join(name.rjust(24) for name in SHOWN_METRICS)]
+    lines = ["".ljust(width) + "".join(name.rjust(24) for name in shown)]
     for name, values in rows:
-        lines.append(name.ljust(width) + "".join(f"{values[key]:24.3f}" for key in SHOWN_METRICS))
+        lines.append(name.ljust(width) + "".join(f"{values[key]:24.3f}" for key in shown))
     return "\n".join(lines)
 
 
@@ -103,7 +106,7 @@ def main(argv):
         named_files = [entry.split("=", 1) for entry in options.predictions]
         if any(len(pair) != 2 for pair in named_files):
             raise ValueError("--predictions takes NAME=FILE")
-        rows = summary_rows(counts, named_files)
+        rows = summary_rows(counts, named_files, dataset_factory.has_dr_grades(options.dataset_name))
     except (OSError, ValueError) as error:
         sys.exit(f"baseline: {error}")
     print(f"Validation figures ({len(rows) - 1} model(s) against the majority-class baseline):")

@@ -39,12 +39,13 @@ def _centred_text(draw, centre, text, font, fill):
               font=font, fill=fill)
 
 
-def render_confusion_matrix(matrix, class_names):
+def render_confusion_matrix(matrix, class_names, label_noun="grade"):
     """Returns an RGB PIL image of the matrix with grade names and axis titles.
 
     Args:
       matrix: [N, N] counts, rows = true grade, columns = predicted grade.
       class_names: N names for the rows and columns.
+      label_noun: the axis titles' word for a label ("true grade", "predicted grade").
     """
     matrix = np.asarray(matrix)
     size = len(class_names)
@@ -64,9 +65,9 @@ def render_confusion_matrix(matrix, class_names):
         centre = MARGIN + index * CELL + CELL / 2
         _centred_text(draw, (centre, MARGIN - 14), name, font, INK)
         _centred_text(draw, (MARGIN - 24, centre), name, font, INK)
-    _centred_text(draw, (MARGIN + size * CELL / 2, 18), "predicted grade", font, INK)
+    _centred_text(draw, (MARGIN + size * CELL / 2, 18), f"predicted {label_noun}", font, INK)
     title = Image.new("RGB", (size * CELL, 24), BACKGROUND)
-    _centred_text(ImageDraw.Draw(title), (size * CELL / 2, 12), "true grade", font, INK)
+    _centred_text(ImageDraw.Draw(title), (size * CELL / 2, 12), f"true {label_noun}", font, INK)
     image.paste(title.rotate(90, expand=True), (6, MARGIN))
     return image
 

@@ -20,11 +20,14 @@ class EvalInput:
       num_samples: images in the split.
       class_names: names of the labels 0..num_classes-1 (after any labels offset).
       source: where the images come from, for messages.
+      dr_grades: the labels are diabetic-retinopathy grades (dataset_factory.has_dr_grades): the
+        evaluation then adds QWK, the referable-DR metrics and curves, and the fitted grading.
     """
     make_batches: Callable
     num_samples: int
     class_names: list
     source: str
+    dr_grades: bool = False
 
 
 def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4, labels_offset=0):
@@ -38,7 +41,7 @@ def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4,
     return EvalInput(make_batches=make_batches, num_samples=dataset.num_samples,
                      class_names=[names.get(label + labels_offset, str(label + labels_offset))
                                   for label in range(num_classes)],
-                     source=str(dataset.data_sources))
+                     source=str(dataset.data_sources), dr_grades=getattr(dataset, "dr_grades", False))
 
 
 def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
@@ -56,9 +59,10 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
       max_num_batches: evaluate only this many batches; None makes the whole pass.
       master: TF master address.
       grading_record: the model's recorded grading.GRADING (thresholds, eye fusion), or None;
-        the QWKs it gives are reported next to the softmax's.
+        the QWKs it gives are reported next to the softmax's (on DR grades only).
       fit_grading: fit the grading on this split instead and record it in the checkpoint's
-        training folder settings (training.run_settings), where predict and export find it.
+        training folder settings (training.run_settings), where predict and export find it
+        (DR grades only: model_flags.check_dr_grades_flag refuses it on other datasets).
       num_heatmaps: put Grad-CAM pictures of this many images (from the first batch) into
         TensorBoard, as `eval/GradCAM/i`.
 
@@ -84,11 +88,14 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     if predictions_file:
         submission.write_predictions_csv(predictions_file, predictions)
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
-    values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities)
-    values.update(grading.kappas(predictions, config.num_classes, grading_record, config.regression))
-    report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step)
-    referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
-                             global_step)
+    values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades)
+    if eval_input.dr_grades:
+        values.update(grading.kappas(predictions, config.num_classes, grading_record, config.regression))
+    report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
+                   label_noun="grade" if eval_input.dr_grades else "class")
+    if eval_input.dr_grades:
+        referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
+                                 global_step)
     if sample and sample.pictures:
         summary_writer.add_summary(heatmaps.image_summary(sample.pictures, report.SUMMARY_PREFIX + "GradCAM"),
                                    global_step)

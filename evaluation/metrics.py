@@ -1,4 +1,4 @@
-"""Diabetic-retinopathy grading metrics computed exactly from per-image numpy arrays.
+"""Classification metrics, and diabetic-retinopathy grading metrics, computed exactly from per-image arrays.
 
 Everything here works on the arrays collected by one pass over a split, so the
 printed figures, the TensorBoard summaries and the per-image predictions CSV
@@ -114,22 +114,25 @@ def top_k_recall(labels, probabilities, k):
     return float(np.mean(np.any(top_k == np.asarray(labels)[:, None], axis=1)))
 
 
-def compute_metrics(labels, probabilities):
+def compute_metrics(labels, probabilities, dr_grades=True):
     """Returns every eval metric and the confusion matrix for one pass over a split.
 
     Args:
-      labels: [num_images] true grades.
+      labels: [num_images] true grades (classes).
       probabilities: [num_images, num_classes] predicted class probabilities; the predicted grade
         is their argmax.
+      dr_grades: the labels are diabetic-retinopathy grades (dataset_factory.has_dr_grades); without
+        them only the metrics valid for any classifier are computed.
 
     Returns:
       (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
       `Recall_g` per grade g, `Mean_Recall`, `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
       `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
       `Expected_Calibration_Error`) to float, in print order; `matrix` is the confusion matrix.
-      With more than five classes upstream's `Recall_5` (top-5 recall) comes before them and the
-      per-class names become `Recall_class_g` and `Precision_class_g`; with five or fewer, top-5
-      recall is always 1 and is left out.
+      Without `dr_grades`, `QuadraticWeightedKappa` and the `Referable_*` metrics are left out.
+      With more than five classes upstream's `Recall_5` (top-5 recall) comes before the per-class
+      metrics and their names become `Recall_class_g` and `Precision_class_g`; with five or fewer,
+      top-5 recall is always 1 and is left out.
 
     Raises:
       ValueError: no images, or labels outside [0, num_classes) (e.g. the unlabelled test split).
@@ -140,10 +143,9 @@ def compute_metrics(labels, probabilities):
         raise ValueError("no images to evaluate")
     num_classes = probabilities.shape[1]
     matrix = confusion_matrix(labels, probabilities.argmax(axis=1), num_classes)
-    metrics = {
-        "Accuracy": float(np.trace(matrix) / matrix.sum()),
-        "QuadraticWeightedKappa": quadratic_weighted_kappa(matrix),
-    }
+    metrics = {"Accuracy": float(np.trace(matrix) / matrix.sum())}
+    if dr_grades:
+        metrics["QuadraticWeightedKappa"] = quadratic_weighted_kappa(matrix)
     if num_classes > TOP_K:
         metrics[f"Recall_{TOP_K}"] = top_k_recall(labels, probabilities, TOP_K)
     per_class = "" if num_classes <= TOP_K else "class_"
@@ -153,10 +155,17 @@ def compute_metrics(labels, probabilities):
     metrics["Mean_Recall"] = mean_recall(recalls)
     for grade, precision in enumerate(per_grade_precision(matrix)):
         metrics[f"Precision_{per_class}{grade}"] = precision
-    metrics["Referable_Sensitivity"], metrics["Referable_Specificity"] = referable_sensitivity_specificity(matrix)
-    referable_scores = referable_probability(probabilities)
-    metrics["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_scores)
-    metrics.update(screening.operating_point_metrics(
-        screening.screening_operating_points(labels >= REFERABLE_GRADE, referable_scores)))
+    if dr_grades:
+        metrics.update(referable_metrics(labels, probabilities, matrix))
     metrics["Expected_Calibration_Error"] = screening.expected_calibration_error(labels, probabilities)
     return metrics, matrix
+
+
+def referable_metrics(labels, probabilities, matrix):
+    """Returns the referable-DR metrics (grade >= 2): sensitivity, specificity, AUC and screening operating points."""
+    values = dict(zip(("Referable_Sensitivity", "Referable_Specificity"), referable_sensitivity_specificity(matrix)))
+    referable_scores = referable_probability(probabilities)
+    values["Referable_AUC"] = roc_auc(labels >= REFERABLE_GRADE, referable_scores)
+    values.update(screening.operating_point_metrics(
+        screening.screening_operating_points(labels >= REFERABLE_GRADE, referable_scores)))
+    return values

@@ -12,6 +12,7 @@ unless --override_run_settings is set.
 from absl import flags, logging
 
 import data_utils
+from datasets import dataset_factory
 from evaluation import evaluator, grading
 from nets import nets_factory
 from training import run_settings
@@ -150,6 +151,18 @@ def model_config(num_classes, image_size, settings=None):
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
         image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
         regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)
+
+
+def check_dr_grades_flag(name):
+    """Rejects the boolean flag `name` when set on a --dataset_name whose labels are not DR grades.
+
+    Raises:
+      ValueError: one line naming the flag and the dataset.
+    """
+    options = flags.FLAGS
+    if options[name].value and not dataset_factory.has_dr_grades(options.dataset_name):
+        raise ValueError(f"--{name} applies to diabetic-retinopathy grades only; "
+                         f"--dataset_name={options.dataset_name} has classes, not DR grades")
 
 
 def check_flags():

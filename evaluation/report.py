@@ -29,7 +29,7 @@ def build_summary(metrics, confusion_png, image_size):
     return tf.Summary(value=values)
 
 
-def publish(metrics, matrix, class_names, eval_dir, summary_writer, global_step, print_fn=print):
+def publish(metrics, matrix, class_names, eval_dir, summary_writer, global_step, print_fn=print, label_noun="grade"):
     """Prints the metrics and confusion table and writes the PNG and summaries to `eval_dir`.
 
     Args:
@@ -39,15 +39,16 @@ def publish(metrics, matrix, class_names, eval_dir, summary_writer, global_step,
       summary_writer: a `tf.summary.FileWriter`, kept open across evaluations of one run.
       global_step: the checkpoint's step, so TensorBoard plots eval curves on training's axis.
       print_fn: where the lines go.
+      label_noun: what a label is ("grade", or "class" for a dataset without DR grades), for the titles.
 
     Returns:
       The path of the confusion matrix PNG.
     """
     for line in format_metric_lines(metrics):
         print_fn(line)
-    print_fn("Confusion matrix (rows: true grade, columns: predicted grade):\n"
+    print_fn(f"Confusion matrix (rows: true {label_noun}, columns: predicted {label_noun}):\n"
              + confusion_image.format_confusion_table(matrix, class_names))
-    image = confusion_image.render_confusion_matrix(matrix, class_names)
+    image = confusion_image.render_confusion_matrix(matrix, class_names, label_noun)
     png = confusion_image.encode_png(image)
     png_path = os.path.join(eval_dir, CONFUSION_PNG)
     with atomic_files.open_atomically(png_path, "wb") as handle:

@@ -54,3 +54,13 @@ def test_malformed_predictions_file_is_named_with_its_line(tmp_path):
     (tmp_path / "other.csv").write_text("image,level\n1_left,0\n")
     with pytest.raises(ValueError, match="other.csv: not an eval predictions file"):
         baseline.read_predictions_csv(str(tmp_path / "other.csv"))
+
+
+def test_summary_of_a_dataset_without_dr_grades_shows_no_kappa_or_referable_column(tmp_path):
+    labels = [0, 1, 2, 0]
+    write_predictions(tmp_path / "perfect.csv", labels, np.eye(5)[labels])
+    rows = baseline.summary_rows([3, 1, 1, 0, 0], [("perfect", tmp_path / "perfect.csv")], dr_grades=False)
+    assert not [name for name in rows[0][1] if "Kappa" in name or name.startswith("Referable")]
+    table = baseline.format_summary(rows).splitlines()
+    assert table[0].split() == ["Mean_Recall", "Accuracy"]
+    assert table[1].split()[-2:] == ["0.333", "0.500"] and table[2].split() == ["perfect", "1.000", "1.000"]

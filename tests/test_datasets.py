@@ -70,3 +70,10 @@ def test_class_count_comes_without_tfrecords_from_the_module_or_labels_file(tmp_
         dataset_factory.get_num_classes("labelled_images", str(tmp_path / "empty"))
     with pytest.raises(ValueError, match="unknown cifar100"):
         evaluator.dataset_num_classes("cifar100")
+
+
+def test_only_diabetic_has_dr_grades_and_its_splits_carry_the_mark(tiny_diabetic_dir):
+    assert [name for name in dataset_factory.datasets_map if dataset_factory.has_dr_grades(name)] == ["diabetic"]
+    assert dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir).dr_grades is True
+    with pytest.raises(ValueError, match="Name of dataset unknown retina"):
+        dataset_factory.has_dr_grades("retina")

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import dataset_factory
+from datasets import dataset_factory, download_and_convert_flowers
 from evaluation import checkpoints, evaluate, evaluator, metrics
 from slim_compat import tf
+from tests import upstream_archives
 from tests.conftest import TINY_SPLITS
 from tests.model_helpers import (REPO_ROOT, TEST_IMAGE_SIZE, TEST_MODEL, run_script, save_random_checkpoints,
                                  shared_train_dir)
@@ -78,6 +79,8 @@ def test_book_command_prints_metrics_that_agree_with_the_predictions_csv(tiny_di
     for grade in range(5):
         assert printed[f"Recall_{grade}"] == pytest.approx(np.mean(grades[labels == grade] == grade), abs=1e-5)
     assert "Recall_5" not in printed
+    assert "rows: true grade, columns: predicted grade" in result.stdout
+    assert (tmp_path / "referable_roc.png").exists()
     # The confusion matrix is printed as a table of the same counts.
     table_rows = re.findall(r"^([0-4])((?:\s+\d+){5})$", result.stdout, re.MULTILINE)
     np.testing.assert_array_equal(np.array([row.split() for _, row in table_rows], dtype=int), matrix)
@@ -158,3 +161,52 @@ def test_checkpoint_path_may_be_a_directory_or_a_file(train_dir, tmp_path):
         checkpoints.resolve_checkpoint(str(tmp_path))
     with pytest.raises(ValueError, match="model.ckpt-9: not a checkpoint"):
         checkpoints.resolve_checkpoint(os.path.join(train_dir, "model.ckpt-9"))
+
+
+@pytest.fixture(scope="module")
+def tiny_flowers_dir(tmp_path_factory):
+    """Upstream's flowers TFRecords converted from a tiny archive: 3 classes, 4 validation photos."""
+    folder = str(tmp_path_factory.mktemp("flowers"))
+    upstream_archives.write_flowers_archive(folder, photos_per_class=3)
+    assert download_and_convert_flowers.run(folder, num_validation=4) == 0
+    return folder
+
+
+def test_flowers_eval_reports_classifier_metrics_and_no_diabetic_retinopathy_ones(tiny_flowers_dir, train_dir,
+                                                                                  tmp_path):
+    predictions_file = str(tmp_path / "predictions.csv")
+    result = run_script("eval_image_classifier.py", f"--checkpoint_path={os.path.join(train_dir, 'model.ckpt-2')}",
+                        "--dataset_name=flowers", "--dataset_split_name=validation", f"--dataset_dir={tiny_flowers_dir}",
+                        f"--model_name={TEST_MODEL}", f"--eval_image_size={TEST_IMAGE_SIZE}", "--batch_size=4",
+                        f"--eval_dir={tmp_path}", f"--predictions_file={predictions_file}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = {name: float(value) for name, value in METRIC_LINE.findall(result.stdout)}
+    assert list(printed) == (["Accuracy"] + [f"Recall_{c}" for c in range(5)] + ["Mean_Recall"]
+                             + [f"Precision_{c}" for c in range(5)] + ["Expected_Calibration_Error"])
+    with open(predictions_file) as handle:
+        rows = list(csv.DictReader(handle))
+    labels, predicted = (np.array([int(row[column]) for row in rows]) for column in ("label", "prediction"))
+    assert len(rows) == 4
+    assert printed["Accuracy"] == pytest.approx(np.mean(labels == predicted), abs=1e-5)
+    recalls = [np.mean(predicted[labels == label] == label) for label in np.unique(labels)]
+    assert printed["Mean_Recall"] == pytest.approx(np.mean(recalls), abs=1e-5)
+    assert "rows: true class, columns: predicted class" in result.stdout and "daisy" in result.stdout
+    assert sorted(os.listdir(tmp_path)) == ["confusion_matrix.png", "predictions.csv"] + sorted(
+        os.path.basename(path) for path in glob.glob(str(tmp_path / "events.out.tfevents.*")))
+    tags = {tag for tag, _ in read_events(str(tmp_path))}
+    assert "eval/Mean_Recall" in tags and "eval/ConfusionMatrix" in tags
+    assert not [tag for tag in tags if "Kappa" in tag or "Referable" in tag]
+
+
+@pytest.mark.parametrize("script, flag, output_flag", [
+    ("eval_image_classifier.py", "--fit_grading", "--eval_dir"),
+    ("predict_image_classifier.py", "--combine_eyes", "--submission_file"),
+])
+def test_grading_flags_on_a_dataset_without_dr_grades_are_a_one_line_error(tmp_path, script, flag, output_flag):
+    result = run_script(script, f"--checkpoint_path={tmp_path}", "--dataset_name=flowers",
+                        f"--dataset_dir={tmp_path}", flag, f"{output_flag}={tmp_path / 'out'}")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{script}: {flag} applies to diabetic-retinopathy grades only; "
+        "--dataset_name=flowers has classes, not DR grades")
+    assert os.listdir(tmp_path) == []

@@ -120,3 +120,17 @@ def test_upstreams_recall_5_is_top_5_recall_and_only_reported_with_more_than_fiv
     assert metrics.top_k_recall(labels, probabilities, 7) == 1.0
     five_class_values, _ = metrics.compute_metrics([0, 4], np.eye(5)[[0, 1]])
     assert "Recall_5" not in five_class_values and "Recall_4" in five_class_values
+
+
+def test_labels_without_dr_grades_get_the_classifier_metrics_only_with_the_same_values():
+    labels = np.array([0, 0, 1, 2, 4, 4])
+    probabilities = one_hot_probabilities([0, 1, 1, 4, 4, 4])
+    values, matrix = metrics.compute_metrics(labels, probabilities, dr_grades=False)
+    assert list(values) == (["Accuracy"] + [f"Recall_{g}" for g in range(5)] + ["Mean_Recall"]
+                            + [f"Precision_{g}" for g in range(5)] + ["Expected_Calibration_Error"])
+    graded, graded_matrix = metrics.compute_metrics(labels, probabilities)
+    np.testing.assert_array_equal(list(values.values()), [graded[name] for name in values])  # NaNs alike
+    np.testing.assert_array_equal(matrix, graded_matrix)
+    ten_classes, _ = metrics.compute_metrics(np.arange(10), np.eye(10), dr_grades=False)
+    assert [name for name in ten_classes if not name.startswith(("Recall_class_", "Precision_class_"))] == [
+        "Accuracy", "Recall_5", "Mean_Recall", "Expected_Calibration_Error"]
