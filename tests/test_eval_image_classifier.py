@@ -143,7 +143,7 @@ def test_interval_mode_evaluates_checkpoints_written_after_it_started(tiny_diabe
     finally:
         process.kill()
     assert process.returncode == 0, stderr[-3000:]
-    assert len(METRIC_LINE.findall(stdout)) == 2 * 21  # 16 grading metrics (Mean_Recall too), 4 operating points, calibration
+    assert len(METRIC_LINE.findall(stdout)) == 2 * 21  # 16 grading metrics, 4 operating points, calibration
 
 
 def test_unlabelled_split_is_refused(tiny_diabetic_dir, train_dir, tmp_path):
@@ -176,9 +176,10 @@ def test_flowers_eval_reports_classifier_metrics_and_no_diabetic_retinopathy_one
                                                                                   tmp_path):
     predictions_file = str(tmp_path / "predictions.csv")
     result = run_script("eval_image_classifier.py", f"--checkpoint_path={os.path.join(train_dir, 'model.ckpt-2')}",
-                        "--dataset_name=flowers", "--dataset_split_name=validation", f"--dataset_dir={tiny_flowers_dir}",
-                        f"--model_name={TEST_MODEL}", f"--eval_image_size={TEST_IMAGE_SIZE}", "--batch_size=4",
-                        f"--eval_dir={tmp_path}", f"--predictions_file={predictions_file}")
+                        "--dataset_name=flowers", "--dataset_split_name=validation",
+                        f"--dataset_dir={tiny_flowers_dir}", f"--model_name={TEST_MODEL}",
+                        f"--eval_image_size={TEST_IMAGE_SIZE}", "--batch_size=4", f"--eval_dir={tmp_path}",
+                        f"--predictions_file={predictions_file}")
     assert result.returncode == 0, result.stderr[-3000:]
     printed = {name: float(value) for name, value in METRIC_LINE.findall(result.stdout)}
     assert list(printed) == (["Accuracy"] + [f"Recall_{c}" for c in range(5)] + ["Mean_Recall"]
