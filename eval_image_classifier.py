@@ -7,9 +7,11 @@ and Referable_Specificity_at_Sensitivity90/975, Expected_Calibration_Error) and 
 confusion matrix, and writes them as summaries (and the matrix and the referable ROC as
 PNGs) to --eval_dir. Upstream's `Recall_5` (top-5 recall) is reported with more than five
 classes (the per-class names are then `Recall_class_g`, `Precision_class_g`); with five
-grades it would always be 1.0 and is left out. A model with fitted grading (--fit_grading,
-on the validation split) also gets QuadraticWeightedKappa_Thresholds and _EyeFusion; one
-with a regression head QuadraticWeightedKappa_Regression.
+grades it would always be 1.0 and is left out. The figures of exact grades describe the
+grades the model gives, as predict and the SavedModel do: its fitted thresholds when it has
+some (--fit_grading, on the validation split), else its regression head's output rounded,
+else the softmax's argmax. QuadraticWeightedKappa_X and Mean_Recall_X report the other ways
+to grade next to them: _Softmax (argmax), _Regression (rounded), _Thresholds, _EyeFusion.
 
 Only `diabetic` has DR grades: any other dataset (flowers, cifar10, mnist, imagenet, ...)
 gets the metrics valid for any classifier (Accuracy, Recall_5, per-class Recall and

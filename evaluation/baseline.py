@@ -23,7 +23,8 @@ def read_predictions_csv(path):
     """Reads eval's `image,label,prediction,prob_0..prob_{n-1}` file.
 
     Returns:
-      (labels [num_images] int64, probabilities [num_images, num_classes] float64).
+      (labels [num_images] int64, probabilities [num_images, num_classes] float64, grades
+      [num_images] int64: the `prediction` column, the grades the model gave; None without one).
 
     Raises:
       ValueError: the file has no `prob_` columns, no rows or a malformed row (named with its line).
@@ -33,16 +34,19 @@ def read_predictions_csv(path):
         columns = [name for name in reader.fieldnames or () if name.startswith("prob_")]
         if "label" not in (reader.fieldnames or ()) or not columns:
             raise ValueError(f"{path}: not an eval predictions file (needs label and prob_* columns)")
-        labels, probabilities = [], []
+        has_grades = "prediction" in reader.fieldnames
+        labels, probabilities, grades = [], [], []
         for row in reader:
             try:
                 labels.append(int(row["label"]))
                 probabilities.append([float(row[name]) for name in columns])
+                grades.append(int(row["prediction"]) if has_grades else None)
             except (TypeError, ValueError):
                 raise ValueError(f"{path}:{reader.line_num}: malformed row") from None
     if not labels:
         raise ValueError(f"{path}: no predictions")
-    return np.asarray(labels, dtype=np.int64), np.asarray(probabilities, dtype=np.float64)
+    return (np.asarray(labels, dtype=np.int64), np.asarray(probabilities, dtype=np.float64),
+            np.asarray(grades, dtype=np.int64) if has_grades else None)
 
 
 def majority_baseline_metrics(train_label_counts, labels, dr_grades=True):
@@ -73,13 +77,13 @@ def summary_rows(train_label_counts, prediction_files, dr_grades=True):
     rows = []
     first_labels = None
     for name, path in prediction_files:
-        labels, probabilities = read_predictions_csv(path)
+        labels, probabilities, grades = read_predictions_csv(path)
         if first_labels is None:
             first_labels = labels
             rows.append((BASELINE_NAME, majority_baseline_metrics(train_label_counts, labels, dr_grades)))
         elif not np.array_equal(labels, first_labels):
             raise ValueError(f"{path}: its images differ from those of {prediction_files[0][1]}")
-        rows.append((name, metrics.compute_metrics(labels, probabilities, dr_grades)[0]))
+        rows.append((name, metrics.compute_metrics(labels, probabilities, dr_grades, grades)[0]))
     return rows
 
 

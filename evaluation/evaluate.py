@@ -88,9 +88,10 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     if predictions_file:
         submission.write_predictions_csv(predictions_file, predictions)
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
-    values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades)
+    values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades,
+                                             predictions.grades)
     if eval_input.dr_grades:
-        values.update(grading.kappas(predictions, config.num_classes, grading_record, config.regression))
+        values.update(grading.grading_variants(predictions, config.num_classes, grading_record, config.regression))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
     if eval_input.dr_grades:

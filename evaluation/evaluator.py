@@ -70,6 +70,15 @@ class ModelConfig:
                    preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
                    moving_average_decay=settings.get("moving_average_decay"))
 
+    def grade_cuts(self):
+        """Cuts of the grade score into the model's grades: the fitted thresholds; else, with a
+        regression head, plain rounding of its output; else None (the softmax's argmax)."""
+        if self.thresholds is not None:
+            return tuple(self.thresholds)
+        if self.regression:
+            return tuple(float(cut) for cut in thresholds.rounding_thresholds(self.num_classes))
+        return None
+
     def network_fn(self):
         return nets_factory.get_network_fn(self.model_name, num_classes=self.num_classes, is_training=False)
 
@@ -86,7 +95,8 @@ class Predictions:
     """Per-image results of one pass, in input order; `labels` are -1 for unlabelled images.
 
     `scores` is the continuous grade (regression output, or the softmax's expected grade);
-    `grades` cuts it at `thresholds` when there are some, else takes the softmax's argmax.
+    `grades`, the model's grades, cuts it at `thresholds` (ModelConfig.grade_cuts) when there
+    are some, else takes the softmax's argmax.
     """
     filenames: list
     labels: np.ndarray
@@ -132,7 +142,7 @@ def build_outputs(config, images, with_heatmaps=False):
 
     Returns:
       {'probabilities': [batch, num_classes], 'scores': [batch] continuous grade,
-       'grades': [batch] int64, cut from the scores at `config.thresholds`, else the argmax}, and
+       'grades': [batch] int64, cut from the scores at `config.grade_cuts()`, else the argmax}, and
       with `with_heatmaps` 'heatmaps': [batch, height, width] Grad-CAM maps (of the images as
       given, not of their TTA variants).
     """
@@ -146,8 +156,8 @@ def build_outputs(config, images, with_heatmaps=False):
             outputs["heatmaps"] = maps[:tf.shape(images)[0]]
     else:
         outputs = _network_outputs(config, images, with_heatmaps)
-    if config.thresholds is not None:
-        cuts = tf.constant(config.thresholds, outputs["scores"].dtype)
+    if config.grade_cuts() is not None:
+        cuts = tf.constant(config.grade_cuts(), outputs["scores"].dtype)
         outputs["grades"] = tf.reduce_sum(tf.cast(outputs["scores"][:, None] >= cuts, tf.int64), axis=1)
     else:
         outputs["grades"] = tf.argmax(outputs["probabilities"], axis=1)
@@ -233,4 +243,4 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
         probabilities=(np.concatenate(collected["probabilities"]) if collected["probabilities"]
                        else np.zeros([0, num_classes], np.float32)),
         scores=np.concatenate(collected["scores"]) if collected["scores"] else np.zeros([0], np.float32),
-        thresholds=config.thresholds)
+        thresholds=config.grade_cuts())

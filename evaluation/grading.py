@@ -19,10 +19,6 @@ from evaluation import eye_fusion, metrics, thresholds
 GRADING = "grading"
 
 
-def _kappa(labels, grades, num_classes):
-    return metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, grades, num_classes))
-
-
 def fit(predictions, num_classes, fitted_on, regression):
     """Returns the GRADING record fitted on labelled `predictions` (an evaluator.Predictions).
 
@@ -44,22 +40,27 @@ def fit(predictions, num_classes, fitted_on, regression):
     return record
 
 
-def kappas(predictions, num_classes, grading, regression):
-    """Returns the QWKs beyond the softmax argmax's, for eval to report next to it.
+def grading_variants(predictions, num_classes, grading, regression):
+    """Returns QWK and mean recall of the other ways to grade, for eval to report next to the model's own.
 
-    `QuadraticWeightedKappa_Regression`: the regression output rounded (with a regression
-    head); `QuadraticWeightedKappa_Thresholds`: the grade score cut at `grading`'s
-    thresholds; `QuadraticWeightedKappa_EyeFusion`: both eyes fused, then cut.
+    `_Softmax`: the softmax's argmax (when the model grades otherwise); `_Regression`: the
+    regression output rounded (with a regression head); `_Thresholds`: the grade score cut at
+    `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. Each as
+    `QuadraticWeightedKappa_X` and `Mean_Recall_X`.
     """
     labels, scores = predictions.labels, predictions.scores
-    values = {}
+    variants = {}
+    if predictions.thresholds is not None:
+        variants["Softmax"] = predictions.probabilities.argmax(axis=1)
     if regression:
-        rounded = np.clip(np.rint(scores), 0, num_classes - 1).astype(np.int64)
-        values["QuadraticWeightedKappa_Regression"] = _kappa(labels, rounded, num_classes)
+        variants["Regression"] = np.clip(np.rint(scores), 0, num_classes - 1).astype(np.int64)
     if grading and grading.get("thresholds"):
-        values["QuadraticWeightedKappa_Thresholds"] = _kappa(
-            labels, thresholds.apply_thresholds(scores, grading["thresholds"]), num_classes)
+        variants["Thresholds"] = thresholds.apply_thresholds(scores, grading["thresholds"])
     if grading and grading.get("eye_fusion"):
-        values["QuadraticWeightedKappa_EyeFusion"] = _kappa(
-            labels, eye_fusion.fused_grades(scores, predictions.filenames, grading["eye_fusion"]), num_classes)
+        variants["EyeFusion"] = eye_fusion.fused_grades(scores, predictions.filenames, grading["eye_fusion"])
+    values = {}
+    for name, grades in variants.items():
+        matrix = metrics.confusion_matrix(labels, grades, num_classes)
+        values[f"QuadraticWeightedKappa_{name}"] = metrics.quadratic_weighted_kappa(matrix)
+        values[f"Mean_Recall_{name}"] = metrics.mean_recall(metrics.per_grade_recall(matrix))
     return values

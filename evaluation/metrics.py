@@ -114,15 +114,17 @@ def top_k_recall(labels, probabilities, k):
     return float(np.mean(np.any(top_k == np.asarray(labels)[:, None], axis=1)))
 
 
-def compute_metrics(labels, probabilities, dr_grades=True):
+def compute_metrics(labels, probabilities, dr_grades=True, grades=None):
     """Returns every eval metric and the confusion matrix for one pass over a split.
 
     Args:
       labels: [num_images] true grades (classes).
-      probabilities: [num_images, num_classes] predicted class probabilities; the predicted grade
-        is their argmax.
+      probabilities: [num_images, num_classes] predicted class probabilities.
       dr_grades: the labels are diabetic-retinopathy grades (dataset_factory.has_dr_grades); without
         them only the metrics valid for any classifier are computed.
+      grades: [num_images] the grades the model gives (e.g. its regression output cut at
+        thresholds), which the confusion matrix and the metrics of exact grades count; None: the
+        probabilities' argmax. The referable AUC, operating points and calibration use `probabilities`.
 
     Returns:
       (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
@@ -142,7 +144,7 @@ def compute_metrics(labels, probabilities, dr_grades=True):
     if labels.size == 0:
         raise ValueError("no images to evaluate")
     num_classes = probabilities.shape[1]
-    matrix = confusion_matrix(labels, probabilities.argmax(axis=1), num_classes)
+    matrix = confusion_matrix(labels, probabilities.argmax(axis=1) if grades is None else grades, num_classes)
     metrics = {"Accuracy": float(np.trace(matrix) / matrix.sum())}
     if dr_grades:
         metrics["QuadraticWeightedKappa"] = quadratic_weighted_kappa(matrix)

@@ -7,13 +7,14 @@ import pytest
 from evaluation import baseline
 
 
-def write_predictions(path, labels, probabilities):
-    """Writes a file in eval's --predictions_file layout."""
+def write_predictions(path, labels, probabilities, grades=None):
+    """Writes a file in eval's --predictions_file layout (`grades`: the prediction column, default the argmax)."""
+    grades = np.argmax(probabilities, axis=1) if grades is None else grades
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", "prediction"] + [f"prob_{grade}" for grade in range(5)])
-        for index, (label, row) in enumerate(zip(labels, probabilities)):
-            writer.writerow([f"{index}_left", label, int(np.argmax(row))] + [f"{p:.6f}" for p in row])
+        for index, (label, grade, row) in enumerate(zip(labels, grades, probabilities)):
+            writer.writerow([f"{index}_left", label, int(grade)] + [f"{p:.6f}" for p in row])
 
 
 def test_majority_baseline_predicts_the_most_common_training_grade():
@@ -37,6 +38,14 @@ def test_summary_puts_baseline_first_and_scores_each_model(tmp_path):
     table = baseline.format_summary(rows).splitlines()
     assert table[0].split() == list(baseline.SHOWN_METRICS)
     assert table[2].split() == ["perfect", "1.000", "1.000", "1.000", "1.000"]
+
+
+def test_summary_scores_the_grades_the_model_gave_not_the_argmax(tmp_path):
+    # A regression model's grades (the prediction column) are right; its softmax's argmax says 0 for all.
+    labels = [0, 1, 2, 3, 4, 0]
+    write_predictions(tmp_path / "graded.csv", labels, np.tile([0.6, 0.1, 0.1, 0.1, 0.1], (6, 1)), grades=labels)
+    _, graded = baseline.summary_rows([3, 0, 0, 0, 1], [("graded", tmp_path / "graded.csv")])
+    assert graded[1]["QuadraticWeightedKappa"] == 1.0 and graded[1]["Mean_Recall"] == 1.0
 
 
 def test_predictions_of_different_images_are_refused(tmp_path):

@@ -101,8 +101,14 @@ def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_dia
     with open(predictions_file) as handle:
         rows = list(csv.DictReader(handle))
     labels, grades = ([int(row[column]) for row in rows] for column in ("label", "prediction"))
-    assert printed["QuadraticWeightedKappa_Thresholds"] == pytest.approx(
-        metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, grades, 5)), abs=1e-5)
+    matrix = metrics.confusion_matrix(labels, grades, 5)
+    assert printed["QuadraticWeightedKappa_Thresholds"] == pytest.approx(metrics.quadratic_weighted_kappa(matrix),
+                                                                          abs=1e-5)
+    # The headline figures are those of the grades the model now gives (the fitted thresholds'),
+    # the softmax argmax's are reported next to them.
+    assert printed["QuadraticWeightedKappa"] == pytest.approx(printed["QuadraticWeightedKappa_Thresholds"])
+    assert printed["Mean_Recall"] == pytest.approx(metrics.mean_recall(metrics.per_grade_recall(matrix)), abs=1e-5)
+    assert {"QuadraticWeightedKappa_Softmax", "Mean_Recall_Softmax", "Mean_Recall_EyeFusion"} <= set(printed)
 
     submission_file = str(tmp_path / "submission.csv")
     prediction = run_script("predict_image_classifier.py", f"--checkpoint_path={train_dir}",
