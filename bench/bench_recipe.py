@@ -1,23 +1,25 @@
-"""The demo's setting with and without each Kaggle-winner addition, over several seeds, on a Kaggle-skewed sample.
+"""The demo's setting and the Kaggle-mode recipe, with and without each addition, over several seeds, on a
+Kaggle-skewed sample.
 
-    python bench/bench_recipe.py [--seeds 3] [--steps 100] [--num_patients 80] [--configs demo,regression,graham]
+    python bench/bench_recipe.py [--seeds 3] [--steps 300] [--num_patients 100] [--configs demo,recipe]
 
-It writes an embedded sample with Kaggle's grade frequencies (73.5/6.9/15.1/2.5/2.0 %),
-converts it (and, for `graham`, again with Graham's normalisation), trains Inception V3
-from random initialisation with the demo's settings once per configuration and seed
-(`--seed`), and evaluates each run on the validation split. Additions that need no
-training (QWK thresholds on the softmax's expected grade, the two-eye fusion) are
-measured on the `demo` runs' predictions; additions that change training (`regression`:
-a smooth-L1 grade regression head cut at QWK thresholds; `balanced`: balanced
-sampling; `graham`: Graham's normalisation) get their own runs. Fitted thresholds and
-fusions are cross-fitted: fitted on one half of the validation patients and applied to
-the other, both ways, so no figure is fitted on the images it is measured on.
+It writes an embedded sample with Kaggle's grade frequencies (73.5/6.9/15.1/2.5/2.0 %), converts
+it (patient split stratified by grade; for `graham` again with Graham's normalisation), trains
+Inception V3 from random initialisation with the demo's settings (the demo's sizes by default)
+once per configuration and seed (`--seed`), and evaluates each run on the validation split.
+Configurations that change training: `demo` (the book demo's settings), `recipe` (what
+`RECIPE=kaggle` adds from random initialisation: balanced sampling, a smooth-L1 grade regression
+head, the learning rate falling linearly to ~0 over the run), and one addition at a time:
+`regression`, `balanced`, `decay`, `graham`. Per run, the model's own grades (a regression
+head's output rounded, else the softmax's argmax) and the additions needing no training: QWK
+thresholds on the grade score, the two-eye fusion, test-time augmentation (8 flips and turns).
+Thresholds and fusions are cross-fitted: fitted on one half of the validation patients and
+applied to the other, both ways, so no figure is fitted on the images it is measured on.
 
 Per row it prints mean ± standard deviation over seeds of: QWK, mean per-grade recall
-(the average of Recall_0..Recall_4: QWK alone hides rare grades never predicted),
-referable AUC and referable sensitivity at specificity 0.90. The figures come from a
-CPU-sized sample of a few dozen validation images: they show direction and noise, not
-Kaggle performance.
+(Mean_Recall: QWK alone hides rare grades never predicted), referable AUC and referable
+sensitivity at specificity 0.90. The figures come from a CPU-sized sample of a few dozen
+validation images: they show direction and noise, not Kaggle performance.
 """
 import argparse
 import os
@@ -44,16 +46,16 @@ DEMO_FLAGS = ["--dataset_name=diabetic", "--dataset_split_name=train", "--model_
               "--preprocessing_name=fundus", "--batch_norm_decay=0.9", "--optimizer=adam", "--learning_rate=0.001",
               "--opt_epsilon=1e-8", "--learning_rate_decay_type=fixed", "--log_every_n_steps=50",
               "--save_summaries_secs=100000", "--save_interval_secs=100000"]
+DECAY = ["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001", "--num_epochs_per_decay={run_epochs}"]
+REGRESSION = ["--regression_loss=smooth_l1"]
+BALANCED = ["--balanced_sampling"]
+# name: (extra training flags, TFRecords folder); `{run_epochs}` becomes the run's length in epochs.
 TRAINED_CONFIGS = {
     "demo": ([], "tfrecords"),
-    "regression": (["--regression_loss=smooth_l1"], "tfrecords"),
-    "balanced": (["--balanced_sampling"], "tfrecords"),
-    "balanced_regression": (["--balanced_sampling", "--regression_loss=smooth_l1"], "tfrecords"),
-    "class_weights": (["--class_weights=balanced"], "tfrecords"),
-    "decay": (["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001",
-               "--num_epochs_per_decay={run_epochs}"], "tfrecords"),
-    "decay_ema": (["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001",
-                   "--num_epochs_per_decay={run_epochs}", "--moving_average_decay=0.99"], "tfrecords"),
+    "recipe": (BALANCED + REGRESSION + DECAY, "tfrecords"),
+    "regression": (REGRESSION, "tfrecords"),
+    "balanced": (BALANCED, "tfrecords"),
+    "decay": (DECAY, "tfrecords"),
     "graham": ([], "tfrecords_graham"),
 }
 
@@ -61,12 +63,13 @@ TRAINED_CONFIGS = {
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, default=3, help="training seeds per configuration")
-    parser.add_argument("--steps", type=int, default=100, help="training steps per run")
-    parser.add_argument("--num_patients", type=int, default=80, help="labelled patients (two eyes each)")
+    parser.add_argument("--steps", type=int, default=300, help="training steps per run")
+    parser.add_argument("--num_patients", type=int, default=100, help="labelled patients (two eyes each)")
     parser.add_argument("--validation_size", type=int, default=60, help="validation images")
     parser.add_argument("--image_size", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=16)
-    parser.add_argument("--configs", default="demo,regression,graham",
+    parser.add_argument("--sample_seed", type=int, default=13, help="seed of the generated sample")
+    parser.add_argument("--configs", default="demo,recipe",
                         help=f"trained configurations, of {', '.join(TRAINED_CONFIGS)}")
     parser.add_argument("--output_dir", default=None, help="working folder (default: a temporary one)")
     return parser.parse_args()
@@ -76,7 +79,7 @@ def prepare_data(work_dir, args, configs):
     """Writes the Kaggle-skewed sample and converts it as the configurations need; returns its folder."""
     dataset_dir = os.path.join(work_dir, "kaggle_sample")
     if not os.path.exists(os.path.join(dataset_dir, "trainLabels.csv")):
-        kaggle_sample.write_kaggle_sample(dataset_dir, args.num_patients, (800, 1200), seed=13,
+        kaggle_sample.write_kaggle_sample(dataset_dir, args.num_patients, (800, 1200), seed=args.sample_seed,
                                           grade_weights=kaggle_sample.KAGGLE_GRADE_WEIGHTS)
     for graham in sorted({TRAINED_CONFIGS[name][1] == "tfrecords_graham" for name in configs}):
         convert.run(dataset_dir, validation_size=args.validation_size, image_size=args.image_size, graham=graham)
@@ -92,11 +95,10 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
     train_image_classifier.main(None)
 
 
-def validation_predictions(train_dir, tfrecords_dir, regression, args, moving_average_decay=None, tta=False):
+def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False):
     dataset = dataset_factory.get_dataset("diabetic", "validation", tfrecords_dir)
     config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
-                                   image_size=args.image_size, regression=regression,
-                                   moving_average_decay=moving_average_decay, tta=tta)
+                                   image_size=args.image_size, regression=regression, tta=tta)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return evaluator.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
@@ -112,12 +114,12 @@ def patient_folds(filenames):
 
 def cross_fitted_grades(predictions, fit_and_grade):
     """Grades each fold with what `fit_and_grade(fit_indices, apply_indices)` fits on the other fold."""
-    grades = predictions.probabilities.argmax(axis=1)
+    grades = predictions.grades.copy()
     first, second = patient_folds(predictions.filenames)
     for fit_on, apply_to in ((first, second), (second, first)):
         try:
             grades[apply_to] = fit_and_grade(fit_on, apply_to)
-        except ValueError as error:  # a fold with a single grade: keep the argmax there
+        except ValueError as error:  # a fold with a single grade: keep the model's own grades there
             print(f"  (cross-fit skipped for one fold: {error})")
     return grades
 
@@ -145,30 +147,21 @@ def figures(predictions, grades):
     referable = predictions.labels >= metrics.REFERABLE_GRADE
     scores = metrics.referable_probability(predictions.probabilities)
     points = screening.screening_operating_points(referable, scores)
-    print("    per-grade recall " + " ".join(f"{value:.2f}" for value in metrics.per_grade_recall(matrix)))
     return {"QWK": metrics.quadratic_weighted_kappa(matrix),
-            "mean recall": float(np.nanmean(metrics.per_grade_recall(matrix))),
+            "mean recall": metrics.mean_recall(metrics.per_grade_recall(matrix)),
             "referable AUC": metrics.roc_auc(referable, scores),
             "sens@spec0.90": points["Referable_Sensitivity_at_Specificity90"][0]}
 
 
-def rows_of_run(config, predictions, train_counts):
-    """{row name: figures} for one trained run: as trained, and with the additions needing no training."""
-    argmax = predictions.probabilities.argmax(axis=1)
-    if "regression" in config:
-        rounded = np.clip(np.rint(predictions.scores), 0, NUM_CLASSES - 1).astype(int)
-        return {f"{config} head, rounded": figures(predictions, rounded),
-                f"{config} head + QWK thresholds": figures(predictions, threshold_grades(predictions)),
-                f"{config} softmax argmax": figures(predictions, argmax)}
-    rows = {config: figures(predictions, argmax)}
-    prior = np.maximum(np.asarray(train_counts, float), 1) / max(sum(train_counts), 1)
-    adjusted = (predictions.probabilities / prior).argmax(axis=1)
-    rows[f"{config} + prior correction"] = figures(predictions, adjusted)
-    expected = np.clip(np.rint(thresholds.expected_grade(predictions.probabilities)), 0, NUM_CLASSES - 1).astype(int)
-    rows[f"{config} expected grade rounded"] = figures(predictions, expected)
-    if config == "demo":
-        rows["demo + QWK thresholds (expected grade)"] = figures(predictions, threshold_grades(predictions))
-        rows["demo + two-eye fusion"] = figures(predictions, fusion_grades(predictions))
+def rows_of_run(config, predictions, tta_predictions):
+    """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
+    rows = {config: figures(predictions, predictions.grades)}
+    if REGRESSION[0] in TRAINED_CONFIGS[config][0]:
+        rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
+    rows[f"{config} + QWK thresholds"] = figures(predictions, threshold_grades(predictions))
+    rows[f"{config} + two-eye fusion"] = figures(predictions, fusion_grades(predictions))
+    rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
+    rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, fusion_grades(tta_predictions))
     return rows
 
 
@@ -206,14 +199,10 @@ def main():
                 dataset_factory.get_dataset("diabetic", "train", tfrecords_dir), NUM_CLASSES)
             run_epochs = args.steps * args.batch_size / sum(train_counts)
             train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed, args)
-            ema = 0.99 if "ema" in config else None
-            predictions = validation_predictions(train_dir, tfrecords_dir, "regression" in config, args, ema)
-            run_rows = rows_of_run(config, predictions, train_counts)
-            tta_predictions = validation_predictions(train_dir, tfrecords_dir, "regression" in config, args, ema,
-                                                     tta=True)
-            run_rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.probabilities.argmax(axis=1))
-            run_rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, fusion_grades(tta_predictions))
-            for row, values in run_rows.items():
+            regression = REGRESSION[0] in extra_flags
+            predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
+            tta_predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True)
+            for row, values in rows_of_run(config, predictions, tta_predictions).items():
                 results.setdefault(row, []).append(values)
                 print(f"seed {seed} {row}: " + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
             print(f"  ({time.time() - run_start:.0f}s; {time.time() - start:.0f}s in all)", flush=True)
