@@ -11,7 +11,10 @@ grades it would always be 1.0 and is left out. The figures of exact grades descr
 grades the model gives, as predict and the SavedModel do: its fitted thresholds when it has
 some (--fit_grading, on the validation split), else its regression head's output rounded,
 else the softmax's argmax. QuadraticWeightedKappa_X and Mean_Recall_X report the other ways
-to grade next to them: _Softmax (argmax), _Regression (rounded), _Thresholds, _EyeFusion.
+to grade next to them: _Softmax (argmax), _Regression (rounded), _Thresholds, _EyeFusion;
+with --fit_grading also _Thresholds_CrossFitted and _EyeFusion_CrossFitted, each half of the
+patients graded by a fit on the other half: the honest figure of a grading fitted on the
+split it is measured on.
 
 Only `diabetic` has DR grades: any other dataset (flowers, cifar10, mnist, imagenet, ...)
 gets the metrics valid for any classifier (Accuracy, Recall_5, per-class Recall and

@@ -37,7 +37,7 @@ from absl import flags as absl_flags  # noqa: E402
 import train_image_classifier  # noqa: E402
 from datasets import dataset_factory, input_pipeline, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
-from evaluation import evaluate, evaluator, eye_fusion, metrics, screening, thresholds  # noqa: E402
+from evaluation import evaluate, evaluator, grading, metrics, screening  # noqa: E402
 from slim_compat import tf  # noqa: E402
 
 NUM_CLASSES = 5
@@ -104,43 +104,6 @@ def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False
                                          split_input.num_samples)
 
 
-def patient_folds(filenames):
-    """Two folds of image indices, both eyes of a patient in the same fold."""
-    patients = sorted({convert.patient_id(name) for name in filenames})
-    first = {patient for index, patient in enumerate(patients) if index % 2 == 0}
-    in_first = np.array([convert.patient_id(name) in first for name in filenames])
-    return [np.flatnonzero(in_first), np.flatnonzero(~in_first)]
-
-
-def cross_fitted_grades(predictions, fit_and_grade):
-    """Grades each fold with what `fit_and_grade(fit_indices, apply_indices)` fits on the other fold."""
-    grades = predictions.grades.copy()
-    first, second = patient_folds(predictions.filenames)
-    for fit_on, apply_to in ((first, second), (second, first)):
-        try:
-            grades[apply_to] = fit_and_grade(fit_on, apply_to)
-        except ValueError as error:  # a fold with a single grade: keep the model's own grades there
-            print(f"  (cross-fit skipped for one fold: {error})")
-    return grades
-
-
-def threshold_grades(predictions):
-    def fit_and_grade(fit_on, apply_to):
-        cuts, _ = thresholds.fit_thresholds(predictions.labels[fit_on], predictions.scores[fit_on], NUM_CLASSES)
-        return thresholds.apply_thresholds(predictions.scores[apply_to], cuts)
-    return cross_fitted_grades(predictions, fit_and_grade)
-
-
-def fusion_grades(predictions):
-    names = np.array(predictions.filenames)
-
-    def fit_and_grade(fit_on, apply_to):
-        fusion = eye_fusion.fit_fusion(predictions.labels[fit_on], predictions.scores[fit_on], list(names[fit_on]),
-                                       NUM_CLASSES)
-        return eye_fusion.fused_grades(predictions.scores[apply_to], list(names[apply_to]), fusion)
-    return cross_fitted_grades(predictions, fit_and_grade)
-
-
 def figures(predictions, grades):
     """QWK, mean recall, referable AUC and sensitivity at specificity 0.90 of `grades`."""
     matrix = metrics.confusion_matrix(predictions.labels, grades, NUM_CLASSES)
@@ -158,10 +121,10 @@ def rows_of_run(config, predictions, tta_predictions):
     rows = {config: figures(predictions, predictions.grades)}
     if REGRESSION[0] in TRAINED_CONFIGS[config][0]:
         rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
-    rows[f"{config} + QWK thresholds"] = figures(predictions, threshold_grades(predictions))
-    rows[f"{config} + two-eye fusion"] = figures(predictions, fusion_grades(predictions))
+    rows[f"{config} + QWK thresholds"] = figures(predictions, grading.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
+    rows[f"{config} + two-eye fusion"] = figures(predictions, grading.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
     rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
-    rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, fusion_grades(tta_predictions))
+    rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
     return rows
 
 

@@ -91,7 +91,8 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades,
                                              predictions.grades)
     if eval_input.dr_grades:
-        values.update(grading.grading_variants(predictions, config.num_classes, grading_record, config.regression))
+        values.update(grading.grading_variants(predictions, config.num_classes, grading_record, config.regression,
+                                               cross_fit=fit_grading))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
     if eval_input.dr_grades:

@@ -14,7 +14,7 @@ eval, predict and export then read them from there. The record:
 import numpy as np
 from absl import logging
 
-from evaluation import eye_fusion, metrics, thresholds
+from evaluation import eye_fusion, metrics, submission, thresholds
 
 GRADING = "grading"
 
@@ -40,13 +40,59 @@ def fit(predictions, num_classes, fitted_on, regression):
     return record
 
 
-def grading_variants(predictions, num_classes, grading, regression):
+def patient_folds(filenames):
+    """Two folds of image indices, alternate patients in name order, both eyes of a patient in the same fold."""
+    patient_of = [min(index, partner) for index, partner in enumerate(submission.other_eye_indices(filenames))]
+    first = set(sorted(set(patient_of), key=lambda index: filenames[index])[::2])
+    in_first = np.array([patient in first for patient in patient_of])
+    return [np.flatnonzero(in_first), np.flatnonzero(~in_first)]
+
+
+def cross_fitted_grades(predictions, fit_and_grade):
+    """Grades each patient fold with what `fit_and_grade(fit_indices, apply_indices)` fits on the other fold.
+
+    An honest estimate of a fitted grading: no image is graded by a fit that saw it. A
+    fold that cannot be fitted (a single grade, no pairs of eyes) keeps the model's own grades.
+    """
+    grades = np.array(predictions.grades, dtype=np.int64)
+    first, second = patient_folds(predictions.filenames)
+    for fit_on, apply_to in ((first, second), (second, first)):
+        if len(fit_on) and len(apply_to):
+            try:
+                grades[apply_to] = fit_and_grade(fit_on, apply_to)
+            except ValueError as error:
+                logging.info("Cross-fitting skipped one fold: %s", error)
+    return grades
+
+
+def cross_fitted_threshold_grades(predictions, num_classes):
+    """The grades of QWK thresholds cross-fitted over two patient folds (cross_fitted_grades)."""
+    def fit_and_grade(fit_on, apply_to):
+        cuts, _ = thresholds.fit_thresholds(predictions.labels[fit_on], predictions.scores[fit_on], num_classes)
+        return thresholds.apply_thresholds(predictions.scores[apply_to], cuts)
+    return cross_fitted_grades(predictions, fit_and_grade)
+
+
+def cross_fitted_fusion_grades(predictions, num_classes):
+    """The grades of the two-eye fusion cross-fitted over two patient folds (cross_fitted_grades)."""
+    names = np.array(predictions.filenames)
+
+    def fit_and_grade(fit_on, apply_to):
+        fusion = eye_fusion.fit_fusion(predictions.labels[fit_on], predictions.scores[fit_on], list(names[fit_on]),
+                                       num_classes)
+        return eye_fusion.fused_grades(predictions.scores[apply_to], list(names[apply_to]), fusion)
+    return cross_fitted_grades(predictions, fit_and_grade)
+
+
+def grading_variants(predictions, num_classes, grading, regression, cross_fit=False):
     """Returns QWK and mean recall of the other ways to grade, for eval to report next to the model's own.
 
     `_Softmax`: the softmax's argmax (when the model grades otherwise); `_Regression`: the
     regression output rounded (with a regression head); `_Thresholds`: the grade score cut at
-    `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. Each as
-    `QuadraticWeightedKappa_X` and `Mean_Recall_X`.
+    `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. With `cross_fit` (the
+    grading was fitted on these predictions, whose figures it flatters) also
+    `_Thresholds_CrossFitted` and `_EyeFusion_CrossFitted`: each half of the patients graded by
+    a fit on the other half. Each as `QuadraticWeightedKappa_X` and `Mean_Recall_X`.
     """
     labels, scores = predictions.labels, predictions.scores
     variants = {}
@@ -58,6 +104,9 @@ def grading_variants(predictions, num_classes, grading, regression):
         variants["Thresholds"] = thresholds.apply_thresholds(scores, grading["thresholds"])
     if grading and grading.get("eye_fusion"):
         variants["EyeFusion"] = eye_fusion.fused_grades(scores, predictions.filenames, grading["eye_fusion"])
+    if cross_fit:
+        variants["Thresholds_CrossFitted"] = cross_fitted_threshold_grades(predictions, num_classes)
+        variants["EyeFusion_CrossFitted"] = cross_fitted_fusion_grades(predictions, num_classes)
     values = {}
     for name, grades in variants.items():
         matrix = metrics.confusion_matrix(labels, grades, num_classes)

@@ -83,3 +83,11 @@ def test_without_a_checkpoint_or_network_the_error_says_how_to_train_from_scratc
     assert "CHECKPOINT_PATH=none" in result.stderr
     assert not os.path.exists(os.path.join(tmp_path, "train"))
 
+
+
+def test_demo_draws_its_sample_with_the_grade_distribution_asked_for(tmp_path):
+    env = dict(os.environ, OUTPUT_DIR=str(tmp_path), NUM_PATIENTS="2", GRADE_DISTRIBUTION="1,2,3")
+    result = subprocess.run(["bash", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "--grade_distribution=1,2,3: expected sample or kaggle or five comma-separated" in result.stderr
+    assert not os.path.exists(os.path.join(tmp_path, "kaggle_sample_2_1-2-3", "trainLabels.csv"))

@@ -108,7 +108,8 @@ def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_dia
     # the softmax argmax's are reported next to them.
     assert printed["QuadraticWeightedKappa"] == pytest.approx(printed["QuadraticWeightedKappa_Thresholds"])
     assert printed["Mean_Recall"] == pytest.approx(metrics.mean_recall(metrics.per_grade_recall(matrix)), abs=1e-5)
-    assert {"QuadraticWeightedKappa_Softmax", "Mean_Recall_Softmax", "Mean_Recall_EyeFusion"} <= set(printed)
+    assert {"QuadraticWeightedKappa_Softmax", "Mean_Recall_Softmax", "Mean_Recall_EyeFusion",
+            "QuadraticWeightedKappa_Thresholds_CrossFitted", "Mean_Recall_EyeFusion_CrossFitted"} <= set(printed)
 
     submission_file = str(tmp_path / "submission.csv")
     prediction = run_script("predict_image_classifier.py", f"--checkpoint_path={train_dir}",
