@@ -42,7 +42,7 @@ CHECKPOINT_PATH=${CHECKPOINT_PATH:-}
 for argument in "$@"; do
   case "$argument" in
     --checkpoint_path=*) CHECKPOINT_PATH=${argument#*=} ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^[^#]/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "$0: unknown option $argument (see --help)" >&2; exit 2 ;;
     *) DATASET_DIR=$argument ;;
   esac
