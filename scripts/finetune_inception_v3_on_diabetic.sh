@@ -20,7 +20,8 @@
 # It evaluates the untrained model (the step-0 checkpoint) and the trained one, and ends with their
 # QWK next to the majority-class baseline's. Environment knobs (demo defaults in brackets):
 # NUM_PATIENTS [100], VALIDATION_SIZE [60], TRAIN_STEPS [300], IMAGE_SIZE [128], BATCH_SIZE [16],
-# GRADE_DISTRIBUTION [sample; kaggle draws Kaggle's 73.5/6.9/15.1/2.5/2.0 %, or five weights].
+# GRADE_DISTRIBUTION [sample; kaggle draws Kaggle's 73.5/6.9/15.1/2.5/2.0 %, or five weights],
+# SAMPLE_SEED [0] (another seed draws other patients).
 # CHECKPOINT_PATH=none with KAGGLE_DIR trains the same way on that folder: from random
 # initialisation with the demo's settings and sizes (VALIDATION_SIZE [60]), for small sets and CPUs.
 # With KAGGLE_DIR: VALIDATION_SIZE [5126], IMAGE_SIZE [299], BATCH_SIZE [32], LOGITS_STEPS [5000],
@@ -84,12 +85,15 @@ if [ -z "$DATASET_DIR" ]; then
   OUTPUT_DIR=${OUTPUT_DIR:-demo_output}
   NUM_PATIENTS=${NUM_PATIENTS:-100}
   GRADE_DISTRIBUTION=${GRADE_DISTRIBUTION:-sample}
+  SAMPLE_SEED=${SAMPLE_SEED:-0}
+  # The folder is named after what draws the sample, so that another draw never reuses a stale one.
   DATASET_DIR=$OUTPUT_DIR/kaggle_sample_$NUM_PATIENTS
   [ "$GRADE_DISTRIBUTION" = sample ] || DATASET_DIR=${DATASET_DIR}_${GRADE_DISTRIBUTION//,/-}
+  [ "$SAMPLE_SEED" = 0 ] || DATASET_DIR=${DATASET_DIR}_seed$SAMPLE_SEED
   if [ ! -f "$DATASET_DIR/trainLabels.csv" ]; then
     stage "Writing the embedded sample: $NUM_PATIENTS patients (+ test patients) into $DATASET_DIR"
     "$PYTHON" -m datasets.kaggle_sample --output_dir="$DATASET_DIR" --num_patients="$NUM_PATIENTS" --with_test \
-      --grade_distribution="$GRADE_DISTRIBUTION"
+      --grade_distribution="$GRADE_DISTRIBUTION" --seed="$SAMPLE_SEED"
   fi
 else
   SAMPLE=0 SCRATCH=0

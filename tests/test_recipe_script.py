@@ -85,9 +85,10 @@ def test_without_a_checkpoint_or_network_the_error_says_how_to_train_from_scratc
 
 
 
-def test_demo_draws_its_sample_with_the_grade_distribution_asked_for(tmp_path):
-    env = dict(os.environ, OUTPUT_DIR=str(tmp_path), NUM_PATIENTS="2", GRADE_DISTRIBUTION="1,2,3")
+def test_demo_draws_its_sample_with_the_grade_distribution_and_seed_asked_for(tmp_path):
+    env = dict(os.environ, OUTPUT_DIR=str(tmp_path), NUM_PATIENTS="2", GRADE_DISTRIBUTION="1,2,3", SAMPLE_SEED="7")
     result = subprocess.run(["bash", SCRIPT], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert "--grade_distribution=1,2,3: expected sample or kaggle or five comma-separated" in result.stderr
-    assert not os.path.exists(os.path.join(tmp_path, "kaggle_sample_2_1-2-3", "trainLabels.csv"))
+    assert "kaggle_sample_2_1-2-3_seed7" in result.stdout
+    assert not os.path.exists(os.path.join(tmp_path, "kaggle_sample_2_1-2-3_seed7", "trainLabels.csv"))
