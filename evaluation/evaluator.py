@@ -156,8 +156,9 @@ def build_outputs(config, images, with_heatmaps=False):
             outputs["heatmaps"] = maps[:tf.shape(images)[0]]
     else:
         outputs = _network_outputs(config, images, with_heatmaps)
-    if config.grade_cuts() is not None:
-        cuts = tf.constant(config.grade_cuts(), outputs["scores"].dtype)
+    cuts = config.grade_cuts()
+    if cuts is not None:
+        cuts = tf.constant(cuts, outputs["scores"].dtype)
         outputs["grades"] = tf.reduce_sum(tf.cast(outputs["scores"][:, None] >= cuts, tf.int64), axis=1)
     else:
         outputs["grades"] = tf.argmax(outputs["probabilities"], axis=1)

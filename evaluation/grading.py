@@ -99,7 +99,7 @@ def grading_variants(predictions, num_classes, grading, regression, cross_fit=Fa
     if predictions.thresholds is not None:
         variants["Softmax"] = predictions.probabilities.argmax(axis=1)
     if regression:
-        variants["Regression"] = np.clip(np.rint(scores), 0, num_classes - 1).astype(np.int64)
+        variants["Regression"] = thresholds.apply_thresholds(scores, thresholds.rounding_thresholds(num_classes))
     if grading and grading.get("thresholds"):
         variants["Thresholds"] = thresholds.apply_thresholds(scores, grading["thresholds"])
     if grading and grading.get("eye_fusion"):

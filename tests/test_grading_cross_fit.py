@@ -1,7 +1,7 @@
 """Cross-fitted grading: an honest figure for thresholds and fusions fitted on the split they grade."""
 import numpy as np
 
-from evaluation import evaluator, grading
+from evaluation import evaluator, grading, metrics
 
 
 def predictions_of(labels, scores, names):
@@ -51,3 +51,15 @@ def test_eval_figures_include_cross_fitted_variants_only_when_the_grading_was_fi
     assert fitted_here["QuadraticWeightedKappa_Softmax"] == 0.0
     assert not {name for name in grading.grading_variants(predictions, 5, record, regression=True)
                 if "CrossFitted" in name}
+
+
+def test_the_regression_variant_rounds_as_the_models_own_grades_do():
+    # Halves round up at the model's cuts (0.5, 1.5, ...): 2.5 is grade 3, not 2 as round-half-to-even says.
+    labels = np.array([0, 1, 2, 3, 4, 2])
+    scores = np.array([0.2, 1.5, 2.5, 3.49, 9.0, -1.0])
+    predictions = predictions_of(labels, scores, [f"{10 + index}_left" for index in range(labels.size)])
+    np.testing.assert_array_equal(predictions.grades, [0, 2, 3, 3, 4, 0])
+    values = grading.grading_variants(predictions, 5, None, regression=True)
+    matrix = metrics.confusion_matrix(labels, predictions.grades, 5)
+    assert values["QuadraticWeightedKappa_Regression"] == metrics.quadratic_weighted_kappa(matrix)
+    assert values["Mean_Recall_Regression"] == metrics.mean_recall(metrics.per_grade_recall(matrix))
