@@ -35,7 +35,7 @@ import slim_compat  # noqa: E402,F401  (first: repairs tf-slim for this TensorFl
 from absl import flags as absl_flags  # noqa: E402
 
 import train_image_classifier  # noqa: E402
-from datasets import dataset_factory, input_pipeline, kaggle_sample  # noqa: E402
+from datasets import dataset_factory, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import evaluate, evaluator, grading, metrics, screening  # noqa: E402
 from slim_compat import tf  # noqa: E402
@@ -116,15 +116,18 @@ def figures(predictions, grades):
             "sens@spec0.90": points["Referable_Sensitivity_at_Specificity90"][0]}
 
 
-def rows_of_run(config, predictions, tta_predictions):
+def rows_of_run(config, predictions, tta_predictions, regression):
     """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
     rows = {config: figures(predictions, predictions.grades)}
-    if REGRESSION[0] in TRAINED_CONFIGS[config][0]:
+    if regression:
         rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
-    rows[f"{config} + QWK thresholds"] = figures(predictions, grading.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
-    rows[f"{config} + two-eye fusion"] = figures(predictions, grading.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
+    rows[f"{config} + QWK thresholds"] = figures(
+        predictions, grading.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
+    rows[f"{config} + two-eye fusion"] = figures(
+        predictions, grading.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
     rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
-    rows[f"{config} + TTA + two-eye fusion"] = figures(tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
+    rows[f"{config} + TTA + two-eye fusion"] = figures(
+        tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
     return rows
 
 
@@ -158,14 +161,13 @@ def main():
             tfrecords_dir = os.path.join(dataset_dir, tfrecords)
             train_dir = os.path.join(work_dir, f"{config}_seed{seed}")
             run_start = time.time()
-            train_counts = input_pipeline.count_labels(
-                dataset_factory.get_dataset("diabetic", "train", tfrecords_dir), NUM_CLASSES)
-            run_epochs = args.steps * args.batch_size / sum(train_counts)
+            train_images = dataset_factory.get_dataset("diabetic", "train", tfrecords_dir).num_samples
+            run_epochs = args.steps * args.batch_size / train_images
             train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed, args)
             regression = REGRESSION[0] in extra_flags
             predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
             tta_predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True)
-            for row, values in rows_of_run(config, predictions, tta_predictions).items():
+            for row, values in rows_of_run(config, predictions, tta_predictions, regression).items():
                 results.setdefault(row, []).append(values)
                 print(f"seed {seed} {row}: " + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
             print(f"  ({time.time() - run_start:.0f}s; {time.time() - start:.0f}s in all)", flush=True)

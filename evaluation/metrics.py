@@ -128,8 +128,8 @@ def compute_metrics(labels, probabilities, dr_grades=True, grades=None):
 
     Returns:
       (metrics, matrix): `metrics` is a dict from name (`Accuracy`, `QuadraticWeightedKappa`,
-      `Recall_g` per grade g, `Mean_Recall`, `Precision_g` per grade g, `Referable_Sensitivity`, `Referable_Specificity`,
-      `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
+      `Recall_g` per grade g, `Mean_Recall`, `Precision_g` per grade g, `Referable_Sensitivity`,
+      `Referable_Specificity`, `Referable_AUC`, the screening operating points of `screening.OPERATING_POINTS`,
       `Expected_Calibration_Error`) to float, in print order; `matrix` is the confusion matrix.
       Without `dr_grades`, `QuadraticWeightedKappa` and the `Referable_*` metrics are left out.
       With more than five classes upstream's `Recall_5` (top-5 recall) comes before the per-class

@@ -2,7 +2,8 @@
 
 The score is P(grade >= 2) (metrics.referable_probability). The ROC picture marks
 the operating point of the grader itself (referable when the predicted grade is
->= 2) and the four screening operating points (screening.OPERATING_POINTS), and is written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
+>= 2) and the four screening operating points (screening.OPERATING_POINTS), and is
+written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
 the precision-recall curve goes to TensorBoard's PR-curve plugin.
 """
 import os
