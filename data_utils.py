@@ -10,13 +10,21 @@ module imports neither TensorFlow nor slim, so worker processes start fast.
 import os
 import warnings
 
+from collections import namedtuple
+
 import numpy as np
 from PIL import Image, ImageFilter
 
+from fundus import disc as fundus_disc
+from fundus import quality as fundus_quality
 from utils import atomic_files
 
 DEFAULT_IMAGE_SIZE = 299
 DEFAULT_CROP_THRESHOLD = 10
+# "disc": a square around the fitted disc, its side the diameter (round discs from every camera);
+# "book": the book's bounding box stretched to a square.
+CROP_MODES = ("disc", "book")
+DEFAULT_CROP_MODE = "disc"
 # What `preprocess_fundus` makes of a photograph, keyword argument -> default. The conversion
 # records these settings with every image it writes and makes an image again when they change,
 # so a new option of `preprocess_fundus` joins here with its default.
@@ -24,6 +32,7 @@ DEFAULT_SETTINGS = {
     "image_size": DEFAULT_IMAGE_SIZE,
     "crop_threshold": DEFAULT_CROP_THRESHOLD,
     "graham": False,
+    "crop_mode": DEFAULT_CROP_MODE,
 }
 JPEG_QUALITY = 95
 # About four times the largest Kaggle photograph (5,184x3,456); a 30,000x30,000
@@ -153,43 +162,104 @@ def _decode_at_scale(image, scale):
         raise BadImageError(f"corrupt or truncated JPEG ({error})") from error
 
 
-def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFAULT_CROP_THRESHOLD,
-                        max_pixels=MAX_IMAGE_PIXELS):
-    """Decodes a fundus JPEG as small as allowed and crops its black border.
+FundusCrop = namedtuple("FundusCrop", "pixels disc frame_shape crop_mode quality all_black")
 
-    The first decode keeps twice `image_size` on the frame's short side; when
-    the cropped disc is too small for that at the chosen scale, the image is
-    decoded again at the scale the disc needs (rare: the disc fills most of a
-    Kaggle frame).
+
+def _crop_extent(pixels, disc, crop_mode, threshold):
+    """The crop's short side at this decode: the disc's square, or the book's bounding box (None if all dark)."""
+    if crop_mode == "disc" and disc.found:
+        return fundus_disc.square_box(disc)[2]
+    box = black_border_box(pixels, threshold)
+    return None if box is None else min(box[1] - box[0], box[3] - box[2])
+
+
+def decode_target(image_size):
+    """The fewest pixels a reduced decode keeps on the crop's side: twice the output, and the quality measures' size."""
+    return max(MIN_DECODE_FACTOR * image_size, fundus_quality.QUALITY_SIZE)
+
+
+def _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels):
+    """Decodes as small as the crop allows; returns (pixels, scale, disc).
+
+    The first decode keeps decode_target(image_size) on the frame's short side; when the
+    crop is too small for that at the chosen scale, the image is decoded again at
+    the scale the crop needs (rare: the disc fills most of a Kaggle frame).
+    """
+    wanted = decode_target(image_size)
+    with open_jpeg(path, max_pixels) as image:
+        scale = _dct_scale_keeping(min(image.size), wanted)
+        pixels = _decode_at_scale(image, scale)
+    disc = fundus_disc.find_disc(pixels, crop_threshold)
+    extent = _crop_extent(pixels, disc, crop_mode, crop_threshold)
+    if extent is not None and scale > 1:
+        finer = _dct_scale_keeping(extent * scale, wanted)
+        if finer < scale:
+            with open_jpeg(path, max_pixels) as image:
+                pixels = _decode_at_scale(image, finer)
+            scale = finer
+            disc = fundus_disc.find_disc(pixels, crop_threshold)
+    return pixels, scale, disc
+
+
+def measure_quality(square, disc, frame_shape):
+    """The Quality of a photograph from its disc's square (fundus.disc.crop_disc), measured at QUALITY_SIZE.
+
+    Raises:
+      BadImageError: a greyscale photograph.
+    """
+    size = fundus_quality.QUALITY_SIZE
+    crop = FundusCrop(resize_bicubic(square, size), disc, frame_shape, "disc", None, False)
+    check_colour(crop.pixels)
+    field = disc_mask(crop, size, 1.0).sum() / fundus_disc.disc_region(size, 1.0, *[np.ones(size, bool)] * 2).sum()
+    return fundus_quality.measure(crop.pixels, disc_mask(crop, size, fundus_quality.MEASURED_SHARE), disc.found,
+                                  field)
+
+
+def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFAULT_CROP_THRESHOLD,
+                        max_pixels=MAX_IMAGE_PIXELS, crop_mode=DEFAULT_CROP_MODE):
+    """Decodes a fundus JPEG as small as allowed, crops it and measures its gradability.
+
+    `crop_mode` "disc": the square centred on the fitted disc, its side the disc's diameter,
+    black outside the frame and the circle (the book's crop when no disc is found).
+    "book": the book's bounding box of the pixels brighter than `crop_threshold`.
 
     Returns:
-      (cropped RGB uint8 array, whether the image was all black and kept uncropped).
+      A FundusCrop: the cropped RGB uint8 array, the fitted Disc, the photo's Quality, and
+      whether the image was all black and kept uncropped.
 
     Raises:
       BadImageError: the file is not a decodable JPEG within `max_pixels`, is greyscale, or
         its disc is too small for `image_size`.
     """
-    wanted = MIN_DECODE_FACTOR * image_size
-    with open_jpeg(path, max_pixels) as image:
-        scale = _dct_scale_keeping(min(image.size), wanted)
-        pixels = _decode_at_scale(image, scale)
+    if crop_mode not in CROP_MODES:
+        raise ValueError(f"crop_mode={crop_mode!r}: must be one of {', '.join(CROP_MODES)}")
+    pixels, scale, disc = _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels)
     box = black_border_box(pixels, crop_threshold)
-    if box is not None and scale > 1:
-        top, bottom, left, right = box
-        disc_scale = _dct_scale_keeping(min(bottom - top, right - left) * scale, wanted)
-        if disc_scale < scale:
-            with open_jpeg(path, max_pixels) as image:
-                pixels = _decode_at_scale(image, disc_scale)
-            scale = disc_scale
-            box = black_border_box(pixels, crop_threshold)
     if box is None:
         check_size(pixels, scale, image_size)
-        return pixels, True
-    top, bottom, left, right = box
-    disc = pixels[top:bottom, left:right]
-    check_size(disc, scale, image_size)
-    check_colour(disc)
-    return disc, False
+        return FundusCrop(pixels, disc, pixels.shape[:2], "book", fundus_quality.unmeasured(), True)
+    square = fundus_disc.crop_disc(pixels, disc)
+    quality = measure_quality(square, disc, pixels.shape[:2])
+    if crop_mode == "disc" and disc.found:
+        cropped = square
+    else:
+        crop_mode = "book"
+        top, bottom, left, right = box
+        cropped = pixels[top:bottom, left:right]
+    check_size(cropped, scale, image_size)
+    return FundusCrop(cropped, disc, pixels.shape[:2], crop_mode, quality, False)
+
+
+def disc_mask(crop, size, share):
+    """Boolean [size, size] of a crop resized to `size`: within `share` of the disc's radius and inside
+    the frame by (1 - share) of the radius; a book crop's disc is the square's inscribed circle."""
+    everywhere = np.ones(size, dtype=bool)
+    if crop.crop_mode != "disc":
+        return fundus_disc.disc_region(size, share, everywhere, everywhere)
+    top, left, side = fundus_disc.square_box(crop.disc)
+    margin = (1 - share) * side / 2
+    return fundus_disc.disc_region(size, share, fundus_disc.frame_lines(top, side, crop.frame_shape[0], size, margin),
+                                   fundus_disc.frame_lines(left, side, crop.frame_shape[1], size, margin))
 
 
 def resize_bicubic(pixels, image_size=DEFAULT_IMAGE_SIZE):
@@ -206,22 +276,24 @@ GRAHAM_GREY = 128
 GRAHAM_DISC_SHARE = 0.9
 
 
-def graham_normalise(pixels):
-    """Returns B. Graham's normalisation of a square, disc-filling RGB uint8 image.
+def graham_normalise(pixels, disc=None):
+    """Returns B. Graham's normalisation of a square RGB uint8 image of a disc of radius side / 2.
 
-    The cropped, resized disc has radius = side / 2. Each pixel's local average colour (a
-    Gaussian blur with sigma = radius / 30) is subtracted, the difference amplified 4x around
-    grey 128 (lesions and vessels stand out, illumination and pigment differences between
-    photographs vanish), and the outer 10 % of the disc, where the rim's glare sits, is grey.
+    Each pixel's local average colour (a Gaussian blur with sigma = radius / 30) is
+    subtracted, the difference amplified 4x around grey 128 (lesions and vessels stand out,
+    illumination and pigment differences between photographs vanish), and everything outside
+    `disc` (a boolean mask, see disc_mask; default the inner 90 % of the inscribed circle) is
+    grey: the rim's glare and, where the frame cut the disc, the blur's bleed from the black.
     """
     side = pixels.shape[0]
     radius = side / 2
+    if disc is None:
+        everywhere = np.ones(side, dtype=bool)
+        disc = fundus_disc.disc_region(side, GRAHAM_DISC_SHARE, everywhere, everywhere)
     image = Image.fromarray(pixels)
     blurred = np.asarray(image.filter(ImageFilter.GaussianBlur(radius / GRAHAM_SIGMA_DIVISOR)), dtype=np.float32)
     normalised = GRAHAM_GAIN * (pixels.astype(np.float32) - blurred) + GRAHAM_GREY
-    rows, columns = np.mgrid[:side, :pixels.shape[1]]
-    outside = (rows + 0.5 - radius) ** 2 + (columns + 0.5 - pixels.shape[1] / 2) ** 2 > (GRAHAM_DISC_SHARE * radius) ** 2
-    normalised[outside] = GRAHAM_GREY
+    normalised[~disc] = GRAHAM_GREY
     return np.uint8(np.clip(np.rint(normalised), 0, 255))
 
 
@@ -231,20 +303,23 @@ def save_jpeg_atomically(pixels, path, quality=JPEG_QUALITY):
         Image.fromarray(pixels).save(temporary, format="JPEG", quality=quality)
 
 
-def preprocess_fundus(source, destination, image_size=DEFAULT_IMAGE_SIZE,
-                      crop_threshold=DEFAULT_CROP_THRESHOLD, graham=False, max_pixels=MAX_IMAGE_PIXELS):
+def preprocess_fundus(source, destination, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFAULT_CROP_THRESHOLD,
+                      graham=False, crop_mode=DEFAULT_CROP_MODE, max_pixels=MAX_IMAGE_PIXELS):
     """Reduced decode, crop, bicubic resize (with `graham`, then graham_normalise) and JPEG save of one photograph.
 
     Returns:
-      A warning for the report (e.g. all black, kept uncropped) or None.
+      (the photo's fundus.quality.Quality, a warning for the report (e.g. all black, kept
+      uncropped) or None).
 
     Raises:
       BadImageError: `source` is not a decodable JPEG within `max_pixels`.
     """
-    cropped, all_black = load_cropped_fundus(source, image_size, crop_threshold, max_pixels)
+    crop = load_cropped_fundus(source, image_size, crop_threshold, max_pixels, crop_mode)
     os.makedirs(os.path.dirname(destination), exist_ok=True)
-    resized = resize_bicubic(cropped, image_size)
-    save_jpeg_atomically(graham_normalise(resized) if graham else resized, destination)
-    if all_black:
-        return f"every pixel is at most {crop_threshold}: kept uncropped"
-    return None
+    resized = resize_bicubic(crop.pixels, image_size)
+    if graham:
+        resized = graham_normalise(resized, disc_mask(crop, image_size, GRAHAM_DISC_SHARE))
+    save_jpeg_atomically(resized, destination)
+    if crop.all_black:
+        return crop.quality, f"every pixel is at most {crop_threshold}: kept uncropped"
+    return crop.quality, None

@@ -47,6 +47,12 @@ flags.DEFINE_integer("num_workers", None, "Preprocessing processes; default: eve
 flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the square images written.")
 flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
                      "Border rows/columns whose brightest channel is at most this are cropped.")
+flags.DEFINE_enum("crop_mode", data_utils.DEFAULT_CROP_MODE, data_utils.CROP_MODES,
+                  "diabetic: disc: a square centred on the fitted disc, its side the disc's diameter (round "
+                  "discs of one size from every camera; black where the frame cut the disc); book: the book's "
+                  "bounding box of the bright pixels, stretched to a square.")
+flags.DEFINE_boolean("keep_ungradable", False, "diabetic: also write the photos judged ungradable (listed in "
+                     "DIR/quality.csv) into the TFRecords.")
 flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: one per 1,024 images, at least 4.")
 flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
 flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
@@ -68,7 +74,7 @@ def convert_diabetic():
     return download_and_convert_diabetic.run(
         FLAGS.dataset_dir, validation_size=FLAGS.validation_size, num_workers=FLAGS.num_workers,
         image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, graham=FLAGS.graham,
-        num_shards=FLAGS.num_shards,
+        crop_mode=FLAGS.crop_mode, keep_ungradable=FLAGS.keep_ungradable, num_shards=FLAGS.num_shards,
         seed=FLAGS.seed, overwrite=FLAGS.overwrite)
 
 

@@ -6,7 +6,8 @@ processed folder, right after the image is renamed into place:
     {"image": "train/3/10_left.jpeg", "record": {"source": "train/10_left.jpeg", "size": 2841190,
      "mtime_ns": 1700000000000000000, "settings": {"crop_threshold": 10, "image_size": 299}}}
 
-The last line of an image wins, and a line cut short by a kill is ignored (its image is then
+A line may also carry the photo's gradability measures (`"quality": {...}`, fundus.quality),
+so that a resumed conversion still knows them for the images it keeps. The last line of an image wins, and a line cut short by a kill is ignored (its image is then
 made again). An image is current when it exists and its record equals the one the running
 conversion would write; any other image (source replaced, other settings, never recorded) is
 made again. `save` rewrites the file with one line per image still on disk.
@@ -42,20 +43,21 @@ class ConversionRecords:
     def __init__(self, processed_dir):
         self._processed_dir = processed_dir
         self._path = os.path.join(processed_dir, RECORDS_FILENAME)
-        self._records = self._load()
+        self._records, self._qualities = self._load()
 
     def _load(self):
-        records = {}
+        records, qualities = {}, {}
         if not os.path.exists(self._path):
-            return records
+            return records, qualities
         with open(self._path, encoding="utf-8") as handle:
             for line in handle:
                 try:
                     entry = json.loads(line)
                     records[entry["image"]] = entry["record"]
-                except (ValueError, KeyError, TypeError):
+                    qualities[entry["image"]] = entry.get("quality")
+                except (ValueError, KeyError, TypeError, AttributeError):
                     continue
-        return records
+        return records, qualities
 
     def _key(self, image_path):
         return os.path.relpath(image_path, self._processed_dir)
@@ -64,13 +66,24 @@ class ConversionRecords:
         """Returns whether `image_path` exists and was made as `record` says it would be now."""
         return os.path.exists(image_path) and self._records.get(self._key(image_path)) == record
 
-    def add(self, image_path, record):
-        """Records that `image_path` was just made as `record` says (appended at once)."""
+    def quality(self, image_path):
+        """Returns the gradability measures recorded with `image_path` (a dict), or None."""
+        return self._qualities.get(self._key(image_path))
+
+    def add(self, image_path, record, quality=None):
+        """Records that `image_path` was just made as `record` says, with its `quality` dict (appended at once)."""
         key = self._key(image_path)
         self._records[key] = record
+        self._qualities[key] = quality
         os.makedirs(self._processed_dir, exist_ok=True)
         with open(self._path, "a", encoding="utf-8") as handle:
-            handle.write(canonical_json({"image": key, "record": record}) + "\n")
+            handle.write(self._line(key) + "\n")
+
+    def _line(self, key):
+        entry = {"image": key, "record": self._records[key]}
+        if self._qualities.get(key) is not None:
+            entry["quality"] = self._qualities[key]
+        return canonical_json(entry)
 
     def save(self):
         """Rewrites the file atomically with one line per recorded image that still exists."""
@@ -79,5 +92,4 @@ class ConversionRecords:
         self._records = present
         os.makedirs(self._processed_dir, exist_ok=True)
         with atomic_files.open_atomically(self._path, encoding="utf-8") as handle:
-            handle.writelines(canonical_json({"image": key, "record": record}) + "\n"
-                              for key, record in present.items())
+            handle.writelines(self._line(key) + "\n" for key in present)

@@ -33,6 +33,7 @@ from collections import namedtuple
 from absl import logging
 
 import data_utils
+from fundus import quality as fundus_quality
 from datasets import conversion_records, dataset_utils, diabetic, tfrecord_writer
 from utils import atomic_files
 from utils.progress import ProgressLog
@@ -47,6 +48,9 @@ TEST_CLASS_FOLDER = "unlabelled"
 IMAGE_EXTENSION = ".jpeg"
 CONVERSION_FILENAME = "conversion.json"
 DEFAULT_VALIDATION_SIZE = 5126
+QUALITY_FILENAME = "quality.csv"
+# Images named in a one-line summary of many (missing photos, ungradable photos).
+SUMMARY_NAMES = 5
 NAME_PREFIX = "diabetic"
 
 Job = namedtuple("Job", "source destination split label image_id")
@@ -64,10 +68,17 @@ class Report:
         self.errors.append(f"{where}: {problem}")
         logging.error("%s: %s", where, problem)
 
-    def warning(self, where, problem):
-        """An input converted or skipped on purpose, worth a look."""
+    def warning(self, where, problem, log=True):
+        """An input converted or skipped on purpose, worth a look; with `log`, also logged (else only the file)."""
         self.warnings.append(f"{where}: {problem}")
-        logging.warning("%s: %s", where, problem)
+        if log:
+            logging.warning("%s: %s", where, problem)
+
+    def summarise(self, items, what, where):
+        """Logs one line for many `items` (names): how many, the first few, and that all are in the report."""
+        if items:
+            shown = ", ".join(items[:SUMMARY_NAMES]) + (", ..." if len(items) > SUMMARY_NAMES else "")
+            logging.warning("%d %s (%s); all listed in %s", len(items), what, shown, where)
 
     def write(self, path):
         """Writes `error ...` then `warning ...` lines to `path`, atomically."""
@@ -201,24 +212,33 @@ def output_folder(name, settings):
     return name + GRAHAM_SUFFIX if settings.get("graham") else name
 
 
-def plan_jobs(dataset_dir, labels, validation_names, report, processed_dir=PROCESSED_DIR):
-    """Returns the jobs for every labelled and test image; reports unlisted and missing files."""
-    processed = os.path.join(dataset_dir, processed_dir)
+def present_labels(dataset_dir, labels, report):
+    """Returns ({image name: path} of the files in train/, the `labels` rows whose photo is there).
+
+    Listed photos that are missing (a partial download) are summed up in one logged line and
+    each named in the report; files in train/ that are not listed are reported and skipped.
+    """
     on_disk = _images_on_disk(os.path.join(dataset_dir, "train"), report)
     listed = {name for name, _ in labels}
     for name in sorted(set(on_disk) - listed):
         if on_disk[name]:
             report.warning(on_disk[name], f"not listed in {LABELS_CSV}; skipped")
+    missing = [name for name, _ in labels if name not in on_disk]
+    for name in missing:
+        report.warning(os.path.join(dataset_dir, "train", name + IMAGE_EXTENSION),
+                       f"listed in {LABELS_CSV} but missing", log=False)
+    report.summarise(missing, f"of the {len(labels)} photos listed in {LABELS_CSV} are missing from "
+                     f"{os.path.join(dataset_dir, 'train')}", REPORT_FILENAME)
+    return on_disk, [(name, grade) for name, grade in labels if on_disk.get(name)]
+
+
+def plan_jobs(dataset_dir, labels, on_disk, validation_names, report, processed_dir=PROCESSED_DIR):
+    """Returns the jobs for every labelled photo on disk (`labels`, `on_disk` from present_labels) and test photo."""
+    processed = os.path.join(dataset_dir, processed_dir)
     jobs = []
     for name, grade in labels:
-        if name not in on_disk:
-            report.error(os.path.join(dataset_dir, "train", name + IMAGE_EXTENSION),
-                         f"listed in {LABELS_CSV} but missing")
-        source = on_disk.get(name)
-        if source is None:
-            continue
         split = "validation" if name in validation_names else "train"
-        jobs.append(Job(source, os.path.join(processed, split, str(grade), name + IMAGE_EXTENSION),
+        jobs.append(Job(on_disk[name], os.path.join(processed, split, str(grade), name + IMAGE_EXTENSION),
                         split, grade, name))
     test_images = _images_on_disk(os.path.join(dataset_dir, "test"), report)
     for name, source in sorted((name, source) for name, source in test_images.items() if source):
@@ -244,11 +264,12 @@ def conversion_settings(**settings):
 
 
 def _preprocess_job(job, settings):
-    """Runs in a worker process; returns (job, error or None, warning or None)."""
+    """Runs in a worker process; returns (job, error or None, quality measures (a dict) or None, warning or None)."""
     try:
-        return job, None, data_utils.preprocess_fundus(job.source, job.destination, **settings)
+        quality, warning = data_utils.preprocess_fundus(job.source, job.destination, **settings)
+        return job, None, quality._asdict(), warning
     except (data_utils.BadImageError, OSError) as error:
-        return job, str(error), None
+        return job, str(error), None, None
 
 
 def preprocess_images(jobs, report, num_workers, settings, records, dataset_dir, overwrite=False):
@@ -267,18 +288,19 @@ def preprocess_images(jobs, report, num_workers, settings, records, dataset_dir,
       {job: its record} of the jobs whose processed image is current at the end.
     """
     wanted = {job: conversion_records.image_record(job.source, dataset_dir, settings) for job in jobs}
-    pending = [job for job in jobs if overwrite or not records.is_current(job.destination, wanted[job])]
+    pending = [job for job in jobs if overwrite or not records.is_current(job.destination, wanted[job])
+               or records.quality(job.destination) is None]
     logging.info("%d images to preprocess, %d already done with the same source and settings",
                  len(pending), len(jobs) - len(pending))
     progress = ProgressLog(len(pending), every_secs=5.0)
     work = functools.partial(_preprocess_job, settings=settings)
     # Fork: the workers need only data_utils, and spawning would re-import TensorFlow in each.
     with multiprocessing.get_context("fork").Pool(num_workers) as pool:
-        for job, error, warning in pool.imap_unordered(work, pending):
+        for job, error, quality, warning in pool.imap_unordered(work, pending):
             if error:
                 report.error(job.source, error)
             else:
-                records.add(job.destination, wanted[job])
+                records.add(job.destination, wanted[job], quality)
             if warning:
                 report.warning(job.source, warning)
             progress.update(1)
@@ -361,7 +383,7 @@ def exclusive_conversion(dataset_dir):
 
 
 def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None, num_shards=None, seed=0,
-        overwrite=False, **settings):
+        overwrite=False, keep_ungradable=False, **settings):
     """Converts a Kaggle-layout folder; see the module docstring.
 
     Args:
@@ -371,6 +393,7 @@ def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None, 
       num_shards: TFRecord shards per split; None: tfrecord_writer.default_num_shards.
       seed: seed of the split and of the shard shuffle.
       overwrite: process every image and write the TFRecords again, even where current.
+      keep_ungradable: also write the photos judged ungradable into the TFRecords.
       **settings: preprocessing settings (data_utils.DEFAULT_SETTINGS keys, e.g. image_size).
 
     Returns:
@@ -384,24 +407,62 @@ def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None, 
     if not os.path.isdir(dataset_dir):
         raise ValueError(f"--dataset_dir={dataset_dir}: not a directory")
     with exclusive_conversion(dataset_dir):
-        return _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, settings)
+        return _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, keep_ungradable,
+                        settings)
 
 
-def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, settings):
+def write_quality(path, qualities):
+    """Writes `qualities` ({image name: measures dict}) as CSV `image,gradable,<measures>`, atomically."""
+    columns = ["image", "gradable"] + list(fundus_quality.MEASURES)
+    with atomic_files.open_atomically(path, newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for name, measures in sorted(qualities.items()):
+            writer.writerow([name] + [_csv_value(measures[column]) for column in columns[1:]])
+
+
+def _csv_value(value):
+    if isinstance(value, bool):
+        return int(value)
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def exclude_ungradable(done, qualities, report):
+    """Returns `done` without the photos judged ungradable; each is named in the report, all in one logged line."""
+    ungradable = sorted((job for job in done if not qualities[job.image_id]["gradable"]), key=lambda job: job.image_id)
+    for job in ungradable:
+        problems = "; ".join(fundus_quality.problems(fundus_quality.Quality(**qualities[job.image_id])))
+        report.warning(job.source, f"ungradable ({problems}): kept out of the TFRecords", log=False)
+    report.summarise([job.image_id for job in ungradable], f"of {len(done)} photos are ungradable and kept out "
+                     f"of the TFRecords (--keep_ungradable keeps them)", f"{QUALITY_FILENAME} and {REPORT_FILENAME}")
+    excluded = set(ungradable)
+    return {job: record for job, record in done.items() if job not in excluded}
+
+
+def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwrite, keep_ungradable, settings):
     report = Report()
     labels_path = os.path.join(dataset_dir, LABELS_CSV)
     labels = read_labels(labels_path, report)
     if not labels:
         report.write(os.path.join(dataset_dir, REPORT_FILENAME))
         raise ValueError(f"{labels_path}: lists no usable image (rows 'image,level' after the header)")
+    on_disk, present = present_labels(dataset_dir, labels, report)
+    if not present:
+        report.write(os.path.join(dataset_dir, REPORT_FILENAME))
+        raise ValueError(f"{os.path.join(dataset_dir, 'train')}: holds none of the {len(labels)} photos "
+                         f"listed in {LABELS_CSV}")
     validation_names = split_by_patient(
-        [name for name, _ in labels], effective_validation_size(validation_size, len(labels)), seed, dict(labels))
+        [name for name, _ in present], effective_validation_size(validation_size, len(present)), seed, dict(present))
     processed_dir = output_folder(PROCESSED_DIR, settings)
-    jobs = plan_jobs(dataset_dir, labels, validation_names, report, processed_dir)
+    jobs = plan_jobs(dataset_dir, present, on_disk, validation_names, report, processed_dir)
     records = conversion_records.ConversionRecords(os.path.join(dataset_dir, processed_dir))
     done = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), settings, records,
                              dataset_dir, overwrite)
     records.save()
+    qualities = {job.image_id: records.quality(job.destination) for job in done}
+    write_quality(os.path.join(dataset_dir, QUALITY_FILENAME), qualities)
+    if not keep_ungradable:
+        done = exclude_ungradable(done, qualities, report)
     report_path = os.path.join(dataset_dir, REPORT_FILENAME)
     report.write(report_path)
     logging.info("%d errors, %d warnings; listed in %s", len(report.errors), len(report.warnings), report_path)

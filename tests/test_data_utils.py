@@ -71,9 +71,10 @@ def test_all_black_image_is_kept_uncropped_not_one_pixel():
 def test_reduced_decode_keeps_twice_the_target_and_matches_the_full_decode(tmp_path, retina_on_canvas):
     path = write_jpeg(tmp_path, retina_on_canvas)
     image_size = 150
-    reduced, all_black = data_utils.load_cropped_fundus(path, image_size)
+    crop = data_utils.load_cropped_fundus(path, image_size, crop_mode="book")
+    reduced = crop.pixels
     naive = data_utils.crop_black_borders(np.asarray(Image.open(path)))
-    assert not all_black
+    assert not crop.all_black
     # Scale 8 would leave the 1,4xx-pixel disc under 300 pixels; 4 keeps it above.
     assert min(reduced.shape[:2]) >= 2 * image_size
     assert abs(reduced.shape[0] - naive.shape[0] / 4) <= 2 and abs(reduced.shape[1] - naive.shape[1] / 4) <= 2
@@ -82,18 +83,19 @@ def test_reduced_decode_keeps_twice_the_target_and_matches_the_full_decode(tmp_p
 
 def test_small_images_are_decoded_at_full_size(tmp_path, retina):
     path = write_jpeg(tmp_path, retina)
-    cropped, _ = data_utils.load_cropped_fundus(path, image_size=400)
+    cropped = data_utils.load_cropped_fundus(path, image_size=400, crop_mode="book").pixels
     np.testing.assert_array_equal(cropped.shape, data_utils.crop_black_borders(np.asarray(Image.open(path))).shape)
 
 
 def test_preprocess_writes_a_square_jpeg_and_reports_an_all_black_image(tmp_path, retina):
     destination = str(tmp_path / "out" / "3" / "10_left.jpeg")
-    assert data_utils.preprocess_fundus(write_jpeg(tmp_path, retina), destination, image_size=64) is None
+    quality, warning = data_utils.preprocess_fundus(write_jpeg(tmp_path, retina), destination, image_size=64)
+    assert warning is None and quality.gradable
     with Image.open(destination) as written:
         assert (written.format, written.size) == ("JPEG", (64, 64))
     black = write_jpeg(tmp_path, np.zeros((300, 400, 3), dtype=np.uint8), "black.jpeg")
-    warning = data_utils.preprocess_fundus(black, str(tmp_path / "black_out.jpeg"), image_size=64)
-    assert "kept uncropped" in warning
+    quality, warning = data_utils.preprocess_fundus(black, str(tmp_path / "black_out.jpeg"), image_size=64)
+    assert "kept uncropped" in warning and not quality.gradable
     assert sorted(path.name for path in (tmp_path / "out" / "3").iterdir()) == ["10_left.jpeg"]
 
 
