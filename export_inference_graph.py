@@ -5,9 +5,10 @@ placeholder named `input` (no weights; freeze it with the checkpoint, output nod
 e.g. `InceptionV3/Predictions/Reshape_1`). Beyond upstream, `--saved_model_dir`
 with `--checkpoint_path` writes a SavedModel that grades camera photographs: its
 `serving_default` signature takes encoded JPEG/PNG bytes (`image_bytes`), crops
-the black border and resizes as the conversion did (--prepare_image_size,
+the disc and resizes as the conversion did (--prepare_image_size, --crop_mode,
 --crop_threshold: by default those the training run recorded; 0 takes prepared
-images), applies the eval preprocessing and returns `probabilities` and `grade`;
+images), applies the eval preprocessing and returns `probabilities`, `grade` and,
+when it prepares the photographs, `gradable` (fundus.quality's verdict);
 its `metadata` signature tells grade names, sizes, preprocessing and checkpoint.
 Model flags default to the training run's recorded settings.
 
@@ -78,7 +79,7 @@ def main(_):
         if FLAGS.prepare_image_size and FLAGS.graham:
             raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
                              "export with --prepare_image_size=0 and send it images converted with --graham")
-        preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold)
+        preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
                        if FLAGS.prepare_image_size else None)
         metadata = export.metadata_values(config, checkpoint, checkpoints.checkpoint_global_step(checkpoint),
                                           preparation, settings)

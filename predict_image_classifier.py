@@ -1,8 +1,8 @@
 """Writes a Kaggle submission (`image,level`, one row per image) from a checkpoint.
 
 Reads the blind `test` split of the TFRecords, or a folder of photographs
-(prepared like the TFRecords: black border cropped, resized; then preprocessed
-as at evaluation), e.g.
+(prepared like the TFRecords: disc cropped, resized; then preprocessed as at
+evaluation), e.g.
 
     python predict_image_classifier.py --checkpoint_path=TRAIN --dataset_name=diabetic \
         --dataset_dir=DIR/tfrecords --submission_file=submission.csv --combine_eyes --tta
@@ -62,20 +62,23 @@ def run():
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
                                          FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-    predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion)
+    predictions = predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion)
+    image_folder.write_ungradable_list(FLAGS.submission_file, image_folder.conversion_qualities(FLAGS.dataset_dir),
+                                       predictions.filenames)
 
 
 def predict_folder(config, work_dir, eye_fusion):
     """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
     photos = image_folder.list_images(FLAGS.image_dir)
-    images, skipped = photos, {}
+    images, skipped, qualities = photos, {}, {}
     if FLAGS.prepare_image_size:
-        images, skipped = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size,
-                                                      FLAGS.crop_threshold, FLAGS.graham)
+        images, skipped, qualities = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size,
+                                                                 FLAGS.crop_threshold, FLAGS.graham, FLAGS.crop_mode)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
     predictions = predict_and_write(config, make_batches, len(images), eye_fusion)
+    image_folder.write_ungradable_list(FLAGS.submission_file, qualities, predictions.filenames)
     unreadable = image_folder.report_unreadable({image_id: photos[image_id] for image_id in images},
                                                 predictions.filenames)
     skipped.update(dict.fromkeys(unreadable, image_folder.UNREADABLE))

@@ -35,8 +35,9 @@ def predict_path(checkpoint_path, image_dir, batch_size):
     conversion = settings.get(run_settings.CONVERSION, {})
     start = time.time()
     with tempfile.TemporaryDirectory() as work_dir:
-        prepared, _ = image_folder.prepare_photos(image_folder.list_images(image_dir), work_dir,
-                                                  conversion["image_size"], conversion["crop_threshold"])
+        prepared, _, _ = image_folder.prepare_photos(
+            image_folder.list_images(image_dir), work_dir, conversion["image_size"], conversion["crop_threshold"],
+            crop_mode=conversion.get("crop_mode", run_settings.LEGACY_CROP_MODE))
         predictions = evaluator.collect_predictions(
             resolve_checkpoint(checkpoint_path), evaluator.ModelConfig.from_settings(settings),
             image_folder.folder_batches(prepared, batch_size), len(prepared))

@@ -411,30 +411,16 @@ def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, num_workers=None, 
                         settings)
 
 
-def write_quality(path, qualities):
-    """Writes `qualities` ({image name: measures dict}) as CSV `image,gradable,<measures>`, atomically."""
-    columns = ["image", "gradable"] + list(fundus_quality.MEASURES)
-    with atomic_files.open_atomically(path, newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(columns)
-        for name, measures in sorted(qualities.items()):
-            writer.writerow([name] + [_csv_value(measures[column]) for column in columns[1:]])
-
-
-def _csv_value(value):
-    if isinstance(value, bool):
-        return int(value)
-    return round(value, 4) if isinstance(value, float) else value
-
-
 def exclude_ungradable(done, qualities, report):
-    """Returns `done` without the photos judged ungradable; each is named in the report, all in one logged line."""
-    ungradable = sorted((job for job in done if not qualities[job.image_id]["gradable"]), key=lambda job: job.image_id)
+    """Returns `done` without the labelled photos judged ungradable; each is named in the report, all in one line."""
+    ungradable = sorted((job for job in done if job.split != "test" and not qualities[job.image_id].gradable),
+                        key=lambda job: job.image_id)
     for job in ungradable:
-        problems = "; ".join(fundus_quality.problems(fundus_quality.Quality(**qualities[job.image_id])))
+        problems = "; ".join(fundus_quality.problems(qualities[job.image_id]))
         report.warning(job.source, f"ungradable ({problems}): kept out of the TFRecords", log=False)
-    report.summarise([job.image_id for job in ungradable], f"of {len(done)} photos are ungradable and kept out "
-                     f"of the TFRecords (--keep_ungradable keeps them)", f"{QUALITY_FILENAME} and {REPORT_FILENAME}")
+    report.summarise([job.image_id for job in ungradable], f"of {len(done)} labelled photos are ungradable and "
+                     "kept out of the TFRecords (--keep_ungradable keeps them; the test split keeps all, "
+                     "predict lists them)", f"{QUALITY_FILENAME} and {REPORT_FILENAME}")
     excluded = set(ungradable)
     return {job: record for job, record in done.items() if job not in excluded}
 
@@ -459,8 +445,9 @@ def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwr
     done = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), settings, records,
                              dataset_dir, overwrite)
     records.save()
-    qualities = {job.image_id: records.quality(job.destination) for job in done}
-    write_quality(os.path.join(dataset_dir, QUALITY_FILENAME), qualities)
+    qualities = {job.image_id: fundus_quality.Quality(**records.quality(job.destination)) for job in done}
+    with atomic_files.open_atomically(os.path.join(dataset_dir, QUALITY_FILENAME), newline="") as handle:
+        fundus_quality.write_csv(handle, qualities)
     if not keep_ungradable:
         done = exclude_ungradable(done, qualities, report)
     report_path = os.path.join(dataset_dir, REPORT_FILENAME)

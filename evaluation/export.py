@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 
+import data_utils
 from evaluation import evaluator, photo_preparation
 from nets import nets_factory
 from slim_compat import tf
@@ -23,6 +24,8 @@ from utils import atomic_files
 INPUT_NAME = "input"
 SERVING_INPUT = "image_bytes"
 SERVING_OUTPUTS = ("probabilities", "grade")
+# With a Preparation the SavedModel also says whether each photograph can be graded (fundus.quality).
+GRADABLE_OUTPUT = "gradable"
 
 
 def inference_graph_def(model_name, num_classes, image_size=None, batch_size=None, is_training=False,
@@ -53,6 +56,7 @@ class Preparation:
     """How the conversion prepared the training images from camera photographs (see data_utils)."""
     image_size: int
     crop_threshold: int
+    crop_mode: str = data_utils.DEFAULT_CROP_MODE
 
 
 def build_serving_graph(config, preparation=None):
@@ -63,23 +67,29 @@ def build_serving_graph(config, preparation=None):
       preparation: a Preparation to apply to each photograph first; None takes prepared images.
 
     Returns:
-      (inputs, outputs): dicts of tensors keyed by SERVING_INPUT and SERVING_OUTPUTS.
+      (inputs, outputs): dicts of tensors keyed by SERVING_INPUT and SERVING_OUTPUTS (and GRADABLE_OUTPUT
+      with a preparation).
     """
     encoded = tf.placeholder(tf.string, [None], name=SERVING_INPUT)
     preprocessing_fn = config.preprocessing_fn()
     size = config.input_size()
 
     def decode_and_preprocess(image_bytes):
-        if preparation:
-            image = photo_preparation.prepared_image(image_bytes, preparation.image_size, preparation.crop_threshold)
-        else:
+        if not preparation:
             image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
-        return preprocessing_fn(image, size, size, add_image_summaries=False)
+            return preprocessing_fn(image, size, size, add_image_summaries=False), tf.constant(True)
+        image, quality = photo_preparation.prepared_photo(image_bytes, preparation.image_size,
+                                                          preparation.crop_threshold, preparation.crop_mode)
+        return preprocessing_fn(image, size, size, add_image_summaries=False), quality["gradable"]
 
-    images = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=tf.TensorSpec([size, size, 3], tf.float32))
+    images, gradable = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=(
+        tf.TensorSpec([size, size, 3], tf.float32), tf.TensorSpec([], tf.bool)))
     outputs = evaluator.build_outputs(config, images)
-    return {SERVING_INPUT: encoded}, {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
-                                      "grade": tf.identity(outputs["grades"], "grade")}
+    served = {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
+              "grade": tf.identity(outputs["grades"], "grade")}
+    if preparation:
+        served[GRADABLE_OUTPUT] = tf.identity(gradable, GRADABLE_OUTPUT)
+    return {SERVING_INPUT: encoded}, served
 
 
 def metadata_values(config, checkpoint, global_step, preparation=None, settings=None):
@@ -96,6 +106,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
         "image_size": config.input_size(),
         "prepare_image_size": preparation.image_size if preparation else 0,
         "crop_threshold": preparation.crop_threshold if preparation else -1,
+        "crop_mode": preparation.crop_mode if preparation else "",
         "checkpoint": checkpoint,
         "global_step": global_step,
         "run_settings": json.dumps(settings, sort_keys=True),

@@ -2,22 +2,25 @@
 
 The image id is the file name without its extension (`1_left.jpeg` -> `1_left`), as in
 Kaggle's test folder. Raw photographs are first prepared like download_and_convert_data.py
-prepares them (black border cropped, resized); files that cannot be read are skipped and
-reported by name.
+prepares them (disc cropped, resized, gradability measured); files that cannot be read are
+skipped and reported by name, photos judged ungradable are graded and listed beside the
+submission.
 """
 import os
 
 from absl import logging
 
-from utils import atomic_files
-
 import data_utils
 from datasets.dataset_utils import UNLABELLED
+from datasets.download_and_convert_diabetic import QUALITY_FILENAME
+from fundus import quality as fundus_quality
 from slim_compat import tf
+from utils import atomic_files
 from utils.progress import ProgressLog
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
 SKIPPED_SUFFIX = "_skipped.txt"
+UNGRADABLE_SUFFIX = "_ungradable.csv"
 UNREADABLE = "not a decodable JPEG/PNG image"
 
 
@@ -42,30 +45,31 @@ def list_images(image_dir):
     return images
 
 
-def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False):
+def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, crop_mode=data_utils.DEFAULT_CROP_MODE):
     """Writes each photograph of `images` ({id: path}) into `work_dir` as the conversion does.
 
-    Reduced decode, black-border crop, bicubic resize to `image_size`, Graham's
+    Reduced decode, disc (or book) crop, bicubic resize to `image_size`, Graham's
     normalisation if asked, and JPEG q95, by the same function as
-    download_and_convert_data.py, so a model sees
-    the same pixels as in its TFRecords.
+    download_and_convert_data.py, so a model sees the same pixels as in its TFRecords.
 
     Returns:
       ({image id: prepared path} of the photographs that could be prepared,
-       {path: reason} of the others, each also logged).
+       {path: reason} of the others, each also logged,
+       {image id: fundus.quality.Quality} of the prepared ones).
     """
-    prepared, skipped = {}, {}
+    prepared, skipped, qualities = {}, {}, {}
     progress = ProgressLog(len(images), "photographs")
     for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
         try:
-            data_utils.preprocess_fundus(path, destination, image_size, crop_threshold, graham)
+            qualities[image_id], _ = data_utils.preprocess_fundus(path, destination, image_size, crop_threshold, graham,
+                                                                  crop_mode)
             prepared[image_id] = destination
         except (data_utils.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)
             skipped[path] = str(error)
         progress.update(1)
-    return prepared, skipped
+    return prepared, skipped, qualities
 
 
 def folder_batches(images, batch_size, num_preprocessing_threads=4):
@@ -112,3 +116,38 @@ def write_skipped_report(submission_file, skipped, num_images):
         handle.writelines(f"{image}: {reason}\n" for image, reason in sorted(skipped.items()))
     raise ValueError(f"{len(skipped)} of {num_images} images were skipped, listed in {path}; "
                      f"{submission_file} holds the other {num_images - len(skipped)}")
+
+
+def conversion_qualities(tfrecords_dir):
+    """Returns the gradability ({image id: Quality}) that the conversion wrote beside `tfrecords_dir`, or {}."""
+    path = os.path.join(os.path.dirname(os.path.abspath(tfrecords_dir)), QUALITY_FILENAME)
+    return fundus_quality.read_csv(path) if os.path.exists(path) else {}
+
+
+def ungradable_list_path(submission_file):
+    """Returns where the ungradable photos of a submission are listed: `NAME_ungradable.csv` beside `NAME.csv`."""
+    return os.path.splitext(submission_file)[0] + UNGRADABLE_SUFFIX
+
+
+def write_ungradable_list(submission_file, qualities, predicted_ids):
+    """Lists the predicted photos judged ungradable, with their measures and problems, beside the submission.
+
+    The submission keeps a grade for every photo (Kaggle's format); a screening programme
+    should not act on the grades of the photos listed here. An older list is removed when none is.
+
+    Returns:
+      The number of ungradable photos listed.
+    """
+    ungradable = {image_id: qualities[image_id] for image_id in predicted_ids
+                  if image_id in qualities and not qualities[image_id].gradable}
+    path = ungradable_list_path(submission_file)
+    if not ungradable:
+        if os.path.exists(path):
+            os.remove(path)
+        return 0
+    with atomic_files.open_atomically(path, newline="") as handle:
+        fundus_quality.write_csv(handle, ungradable, with_problems=True)
+    logging.warning("%d of %d photos are ungradable (%s): graded in the submission, listed in %s", len(ungradable),
+                    len(predicted_ids), ", ".join(sorted(ungradable)[:5]) + (", ..." if len(ungradable) > 5 else ""),
+                    path)
+    return len(ungradable)

@@ -34,7 +34,10 @@ SETTING_FLAGS = {
     "prepare_image_size": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_IMAGE_SIZE}",
     "crop_threshold": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_THRESHOLD}",
     "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
+    "crop_mode": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_MODE}",
 }
+# Settings that a recorded conversion without them had: {key: value}.
+LEGACY_SETTINGS = {f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_MODE}": run_settings.LEGACY_CROP_MODE}
 # Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
 OPT_OUT_VALUES = {"prepare_image_size": 0}
 OVERRIDE_FLAG = "override_run_settings"
@@ -80,6 +83,9 @@ def define_preparation_flags(default_image_size):
                          "are cropped (the conversion's --crop_threshold).")
     flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
                          "download_and_convert_data.py --graham (the default is what the training run recorded).")
+    flags.DEFINE_enum("crop_mode", data_utils.DEFAULT_CROP_MODE, data_utils.CROP_MODES,
+                      "With --prepare_image_size: the conversion's --crop_mode, disc (a square around the fitted "
+                      "disc) or book (the bounding box, stretched); the default is what the training run recorded.")
 
 
 _MISSING = object()
@@ -87,11 +93,14 @@ _MISSING = object()
 
 def _setting(settings, key):
     """Returns the value of `key` ("a.b" looks into the dict under "a"), or _MISSING."""
-    for part in key.split("."):
+    parent, _, last = key.rpartition(".")
+    for part in parent.split(".") if parent else []:
         if not isinstance(settings, dict) or part not in settings:
             return _MISSING
         settings = settings[part]
-    return settings
+    if not isinstance(settings, dict):
+        return _MISSING
+    return settings.get(last, LEGACY_SETTINGS.get(key, _MISSING))
 
 
 def apply_run_settings(checkpoint_path):

@@ -2,15 +2,21 @@
 
 data_utils.load_cropped_fundus and preprocess_fundus, step by step: the JPEG is
 decoded at the same reduced DCT scale (libjpeg, accurate integer DCT, as
-Pillow), the black border is cropped with the same threshold, the disc is
-resized to the conversion's size by Pillow's bicubic resampling (Keys a = -0.5,
-widened when reducing, fixed-point weights, horizontal pass first) and
-round-tripped through JPEG quality 95, so the model sees
-the pixels it would see from the TFRecords. An image that already has the
-conversion's size (square) is taken as prepared and decoded as it is. PNG and
-other formats are decoded whole, then cropped and resized the same way.
+Pillow), the disc is found as the same circle (fundus.disc, whose sums are exact)
+and cropped to its square, or the black border is cropped with the same
+threshold (crop mode "book"), the crop is resized to the conversion's size by
+Pillow's bicubic resampling (Keys a = -0.5, widened when reducing, fixed-point
+weights, horizontal pass first) and round-tripped through JPEG quality 95, so the
+model sees the pixels it would see from the TFRecords. The gradability measures
+(fundus.quality) are taken on the same square at the same size. An image that
+already has the conversion's size (square) is taken as prepared and decoded as it
+is. PNG and other formats are decoded whole, then cropped and resized the same way.
 """
+import numpy as np
+
 import data_utils
+from fundus import disc as fundus_disc
+from fundus import quality as fundus_quality
 from slim_compat import tf
 
 DCT_SCALES = (1, 2, 4, 8)
@@ -18,13 +24,15 @@ CUBIC_A = -0.5
 CUBIC_SUPPORT = 2.0
 # Pillow's fixed-point precision for 8-bit resampling: 32 bits less 8 for the value and 2 for overflow.
 FIXED_POINT_BITS = 22
+# The names of `quality`'s measures, in order.
+QUALITY_OUTPUTS = ("gradable",) + fundus_quality.MEASURES
 
 
 def _dct_scale_keeping(length, wanted):
     """The largest scale of DCT_SCALES that leaves `length` pixels at least `wanted` (int32 tensors)."""
     scale = tf.constant(1)
     for candidate in DCT_SCALES[1:]:
-        scale = tf.where(length // candidate >= wanted, candidate, scale)
+        scale = tf.where_v2(length // candidate >= wanted, candidate, scale)
     return scale
 
 
@@ -40,8 +48,8 @@ def _decode_jpeg_at_scale(image_bytes, scale):
 def black_border_box(pixels, threshold):
     """data_utils.black_border_box in TensorFlow: [top, bottom, left, right]; the whole image if all dark."""
     brightest = tf.reduce_max(pixels, axis=2)
-    rows = tf.where(tf.reduce_max(brightest, axis=1) > threshold)[:, 0]
-    columns = tf.where(tf.reduce_max(brightest, axis=0) > threshold)[:, 0]
+    rows = tf.where_v2(tf.reduce_max(brightest, axis=1) > threshold)[:, 0]
+    columns = tf.where_v2(tf.reduce_max(brightest, axis=0) > threshold)[:, 0]
     shape = tf.shape(pixels, out_type=tf.int64)
     return tf.cond(tf.size(rows) > 0,
                    lambda: tf.stack([rows[0], rows[-1] + 1, columns[0], columns[-1] + 1]),
@@ -52,21 +60,196 @@ def _crop(pixels, box):
     return pixels[box[0]:box[1], box[2]:box[3]]
 
 
-def _cropped_jpeg(image_bytes, image_size, crop_threshold):
-    """load_cropped_fundus: reduced decode, crop, and a finer decode when the disc needs one."""
-    wanted = data_utils.MIN_DECODE_FACTOR * image_size
+def _crop_black_border(pixels, crop_threshold):
+    return _crop(pixels, black_border_box(pixels, crop_threshold))
+
+
+def _edge_points(bright):
+    """fundus.disc.edge_points: float64 (x, y) of the disc's edge in a boolean mask, off the frame's border."""
+    shape = tf.shape(bright)
+    height, width = shape[0], shape[1]
+    columns, rows = tf.range(width), tf.range(height)
+    row_has, column_has = tf.reduce_any(bright, axis=1), tf.reduce_any(bright, axis=0)
+    first_column = tf.reduce_min(tf.where_v2(bright, columns[None, :], width), axis=1)
+    last_column = tf.reduce_max(tf.where_v2(bright, columns[None, :], -1), axis=1)
+    first_row = tf.reduce_min(tf.where_v2(bright, rows[:, None], height), axis=0)
+    last_row = tf.reduce_max(tf.where_v2(bright, rows[:, None], -1), axis=0)
+    keep = tf.reshape(tf.concat([row_has & (first_column > 0), row_has & (last_column < width - 1),
+                                 column_has & (first_row > 0), column_has & (last_row < height - 1)], axis=0), [-1])
+    as_float = lambda values: tf.cast(values, tf.float64)  # noqa: E731
+    x = tf.concat([as_float(first_column) - 0.5, as_float(last_column) + 0.5, as_float(columns), as_float(columns)], 0)
+    y = tf.concat([as_float(rows), as_float(rows), as_float(first_row) - 0.5, as_float(last_row) + 0.5], 0)
+    return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)
+
+
+def _fit_circle(x, y, weights):
+    """fundus.disc.fit_circle, the same operations in the same order."""
+    z = x * x + y * y
+    sxx, sxy, sx = tf.reduce_sum(weights * x * x), tf.reduce_sum(weights * x * y), tf.reduce_sum(weights * x)
+    syy, sy, n = tf.reduce_sum(weights * y * y), tf.reduce_sum(weights * y), tf.reduce_sum(weights)
+    bx, by, bz = -tf.reduce_sum(weights * x * z), -tf.reduce_sum(weights * y * z), -tf.reduce_sum(weights * z)
+    determinant = sxx * (syy * n - sy * sy) - sxy * (sxy * n - sy * sx) + sx * (sxy * sy - syy * sx)
+    d = (bx * (syy * n - sy * sy) - sxy * (by * n - sy * bz) + sx * (by * sy - syy * bz)) / determinant
+    e = (sxx * (by * n - sy * bz) - bx * (sxy * n - sy * sx) + sx * (sxy * bz - by * sx)) / determinant
+    f = (sxx * (syy * bz - by * sy) - sxy * (sxy * bz - by * sx) + bx * (sxy * sy - syy * sx)) / determinant
+    centre_x, centre_y = -d / 2, -e / 2
+    return centre_x, centre_y, tf.sqrt(centre_x * centre_x + centre_y * centre_y - f)
+
+
+def find_disc(pixels, threshold):
+    """fundus.disc.find_disc in TensorFlow: a fundus.disc.Disc of float64 (and bool) scalar tensors."""
+    shape = tf.shape(pixels)
+    height, width = shape[0], shape[1]
+    stride = tf.maximum(1, (tf.minimum(height, width) + fundus_disc.FIT_SIDE - 1) // fundus_disc.FIT_SIDE)
+    bright = tf.reduce_max(pixels[::stride, ::stride], axis=2) > threshold
+    bright_shape = tf.shape(bright)
+    origin_x, origin_y = tf.cast(bright_shape[1] // 2, tf.float64), tf.cast(bright_shape[0] // 2, tf.float64)
+    x, y = _edge_points(bright)
+    x, y = x - origin_x, y - origin_y
+    weights = tf.ones_like(x)
+    nan = tf.constant(np.nan, tf.float64)
+    centre_x = centre_y = radius = nan
+    active = tf.constant(True)
+    for tolerance in fundus_disc.FIT_TOLERANCES:
+        active = active & (tf.reduce_sum(weights) >= fundus_disc.MIN_EDGE_POINTS)
+        fitted_x, fitted_y, fitted_radius = _fit_circle(x, y, weights)
+        active = active & tf.math.is_finite(fitted_radius)
+        centre_x = tf.where_v2(active, fitted_x, centre_x)
+        centre_y = tf.where_v2(active, fitted_y, centre_y)
+        radius = tf.where_v2(active, fitted_radius, radius)
+        distance = tf.sqrt((x - centre_x) ** 2 + (y - centre_y) ** 2)
+        inliers = tf.cast(tf.abs(distance - radius) <= tf.maximum(tolerance * radius, 1.0), tf.float64)
+        weights = tf.where_v2(active, inliers, weights)
+    size_x, size_y = tf.cast(width, tf.float64), tf.cast(height, tf.float64)
+    scale = tf.cast(stride, tf.float64)
+    centre_x = (centre_x + origin_x) * scale + 0.5
+    centre_y = (centre_y + origin_y) * scale + 0.5
+    radius = radius * scale
+    count = tf.cast(tf.size(x), tf.float64)
+    found = ((tf.reduce_sum(weights) >= tf.maximum(tf.constant(fundus_disc.MIN_EDGE_POINTS, tf.float64),
+                                                   fundus_disc.MIN_INLIER_SHARE * count))
+             & (radius >= fundus_disc.MIN_RADIUS_SHARE * tf.minimum(size_x, size_y) / 2)
+             & (centre_x >= 0) & (centre_x <= size_x) & (centre_y >= 0) & (centre_y <= size_y))
+    fitted = tf.math.is_finite(radius)
+    return fundus_disc.Disc(tf.where_v2(fitted, centre_x, size_x / 2), tf.where_v2(fitted, centre_y, size_y / 2),
+                            tf.where_v2(fitted, radius, tf.minimum(size_x, size_y) / 2), fitted & found)
+
+
+def _floor_to_int(value):
+    return tf.cast(tf.floor(value), tf.int32)
+
+
+def square_box(disc):
+    """fundus.disc.square_box in TensorFlow: int32 (top, left, side)."""
+    side = tf.maximum(1, _floor_to_int(2 * disc.radius + 0.5))
+    half = tf.cast(side, tf.float64) / 2
+    return _floor_to_int(disc.centre_y - half + 0.5), _floor_to_int(disc.centre_x - half + 0.5), side
+
+
+def crop_disc(pixels, disc):
+    """fundus.disc.crop_disc in TensorFlow: the disc's square, black outside the frame and the circle."""
+    top, left, side = square_box(disc)
+    shape = tf.shape(pixels)
+    pad_top, pad_left = tf.maximum(0, -top), tf.maximum(0, -left)
+    padded = tf.pad(pixels, [[pad_top, tf.maximum(0, top + side - shape[0])],
+                             [pad_left, tf.maximum(0, left + side - shape[1])], [0, 0]])
+    square = padded[top + pad_top:top + pad_top + side, left + pad_left:left + pad_left + side]
+    offsets = tf.cast(tf.range(side), tf.float64) + 0.5
+    dy = (tf.cast(top, tf.float64) + offsets - disc.centre_y) ** 2
+    dx = (tf.cast(left, tf.float64) + offsets - disc.centre_x) ** 2
+    inside = dy[:, None] + dx[None, :] <= disc.radius * disc.radius
+    return square * tf.cast(inside, square.dtype)[:, :, None]
+
+
+def _crop_for(pixels, disc, crop_mode, crop_threshold):
+    """The crop of a decoded photo: the disc's square when found (crop mode "disc"), else the book's box."""
+    if crop_mode == "book":
+        return _crop_black_border(pixels, crop_threshold)
+    return tf.cond(disc.found, lambda: crop_disc(pixels, disc), lambda: _crop_black_border(pixels, crop_threshold))
+
+
+def _crop_extent(pixels, disc, crop_mode, crop_threshold):
+    """data_utils._crop_extent: the crop's short side at this decode (the whole image's when all dark)."""
+    box = tf.cast(black_border_box(pixels, crop_threshold), tf.int32)
+    book = tf.minimum(box[1] - box[0], box[3] - box[2])
+    if crop_mode == "book":
+        return book
+    return tf.where_v2(disc.found, square_box(disc)[2], book)
+
+
+def _decoded_for_crop(image_bytes, image_size, crop_threshold, crop_mode):
+    """data_utils._decode_for_crop: (pixels, disc) after a reduced decode, and a finer one when the crop needs it."""
+    wanted = data_utils.decode_target(image_size)
     frame = tf.cast(tf.image.extract_jpeg_shape(image_bytes), tf.int32)
     scale = _dct_scale_keeping(tf.minimum(frame[0], frame[1]), wanted)
     pixels = _decode_jpeg_at_scale(image_bytes, scale)
-    box = tf.cast(black_border_box(pixels, crop_threshold), tf.int32)
-    disc_scale = _dct_scale_keeping(tf.minimum(box[1] - box[0], box[3] - box[2]) * scale, wanted)
-    return tf.cond(disc_scale < scale,
-                   lambda: _crop_black_border(_decode_jpeg_at_scale(image_bytes, disc_scale), crop_threshold),
-                   lambda: _crop(pixels, box))
+    disc = find_disc(pixels, crop_threshold)
+    finer = _dct_scale_keeping(_crop_extent(pixels, disc, crop_mode, crop_threshold) * scale, wanted)
+
+    def decode_finer():
+        finer_pixels = _decode_jpeg_at_scale(image_bytes, finer)
+        return (finer_pixels,) + tuple(find_disc(finer_pixels, crop_threshold))
+
+    pixels, *disc = tf.cond(finer < scale, decode_finer, lambda: (pixels,) + tuple(disc))
+    return pixels, fundus_disc.Disc(*disc)
 
 
-def _crop_black_border(pixels, crop_threshold):
-    return _crop(pixels, black_border_box(pixels, crop_threshold))
+def _frame_lines(start, side, length, size, margin):
+    """fundus.disc.frame_lines in TensorFlow (int32 start, side and length; float64 margin)."""
+    side, length = tf.cast(side, tf.float64), tf.cast(length, tf.float64)
+    positions = tf.cast(start, tf.float64) + (tf.range(size, dtype=tf.float64) + 0.5) * (side / size)
+    return (positions >= margin) & (positions < length - margin)
+
+
+def _disc_region(size, share, frame_rows, frame_columns):
+    """fundus.disc.disc_region in TensorFlow."""
+    offsets = tf.range(size, dtype=tf.float64) + 0.5 - size / 2
+    radius = share * size / 2
+    return ((offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius)
+            & frame_rows[:, None] & frame_columns[None, :])
+
+
+def _disc_mask(disc, frame_shape, size, share):
+    """data_utils.disc_mask of a disc's square resized to `size`."""
+    top, left, side = square_box(disc)
+    margin = (1 - share) * tf.cast(side, tf.float64) / 2
+    return _disc_region(size, share, _frame_lines(top, side, frame_shape[0], size, margin),
+                        _frame_lines(left, side, frame_shape[1], size, margin))
+
+
+def _blur(image, sigma):
+    """fundus.quality's separable Gaussian blur (zero outside) of a float64 [height, width] image."""
+    kernel = tf.constant(fundus_quality.gaussian_kernel(sigma), tf.float64)
+    batch = image[None, :, :, None]
+    batch = tf.nn.conv2d(batch, kernel[:, None, None, None], strides=1, padding="SAME")
+    return tf.nn.conv2d(batch, kernel[None, :, None, None], strides=1, padding="SAME")[0, :, :, 0]
+
+
+def _std(values):
+    return tf.sqrt(tf.reduce_mean(tf.square(values - tf.reduce_mean(values))))
+
+
+def quality(pixels, disc):
+    """data_utils.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included."""
+    size = fundus_quality.QUALITY_SIZE
+    square = resize_bicubic(crop_disc(pixels, disc), size)
+    frame_shape = tf.shape(pixels)
+    luminance = tf.reduce_sum(tf.cast(square, tf.float64) * tf.constant(fundus_quality.LUMA, tf.float64), axis=2)
+    region = _disc_mask(disc, frame_shape, size, fundus_quality.MEASURED_SHARE)
+    fine_blur = _blur(luminance, fundus_quality.FINE_SIGMA)
+    fine = tf.boolean_mask(luminance - fine_blur, region)
+    detail = tf.boolean_mask(fine_blur - _blur(luminance, fundus_quality.COARSE_SIGMA), region)
+    everywhere = tf.ones([size], tf.bool)
+    field = (tf.reduce_sum(tf.cast(_disc_mask(disc, frame_shape, size, 1.0), tf.float64))
+             / tf.reduce_sum(tf.cast(_disc_region(size, 1.0, everywhere, everywhere), tf.float64)))
+    measured = tf.size(fine) > 0
+    exposure = tf.where_v2(measured, tf.reduce_mean(tf.boolean_mask(luminance, region)), 0.0)
+    contrast = tf.where_v2(measured, _std(detail), 0.0)
+    sharpness = tf.where_v2(contrast > 0, tf.math.divide_no_nan(_std(fine), contrast), 0.0)
+    gradable = (measured & disc.found & (exposure >= fundus_quality.MIN_EXPOSURE)
+                & (exposure <= fundus_quality.MAX_EXPOSURE) & (contrast >= fundus_quality.MIN_CONTRAST)
+                & (sharpness >= fundus_quality.MIN_SHARPNESS))
+    return dict(zip(QUALITY_OUTPUTS, (gradable, disc.found, field, exposure, contrast, sharpness)))
 
 
 def _keys_cubic(x):
@@ -74,7 +257,7 @@ def _keys_cubic(x):
     x = tf.abs(x)
     near = ((CUBIC_A + 2.0) * x - (CUBIC_A + 3.0)) * x * x + 1.0
     far = (((x - 5.0) * x + 8.0) * x - 4.0) * CUBIC_A
-    return tf.where(x < 1.0, near, tf.where(x < 2.0, far, tf.zeros_like(x)))
+    return tf.where_v2(x < 1.0, near, tf.where_v2(x < 2.0, far, tf.zeros_like(x)))
 
 
 def _resampling_taps(in_size, out_size):
@@ -94,10 +277,10 @@ def _resampling_taps(in_size, out_size):
     end = tf.minimum(tf.cast(centres + support + 0.5, tf.int32), in_size)
     indices = first[:, None] + tf.range(taps)[None, :]
     weights = _keys_cubic((tf.cast(indices, tf.float64) - centres[:, None] + 0.5) / filter_scale)
-    weights = tf.where(indices < end[:, None], weights, tf.zeros_like(weights))
+    weights = tf.where_v2(indices < end[:, None], weights, tf.zeros_like(weights))
     weights = tf.math.divide_no_nan(weights, tf.reduce_sum(weights, axis=1, keepdims=True))
     scaled = weights * 2.0 ** FIXED_POINT_BITS
-    fixed = tf.cast(tf.where(weights < 0, scaled - 0.5, scaled + 0.5), tf.int64)
+    fixed = tf.cast(tf.where_v2(weights < 0, scaled - 0.5, scaled + 0.5), tf.int64)
     return tf.minimum(indices, in_size - 1), tf.cast(fixed, tf.float64)
 
 
@@ -127,26 +310,47 @@ def _decoded(image_bytes):
     return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
 
 
-def prepared_image(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD):
-    """Returns the uint8 [image_size, image_size, 3] image that the conversion makes of `image_bytes`.
+def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD,
+                   crop_mode=data_utils.DEFAULT_CROP_MODE):
+    """Returns what the conversion makes of `image_bytes`: the prepared image and the photo's quality.
 
     Args:
       image_bytes: a scalar string tensor, one encoded JPEG or PNG (or BMP, GIF) file.
       image_size: the conversion's --image_size.
       crop_threshold: the conversion's --crop_threshold.
+      crop_mode: the conversion's --crop_mode.
+
+    Returns:
+      (uint8 [image_size, image_size, 3] image, {measure name: scalar tensor} as `quality` returns).
     """
+    if crop_mode not in data_utils.CROP_MODES:
+        raise ValueError(f"crop_mode={crop_mode!r}: must be one of {', '.join(data_utils.CROP_MODES)}")
+
     def is_prepared(shape):
         return tf.reduce_all(tf.equal(shape[:2], image_size))
 
+    def as_it_is(pixels):
+        disc = find_disc(pixels, crop_threshold)
+        return (pixels,) + tuple(quality(pixels, disc).values())
+
+    def prepare(pixels, disc):
+        return ((_resized_as_saved(_crop_for(pixels, disc, crop_mode, crop_threshold), image_size),)
+                + tuple(quality(pixels, disc).values()))
+
     def from_jpeg():
-        return tf.cond(is_prepared(tf.image.extract_jpeg_shape(image_bytes)), lambda: _decoded(image_bytes),
-                       lambda: _resized_as_saved(_cropped_jpeg(image_bytes, image_size, crop_threshold),
-                                                 image_size))
+        return tf.cond(is_prepared(tf.image.extract_jpeg_shape(image_bytes)), lambda: as_it_is(_decoded(image_bytes)),
+                       lambda: prepare(*_decoded_for_crop(image_bytes, image_size, crop_threshold, crop_mode)))
 
     def from_other():
         pixels = _decoded(image_bytes)
-        return tf.cond(is_prepared(tf.shape(pixels)), lambda: pixels,
-                       lambda: _resized_as_saved(_crop_black_border(pixels, crop_threshold), image_size))
+        return tf.cond(is_prepared(tf.shape(pixels)), lambda: as_it_is(pixels),
+                       lambda: prepare(pixels, find_disc(pixels, crop_threshold)))
 
-    image = tf.cond(tf.io.is_jpeg(image_bytes), from_jpeg, from_other)
-    return tf.ensure_shape(image, [image_size, image_size, 3])
+    image, *measures = tf.cond(tf.io.is_jpeg(image_bytes), from_jpeg, from_other)
+    return tf.ensure_shape(image, [image_size, image_size, 3]), dict(zip(QUALITY_OUTPUTS, measures))
+
+
+def prepared_image(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD,
+                   crop_mode=data_utils.DEFAULT_CROP_MODE):
+    """Returns the uint8 [image_size, image_size, 3] image that the conversion makes of `image_bytes`."""
+    return prepared_photo(image_bytes, image_size, crop_threshold, crop_mode)[0]

@@ -31,7 +31,7 @@ Disc = namedtuple("Disc", "centre_x centre_y radius found")
 
 def fit_stride(height, width):
     """The subsampling stride of the brightness mask for a frame of `height` x `width` pixels."""
-    return max(1, -(-min(height, width) // FIT_SIDE))
+    return max(1, (min(height, width) + FIT_SIDE - 1) // FIT_SIDE)
 
 
 def edge_points(bright):
@@ -81,7 +81,7 @@ def find_disc(pixels, threshold):
     Returns:
       A Disc: centre and radius in pixels (a pixel's centre is at index + 0.5), and whether
       the fit is a disc (enough edge points agree, radius and centre plausible). When no fit
-      is possible the whole frame's inscribed circle comes back with found=False.
+      is possible the frame's inscribed circle comes back, not found.
     """
     height, width = pixels.shape[:2]
     stride = fit_stride(height, width)
@@ -91,23 +91,26 @@ def find_disc(pixels, threshold):
     x, y = x - origin_x, y - origin_y
     weights = np.ones_like(x)
     centre_x = centre_y = radius = np.nan
-    for tolerance in FIT_TOLERANCES:
-        if weights.sum() < MIN_EDGE_POINTS:
-            break
-        centre_x, centre_y, radius = fit_circle(x, y, weights)
-        if not np.isfinite(radius):
-            break
-        distance = np.sqrt((x - centre_x) ** 2 + (y - centre_y) ** 2)
-        weights = (np.abs(distance - radius) <= np.maximum(tolerance * radius, 1.0)).astype(np.float64)
-    found = (weights.sum() >= max(MIN_EDGE_POINTS, MIN_INLIER_SHARE * x.size) and np.isfinite(radius)
-             and radius * stride >= MIN_RADIUS_SHARE * min(height, width) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for tolerance in FIT_TOLERANCES:
+            if weights.sum() < MIN_EDGE_POINTS:
+                break
+            fitted = fit_circle(x, y, weights)
+            if not np.isfinite(fitted[2]):
+                break
+            centre_x, centre_y, radius = fitted
+            distance = np.sqrt((x - centre_x) ** 2 + (y - centre_y) ** 2)
+            weights = (np.abs(distance - radius) <= np.maximum(tolerance * radius, 1.0)).astype(np.float64)
     if not np.isfinite(radius):
         return Disc(width / 2, height / 2, min(height, width) / 2, False)
     # Mask pixel j is the photo's pixel j * stride, whose centre is at j * stride + 0.5.
     centre_x = (centre_x + origin_x) * stride + 0.5
     centre_y = (centre_y + origin_y) * stride + 0.5
-    found = found and 0 <= centre_x <= width and 0 <= centre_y <= height
-    return Disc(float(centre_x), float(centre_y), float(radius * stride), bool(found))
+    radius = radius * stride
+    found = (weights.sum() >= max(MIN_EDGE_POINTS, MIN_INLIER_SHARE * x.size)
+             and radius >= MIN_RADIUS_SHARE * min(height, width) / 2
+             and 0 <= centre_x <= width and 0 <= centre_y <= height)
+    return Disc(float(centre_x), float(centre_y), float(radius), bool(found))
 
 
 def square_box(disc):

@@ -13,6 +13,7 @@ The bounds were set on ten real EyePACS photographs that Kaggle's graders graded
 gradable, the underexposed 10_right included) against blurred, darkened, washed-out and
 disc-less copies of them (README, "Gradability").
 """
+import csv
 from collections import namedtuple
 
 import numpy as np
@@ -31,6 +32,8 @@ MIN_SHARPNESS = 0.44
 
 Quality = namedtuple("Quality", "gradable disc_found field exposure contrast sharpness")
 MEASURES = ("disc_found", "field", "exposure", "contrast", "sharpness")
+CSV_COLUMNS = ("image", "gradable") + MEASURES
+PROBLEMS_COLUMN = "problems"
 
 
 def gaussian_kernel(sigma):
@@ -84,3 +87,35 @@ def problems(quality):
     if quality.sharpness < MIN_SHARPNESS:
         found.append(f"blurred: sharpness {quality.sharpness:.2f} under {MIN_SHARPNESS}")
     return found
+
+
+def write_csv(handle, qualities, with_problems=False):
+    """Writes `qualities` ({image name: Quality}) to an open text file as CSV `image,gradable,<measures>`.
+
+    With `with_problems`, a last column says why each photo is ungradable.
+    """
+    writer = csv.writer(handle)
+    writer.writerow(CSV_COLUMNS + ((PROBLEMS_COLUMN,) if with_problems else ()))
+    for name, quality in sorted(qualities.items()):
+        row = [name] + [_csv_value(getattr(quality, column)) for column in CSV_COLUMNS[1:]]
+        writer.writerow(row + (["; ".join(problems(quality))] if with_problems else []))
+
+
+def _csv_value(value):
+    if isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return round(float(value), 4)
+
+
+def read_csv(path):
+    """Returns {image name: Quality} from a file write_csv wrote.
+
+    Raises:
+      ValueError: the file's header is not write_csv's.
+    """
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if tuple(reader.fieldnames or ())[:len(CSV_COLUMNS)] != CSV_COLUMNS:
+            raise ValueError(f"{path}: header is not {','.join(CSV_COLUMNS)}")
+        return {row["image"]: Quality(bool(int(row["gradable"])), bool(int(row["disc_found"])),
+                                      *(float(row[name]) for name in MEASURES[1:])) for row in reader}

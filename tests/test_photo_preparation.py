@@ -8,7 +8,9 @@ from PIL import Image
 import data_utils
 from datasets import kaggle_sample
 from evaluation import photo_preparation
+from fundus import disc as fundus_disc
 from slim_compat import tf
+from tests.test_disc_geometry import camera_photo, round_retina  # noqa: F401  (a fixture)
 
 IMAGE_SIZE = 96
 
@@ -85,3 +87,46 @@ def test_resize_is_pillows_bicubic():
         for size in (64, 200, 300):
             resized = session.run(photo_preparation.resize_bicubic(tf.constant(pixels), size))
             np.testing.assert_array_equal(resized, data_utils.resize_bicubic(pixels, size), err_msg=str(size))
+
+
+@pytest.fixture(scope="module")
+def prepare_photo():
+    """A function: (encoded photo, crop mode) -> (prepared uint8 image, quality dict) of photo_preparation."""
+    graph = tf.Graph()
+    with graph.as_default():
+        image_bytes = tf.placeholder(tf.string, [])
+        prepared = {mode: photo_preparation.prepared_photo(image_bytes, IMAGE_SIZE, 10, mode)
+                    for mode in data_utils.CROP_MODES}
+    session = tf.Session(graph=graph)
+    yield lambda encoded, mode: session.run(prepared[mode], {image_bytes: encoded})
+    session.close()
+
+
+def clipped_photo(round_retina, notch):
+    """A 4:3 camera photo whose disc the frame cuts at the top and bottom (tests.test_disc_geometry)."""
+    return camera_photo(round_retina, (486, 648), (330.0, 240.0), 280.0, notch=notch, text=notch)
+
+
+@pytest.mark.parametrize("mode", data_utils.CROP_MODES)
+@pytest.mark.parametrize("notch", [False, True])
+def test_clipped_discs_are_prepared_and_measured_as_the_conversion_does(prepare_photo, round_retina, tmp_path, mode,
+                                                                          notch):
+    encoded = encode(clipped_photo(round_retina, notch))
+    source, destination = str(tmp_path / "photo.jpeg"), str(tmp_path / "prepared.jpeg")
+    with open(source, "wb") as handle:
+        handle.write(encoded)
+    quality, _ = data_utils.preprocess_fundus(source, destination, IMAGE_SIZE, 10, crop_mode=mode)
+    with tf.Graph().as_default(), tf.Session() as session:
+        expected = session.run(tf.io.decode_image(tf.io.read_file(destination), channels=3))
+    image, measured = prepare_photo(encoded, mode)
+    np.testing.assert_array_equal(image, expected)
+    assert measured["gradable"] == quality.gradable and measured["disc_found"] == quality.disc_found
+    for name in ("field", "exposure", "contrast", "sharpness"):
+        assert measured[name] == pytest.approx(getattr(quality, name), rel=1e-9), name
+
+
+def test_the_graph_finds_the_very_circle_numpy_finds(round_retina):
+    pixels = clipped_photo(round_retina, notch=True)
+    with tf.Graph().as_default(), tf.Session() as session:
+        found = session.run(photo_preparation.find_disc(tf.constant(pixels), 10))
+    assert tuple(found) == tuple(fundus_disc.find_disc(pixels, 10))

@@ -90,7 +90,7 @@ def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(che
     kaggle_sample.write_kaggle_sample(kaggle_dir, num_patients=2, image_width_range=(700, 900), with_test=True)
     assert download_and_convert_diabetic.run(kaggle_dir, validation_size=2, num_workers=1, image_size=160) == 0
     photos = image_folder.list_images(os.path.join(kaggle_dir, "test"))
-    prepared, skipped = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
+    prepared, skipped, _ = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
     assert not skipped
     from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
                                                 len(prepared))

@@ -71,7 +71,7 @@ def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
     # predict's probabilities, by the script's own pipeline (Pillow preparation, then the checkpoint).
     settings = run_settings.read(raw_run["train_dir"])
     with tempfile.TemporaryDirectory() as work_dir:
-        prepared, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
+        prepared, _, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
         expected = evaluator.collect_predictions(
             tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_settings(settings),
             image_folder.folder_batches(prepared, 4), len(prepared))

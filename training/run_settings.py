@@ -42,6 +42,9 @@ CONVERSION = "conversion"
 CONVERSION_IMAGE_SIZE = "image_size"
 CONVERSION_CROP_THRESHOLD = "crop_threshold"
 CONVERSION_GRAHAM = "graham"
+CONVERSION_CROP_MODE = "crop_mode"
+# What a conversion recorded before crop modes existed made: the book's crop.
+LEGACY_CROP_MODE = "book"
 
 
 def settings_path(directory):
