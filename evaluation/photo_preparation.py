@@ -161,11 +161,13 @@ def crop_disc(pixels, disc):
     return square * tf.cast(inside, square.dtype)[:, :, None]
 
 
-def _crop_for(pixels, disc, crop_mode, crop_threshold):
-    """The crop of a decoded photo: the disc's square when found (crop mode "disc"), else the book's box."""
+def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size):
+    """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box."""
+    book = lambda: _resized_as_saved(_crop_black_border(pixels, crop_threshold), image_size)  # noqa: E731
     if crop_mode == "book":
-        return _crop_black_border(pixels, crop_threshold)
-    return tf.cond(disc.found, lambda: crop_disc(pixels, disc), lambda: _crop_black_border(pixels, crop_threshold))
+        return book()
+    return tf.cond(disc.found, lambda: _resized_as_saved(crop_disc(pixels, disc), image_size,
+                                                         _inside_frame(pixels, disc, image_size)), book)
 
 
 def _crop_extent(pixels, disc, crop_mode, crop_threshold):
@@ -300,10 +302,24 @@ def resize_bicubic(pixels, image_size):
     return tf.cast(_resample_axis(_resample_axis(image, image_size, axis=1), image_size, axis=0), tf.uint8)
 
 
-def _resized_as_saved(disc, image_size):
-    """Bicubic resize to image_size x image_size, then the conversion's JPEG (quality 95) and back."""
-    resized = resize_bicubic(disc, image_size)
-    return tf.io.decode_jpeg(tf.io.encode_jpeg(resized, quality=data_utils.JPEG_QUALITY), channels=3)
+def _resized_as_saved(crop, image_size, inside_frame=None):
+    """Bicubic resize to image_size x image_size, black outside `inside_frame` ((rows, columns) masks),
+    then the conversion's JPEG (quality 95) and back."""
+    resized = resize_bicubic(crop, image_size)
+    if inside_frame is not None:
+        rows, columns = inside_frame
+        resized = resized * tf.cast(rows[:, None, None] & columns[None, :, None], tf.uint8)
+    encoded = tf.io.encode_jpeg(resized, quality=data_utils.JPEG_QUALITY, chroma_downsampling=False)
+    return tf.io.decode_jpeg(encoded, channels=3)
+
+
+def _inside_frame(pixels, disc, image_size):
+    """data_utils.inside_frame of a disc crop: (rows, columns) boolean masks."""
+    top, left, side = square_box(disc)
+    shape = tf.shape(pixels)
+    margin = data_utils.FRAME_EDGE_PIXELS * tf.cast(side, tf.float64) / image_size
+    return (_frame_lines(top, side, shape[0], image_size, margin),
+            _frame_lines(left, side, shape[1], image_size, margin))
 
 
 def _decoded(image_bytes):
@@ -334,7 +350,7 @@ def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CR
         return (pixels,) + tuple(quality(pixels, disc).values())
 
     def prepare(pixels, disc):
-        return ((_resized_as_saved(_crop_for(pixels, disc, crop_mode, crop_threshold), image_size),)
+        return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size),)
                 + tuple(quality(pixels, disc).values()))
 
     def from_jpeg():

@@ -20,6 +20,8 @@ import numpy as np
 FIT_SIDE = 256
 # Inlier tolerances of the successive fits, as a share of the radius (and at least one mask pixel).
 FIT_TOLERANCES = (0.1, 0.03, 0.01)
+# Ends of this many lines at one place make a straight cut, not the disc's edge (fitted_ellipse).
+MIN_CUT_LINES = 5
 # A disc is found when this share of the edge points lies within the last tolerance ...
 MIN_INLIER_SHARE = 0.6
 MIN_EDGE_POINTS = 16
@@ -159,3 +161,35 @@ def disc_region(size, share, frame_rows, frame_columns):
     radius = share * size / 2
     return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius) & frame_rows[:, None] \
         & frame_columns[None, :]
+
+
+def _line_ends(bright):
+    """(along, across) of the first and last bright pixel of each line (row) of `bright`, off straight cuts."""
+    lines = np.flatnonzero(bright.any(axis=1))
+    first = np.argmax(bright[lines], axis=1) - 0.5
+    last = bright.shape[1] - 0.5 - np.argmax(bright[lines, ::-1], axis=1)
+    ends, across = np.concatenate([first, last]), np.concatenate([lines, lines]) + 0.5
+    # Where the frame cut the disc, many lines end at the same place: that straight edge is not the disc's.
+    values, counts = np.unique(ends, return_counts=True)
+    on_a_cut = np.isin(ends, values[counts >= MIN_CUT_LINES])
+    return ends[~on_a_cut] + 0.5, across[~on_a_cut]
+
+
+def fitted_ellipse(image, threshold):
+    """Measures the disc of a prepared image: an axis-aligned ellipse through its edge.
+
+    Ends of rows and columns that lie on a straight cut (where the frame cut the disc) are
+    not the disc's edge and are left out.
+
+    Returns:
+      (axis ratio >= 1, centre x, centre y, mean diameter) in pixels.
+    """
+    bright = image.max(axis=2) > threshold
+    row_x, row_y = _line_ends(bright)
+    column_y, column_x = _line_ends(bright.T)
+    x, y = np.concatenate([row_x, column_x]), np.concatenate([row_y, column_y])
+    a, c, d, e = np.linalg.lstsq(np.stack([x * x, y * y, x, y], axis=1), np.ones_like(x), rcond=None)[0]
+    centre_x, centre_y = -d / (2 * a), -e / (2 * c)
+    scale = 1 + a * centre_x ** 2 + c * centre_y ** 2
+    width, height = np.sqrt(scale / a), np.sqrt(scale / c)
+    return max(width, height) / min(width, height), centre_x, centre_y, width + height

@@ -44,31 +44,6 @@ def save(tmp_path, pixels, name="photo.jpeg"):
     return path
 
 
-def _line_ends(bright):
-    """(along, across) of the first and last bright pixel of each line (row) of `bright`, off straight cuts."""
-    lines = np.flatnonzero(bright.any(axis=1))
-    first = np.argmax(bright[lines], axis=1) - 0.5
-    last = bright.shape[1] - 0.5 - np.argmax(bright[lines, ::-1], axis=1)
-    ends, across = np.concatenate([first, last]), np.concatenate([lines, lines]) + 0.5
-    # Where the frame cut the disc, many lines end at the same place: that straight edge is not the disc's.
-    values, counts = np.unique(ends, return_counts=True)
-    on_a_cut = np.isin(ends, values[counts >= 5])
-    return ends[~on_a_cut] + 0.5, across[~on_a_cut]
-
-
-def fitted_ellipse(image):
-    """(axis ratio, centre x, centre y, diameter) of an axis-aligned ellipse through the disc's edge."""
-    bright = image.max(axis=2) > THRESHOLD
-    row_x, row_y = _line_ends(bright)
-    column_y, column_x = _line_ends(bright.T)
-    x, y = np.concatenate([row_x, column_x]), np.concatenate([row_y, column_y])
-    a, c, d, e = np.linalg.lstsq(np.stack([x * x, y * y, x, y], axis=1), np.ones_like(x), rcond=None)[0]
-    centre_x, centre_y = -d / (2 * a), -e / (2 * c)
-    scale = 1 + a * centre_x ** 2 + c * centre_y ** 2
-    width, height = np.sqrt(scale / a), np.sqrt(scale / c)
-    return max(width, height) / min(width, height), centre_x, centre_y, width + height
-
-
 CAMERAS = {
     # frame (height, width), disc centre (x, y), radius: Kaggle's 4:3 and 3:2 frames
     "whole disc, 3:2": ((1296, 1944), (990.0, 640.0), 560.0),
@@ -106,7 +81,7 @@ def test_the_prepared_disc_is_round_centred_and_fills_the_square(round_retina, t
     destination = str(tmp_path / "prepared.jpeg")
     data_utils.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius, notch=True)),
                                  destination, image_size=200)
-    ratio, centre_x, centre_y, diameter = fitted_ellipse(np.asarray(Image.open(destination)))
+    ratio, centre_x, centre_y, diameter = fundus_disc.fitted_ellipse(np.asarray(Image.open(destination)), THRESHOLD)
     assert ratio <= 1.02
     assert abs(centre_x - 100) <= 0.02 * 200 and abs(centre_y - 100) <= 0.02 * 200
     assert abs(diameter - 200) <= 0.02 * 200
@@ -119,7 +94,7 @@ def test_book_mode_keeps_the_books_stretch_of_a_clipped_disc(round_retina, tmp_p
     data_utils.preprocess_fundus(source, destination, image_size=200, crop_mode="book")
     book = np.asarray(Image.open(destination))
     # The bounding box (972 high, 1120 wide) squeezed into a square: the disc becomes a tall oval.
-    assert fitted_ellipse(book)[0] > 1.1
+    assert fundus_disc.fitted_ellipse(book, THRESHOLD)[0] > 1.1
 
 
 def test_parts_of_the_square_outside_the_frame_are_black(round_retina, tmp_path):

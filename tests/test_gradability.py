@@ -7,40 +7,16 @@ import os
 
 import numpy as np
 import pytest
-from PIL import Image, ImageEnhance, ImageFilter
+from PIL import Image
 
 import data_utils
 from datasets import dataset_utils, kaggle_sample
 from datasets import download_and_convert_diabetic as convert
+from fundus import degradations
 from fundus import quality as fundus_quality
 from tests.test_disc_geometry import camera_photo, round_retina  # noqa: F401  (a fixture)
 
 FRAME, CENTRE, RADIUS = (972, 1296), (650.0, 484.0), 560.0
-
-
-def blurred(photo):
-    return photo.filter(ImageFilter.GaussianBlur(photo.width / 150))
-
-
-def darkened(photo):
-    return ImageEnhance.Brightness(photo).enhance(0.25)
-
-
-def washed_out(photo):
-    """The disc blended towards white (an overexposed flash), the black border kept."""
-    pixels = np.asarray(photo, dtype=float)
-    disc = pixels.max(axis=2, keepdims=True) > 10
-    return Image.fromarray(np.uint8(np.where(disc, 0.35 * pixels + 0.65 * 255, pixels)))
-
-
-def disc_less(photo):
-    """A close-up inside the disc: no rim anywhere."""
-    box = (int(CENTRE[0] - 250), int(CENTRE[1] - 200), int(CENTRE[0] + 250), int(CENTRE[1] + 200))
-    return photo.crop(box).resize(photo.size, Image.BICUBIC)
-
-
-DEGRADATIONS = {"blurred": (blurred, "blurred"), "darkened": (darkened, "too dark"),
-                "washed out": (washed_out, "washed out"), "disc-less": (disc_less, "no fundus disc found")}
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +36,9 @@ def test_a_fundus_photo_whose_disc_the_frame_cuts_is_gradable(photo, tmp_path):
     assert 0.8 < quality.field < 0.95
 
 
-@pytest.mark.parametrize("degradation", sorted(DEGRADATIONS))
+@pytest.mark.parametrize("degradation", sorted(degradations.DEGRADATIONS))
 def test_a_degraded_copy_is_ungradable_and_says_why(photo, tmp_path, degradation):
-    degrade, problem = DEGRADATIONS[degradation]
+    degrade, problem = degradations.DEGRADATIONS[degradation]
     quality = quality_of(tmp_path, degrade(photo))
     assert not quality.gradable
     assert any(problem in phrase for phrase in fundus_quality.problems(quality)), fundus_quality.problems(quality)
@@ -75,7 +51,7 @@ def sample_with_a_dark_photo(tmp_path):
     written = kaggle_sample.write_kaggle_sample(dataset_dir, 4, (700, 900), seed=3)
     train = os.path.join(dataset_dir, "train")
     source = Image.open(os.path.join(train, written["train"][0][0] + ".jpeg"))
-    darkened(source).save(os.path.join(train, "900_left.jpeg"), format="JPEG", quality=90)
+    degradations.darkened(source).save(os.path.join(train, "900_left.jpeg"), format="JPEG", quality=90)
     source.save(os.path.join(train, "900_right.jpeg"), format="JPEG", quality=90)
     with open(os.path.join(dataset_dir, "trainLabels.csv"), "a") as handle:
         handle.write("900_left,2\n900_right,2\n")
