@@ -1,0 +1,82 @@
+"""scripts/finetune_inception_v3_on_diabetic.sh in both modes at their default image sizes from an
+ImageNet-shaped checkpoint: the book's recipe at 299 px and RECIPE=kaggle at 512 px.
+
+Each runs every stage a user leaves overnight (prepare, Logits/AuxLogits fine-tune, all-layers
+fine-tune, eval, submission) for two steps of batch 2 on a few small photos, starting from a
+1001-class checkpoint with the official variable names (random weights; there is no network here).
+"""
+import csv
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from datasets import kaggle_sample
+from slim_compat import tf
+from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
+from training import run_settings
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")
+NUM_PATIENTS = 6
+# Photo widths: prepare refuses a disc under half the output size, and the sample's discs can be half the frame.
+PHOTO_WIDTHS = (700, 800)
+STEPS = 2
+SHORT_RUN = {"VALIDATION_SIZE": "4", "BATCH_SIZE": "2", "LOGITS_STEPS": str(STEPS), "ALL_LAYERS_STEPS": str(STEPS),
+             "FINETUNE_ALL_LAYERS": "1", "SEED": "3"}
+# The script's knobs that would change the run if the caller's environment set them.
+KNOBS = ("IMAGE_SIZE", "RECIPE", "OUTPUT_DIR", "CHECKPOINT_PATH", "NUM_PATIENTS", "TRAIN_STEPS")
+DEFAULT_IMAGE_SIZES = {"book": 299, "kaggle": 512}
+
+
+@pytest.fixture(scope="module")
+def kaggle_dir(tmp_path_factory):
+    dataset_dir = tmp_path_factory.mktemp("kaggle")
+    kaggle_sample.write_kaggle_sample(str(dataset_dir), NUM_PATIENTS, PHOTO_WIDTHS, seed=3, with_test=True)
+    return dataset_dir
+
+
+@pytest.fixture(scope="module", params=sorted(DEFAULT_IMAGE_SIZES))
+def recipe_run(request, kaggle_dir, imagenet_inception_v3_checkpoint, tmp_path_factory):
+    """(recipe, output dir, printed output) of the script's run in that mode at its default image size."""
+    recipe = request.param
+    output_dir = tmp_path_factory.mktemp(recipe)
+    env = {name: value for name, value in os.environ.items() if name not in KNOBS}
+    env.update(SHORT_RUN, RECIPE=recipe, OUTPUT_DIR=str(output_dir), CHECKPOINT_PATH=imagenet_inception_v3_checkpoint)
+    result = subprocess.run(["bash", SCRIPT, str(kaggle_dir)], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=900)
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed[-5000:]
+    return recipe, output_dir, printed
+
+
+def test_fine_tunes_logits_then_all_layers_at_the_default_size(recipe_run):
+    recipe, output_dir, printed = recipe_run
+    assert "Finished in" in printed
+    for train_dir in ("train", os.path.join("train", "all")):
+        assert os.path.exists(os.path.join(output_dir, train_dir, f"model.ckpt-{STEPS}.index")), train_dir
+        settings = run_settings.read(os.path.join(output_dir, train_dir))
+        assert settings["train_image_size"] == DEFAULT_IMAGE_SIZES[recipe], train_dir
+
+
+def test_the_logits_run_keeps_the_restored_imagenet_layers(recipe_run, imagenet_inception_v3_checkpoint):
+    _, output_dir, _ = recipe_run
+    imagenet = tf.train.load_checkpoint(imagenet_inception_v3_checkpoint)
+    trained = tf.train.load_checkpoint(os.path.join(output_dir, "train", f"model.ckpt-{STEPS}"))
+    for name in ("InceptionV3/Conv2d_1a_3x3/weights", "InceptionV3/AuxLogits/Conv2d_2a_5x5/weights"):
+        assert trained.get_variable_to_shape_map()[name] == imagenet.get_variable_to_shape_map()[name]
+    np.testing.assert_array_equal(trained.get_tensor("InceptionV3/Conv2d_1a_3x3/weights"),
+                                  imagenet.get_tensor("InceptionV3/Conv2d_1a_3x3/weights"))
+
+
+def test_evaluates_on_validation_and_grades_every_test_image(recipe_run, kaggle_dir):
+    recipe, output_dir, printed = recipe_run
+    assert "eval/QuadraticWeightedKappa[" in printed and "eval/Referable_Sensitivity[" in printed
+    if recipe == "kaggle":
+        assert "eval/QuadraticWeightedKappa_Thresholds[" in printed
+    with open(os.path.join(output_dir, "submission.csv"), newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    test_images = {name.rsplit(".", 1)[0] for name in os.listdir(os.path.join(kaggle_dir, "test"))}
+    assert {row["image"] for row in rows} == test_images
+    assert all(row["level"] in "01234" and len(row["level"]) == 1 for row in rows)
