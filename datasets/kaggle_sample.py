@@ -41,8 +41,9 @@ one grade with probability 0.2.
 
 `geometry.csv`, beside `trainLabels.csv`, is the ground truth of every photo's
 disc (train and test): `image,centre_x,centre_y,radius,camera,exposure`, the
-centre in the photo's pixel coordinates (the pixel in row y, column x is the
-point (x, y)), the radius in pixels, the camera's types joined by `+` (e.g.
+centre in the photo's pixel coordinates (the pixel in row y, column x covers
+[x, x + 1) x [y, y + 1), its centre at (x + 0.5, y + 0.5), as fundus.disc reports
+discs), the radius in pixels, the camera's types joined by `+` (e.g.
 `3:2+clipped+notch+dark`) and the brightness factor. Kaggle's layout tools read
 only `trainLabels.csv`, `train/` and `test/`; the file is there for tests of
 disc finding and gradability (`read_geometry`).
@@ -141,8 +142,8 @@ class Camera:
         """The disc's ground truth (a DiscGeometry) in this camera's photo."""
         exposure_type = [name for name in ("dark", "bright") if _within(self.exposure, EXPOSURES[name])]
         types = [self.frame, self.fit] + ["notch"] * bool(self.notch) + exposure_type + ["text"] * bool(self.label)
-        return DiscGeometry(self.left + (self.diameter - 1) / 2, self.top + (self.diameter - 1) / 2,
-                            self.diameter / 2, "+".join(types), self.exposure)
+        return DiscGeometry(self.left + self.diameter / 2, self.top + self.diameter / 2, self.diameter / 2,
+                            "+".join(types), self.exposure)
 
 
 def _within(value, bounds):
@@ -247,7 +248,7 @@ def _draw_exposure(rng, mix):
 
 
 def _draw_notch(rng, centre_y, radius):
-    """A notch at the right or top right whose cut lies inside the frame (rows >= 1)."""
+    """A notch at the right or top right whose cut lies inside the frame, a pixel below its top."""
     width, depth = rng.uniform(0.06, 0.12), rng.uniform(0.04, 0.08)
     highest = np.clip((centre_y - 1) / radius - width, 0, 1)
     angle = rng.uniform(0, min(60.0, np.degrees(np.arcsin(highest))))
@@ -268,8 +269,8 @@ def _draw_label(rng, width, height, centre_x, centre_y, radius):
     for corner in rng.permutation(4):
         x = margin - x0 if corner % 2 == 0 else width - margin - x1
         y = margin - y0 if corner < 2 else height - margin - y1
-        nearest_x = np.clip(centre_x, x + x0, x + x1 - 1)
-        nearest_y = np.clip(centre_y, y + y0, y + y1 - 1)
+        nearest_x = np.clip(centre_x, x + x0, x + x1)
+        nearest_y = np.clip(centre_y, y + y0, y + y1)
         if np.hypot(nearest_x - centre_x, nearest_y - centre_y) >= radius + margin:
             return Label(text, int(x), int(y), size, grey)
     return None
@@ -292,7 +293,7 @@ def draw_camera(rng, width_range=DEFAULT_WIDTH_RANGE, camera_mix=DEFAULT_CAMERA_
     fit, diameter, top = _draw_fit(rng, width, height, camera_mix)
     left = _roughly_centred(rng, width - diameter)
     exposure = _draw_exposure(rng, camera_mix)
-    centre_x, centre_y, radius = left + (diameter - 1) / 2, top + (diameter - 1) / 2, diameter / 2
+    centre_x, centre_y, radius = left + diameter / 2, top + diameter / 2, diameter / 2
     notch = _draw_notch(rng, centre_y, radius) if rng.random() < camera_mix.notch else None
     label = _draw_label(rng, width, height, centre_x, centre_y, radius) if rng.random() < camera_mix.text else None
     return Camera(frame, width, height, left, top, diameter, fit, exposure, notch, label)

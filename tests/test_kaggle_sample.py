@@ -98,8 +98,8 @@ def camera_sample(tmp_path_factory):
 
 
 def distance_from_rim(geometry, shape):
-    """Per pixel, its distance from the recorded circle (negative inside)."""
-    y, x = np.mgrid[:shape[0], :shape[1]]
+    """Per pixel, its centre's distance from the recorded circle (negative inside)."""
+    y, x = np.mgrid[:shape[0], :shape[1]] + 0.5
     return np.hypot(x - geometry.centre_x, y - geometry.centre_y) - geometry.radius
 
 
@@ -131,16 +131,16 @@ def test_clipped_discs_run_off_the_top_and_bottom_and_touching_ones_reach_them(c
         lit = pixels[name].max(axis=2) > 40
         top_run, bottom_run = lit[0].sum(), lit[-1].sum()
         if "clipped" in types(disc):
-            assert disc.centre_y - disc.radius < -1 and disc.centre_y + disc.radius > height, name
-            # The frame cuts a chord of the circle: as wide as the circle says.
-            for row, run in ((0, top_run), (height - 1, bottom_run)):
+            assert disc.centre_y - disc.radius <= -1 and disc.centre_y + disc.radius >= height + 1, name
+            # The frame cuts a chord of the circle (at the rows' centres): as wide as the circle says.
+            for row, run in ((0.5, top_run), (height - 0.5, bottom_run)):
                 chord = 2 * np.sqrt(disc.radius ** 2 - (disc.centre_y - row) ** 2)
                 assert abs(run - chord) <= 0.05 * chord + 3, (name, row, run, chord)
         elif "touching" in types(disc):
-            assert disc.centre_y - disc.radius == -0.5 and disc.centre_y + disc.radius == height - 0.5, name
+            assert disc.centre_y - disc.radius == 0 and disc.centre_y + disc.radius == height, name
             assert top_run >= 1 and bottom_run >= 1, name
         else:
-            assert disc.centre_y - disc.radius >= 1.5 and disc.centre_y + disc.radius <= height - 2.5, name
+            assert disc.centre_y - disc.radius >= 2 and disc.centre_y + disc.radius <= height - 2, name
             assert "text" in types(disc) or top_run == bottom_run == 0, name
 
 
