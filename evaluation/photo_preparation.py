@@ -147,18 +147,22 @@ def square_box(disc):
 
 
 def crop_disc(pixels, disc):
-    """fundus.disc.crop_disc in TensorFlow: the disc's square, black outside the frame and the circle."""
+    """fundus.disc.crop_disc in TensorFlow: the disc's square, black outside the frame."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
     pad_top, pad_left = tf.maximum(0, -top), tf.maximum(0, -left)
     padded = tf.pad(pixels, [[pad_top, tf.maximum(0, top + side - shape[0])],
                              [pad_left, tf.maximum(0, left + side - shape[1])], [0, 0]])
-    square = padded[top + pad_top:top + pad_top + side, left + pad_left:left + pad_left + side]
-    offsets = tf.cast(tf.range(side), tf.float64) + 0.5
+    return padded[top + pad_top:top + pad_top + side, left + pad_left:left + pad_left + side]
+
+
+def circle_mask(disc, size):
+    """fundus.disc.circle_mask in TensorFlow."""
+    top, left, side = square_box(disc)
+    offsets = (tf.range(size, dtype=tf.float64) + 0.5) * (tf.cast(side, tf.float64) / size)
     dy = (tf.cast(top, tf.float64) + offsets - disc.centre_y) ** 2
     dx = (tf.cast(left, tf.float64) + offsets - disc.centre_x) ** 2
-    inside = dy[:, None] + dx[None, :] <= disc.radius * disc.radius
-    return square * tf.cast(inside, square.dtype)[:, :, None]
+    return dy[:, None] + dx[None, :] <= disc.radius * disc.radius
 
 
 def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size):
@@ -167,7 +171,7 @@ def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size):
     if crop_mode == "book":
         return book()
     return tf.cond(disc.found, lambda: _resized_as_saved(crop_disc(pixels, disc), image_size,
-                                                         _inside_frame(pixels, disc, image_size)), book)
+                                                         _visible(pixels, disc, image_size)), book)
 
 
 def _crop_extent(pixels, disc, crop_mode, crop_threshold):
@@ -231,10 +235,12 @@ def _std(values):
     return tf.sqrt(tf.reduce_mean(tf.square(values - tf.reduce_mean(values))))
 
 
-def quality(pixels, disc):
+def quality(pixels, disc, image_size):
     """data_utils.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included."""
     size = fundus_quality.QUALITY_SIZE
-    square = resize_bicubic(crop_disc(pixels, disc), size)
+    square = resize_bicubic(crop_disc(pixels, disc), data_utils.measured_size(image_size))
+    if data_utils.measured_size(image_size) != size:
+        square = resize_bicubic(square, size)
     frame_shape = tf.shape(pixels)
     luminance = tf.reduce_sum(tf.cast(square, tf.float64) * tf.constant(fundus_quality.LUMA, tf.float64), axis=2)
     region = _disc_mask(disc, frame_shape, size, fundus_quality.MEASURED_SHARE)
@@ -302,24 +308,24 @@ def resize_bicubic(pixels, image_size):
     return tf.cast(_resample_axis(_resample_axis(image, image_size, axis=1), image_size, axis=0), tf.uint8)
 
 
-def _resized_as_saved(crop, image_size, inside_frame=None):
-    """Bicubic resize to image_size x image_size, black outside `inside_frame` ((rows, columns) masks),
-    then the conversion's JPEG (quality 95) and back."""
+def _resized_as_saved(crop, image_size, visible=None):
+    """Bicubic resize to image_size x image_size, black outside `visible` (a boolean mask), then the
+    conversion's JPEG (quality 95) and back."""
     resized = resize_bicubic(crop, image_size)
-    if inside_frame is not None:
-        rows, columns = inside_frame
-        resized = resized * tf.cast(rows[:, None, None] & columns[None, :, None], tf.uint8)
+    if visible is not None:
+        resized = resized * tf.cast(visible, tf.uint8)[:, :, None]
     encoded = tf.io.encode_jpeg(resized, quality=data_utils.JPEG_QUALITY, chroma_downsampling=False)
     return tf.io.decode_jpeg(encoded, channels=3)
 
 
-def _inside_frame(pixels, disc, image_size):
-    """data_utils.inside_frame of a disc crop: (rows, columns) boolean masks."""
+def _visible(pixels, disc, image_size):
+    """What data_utils.prepare_fundus keeps of a disc crop resized to `image_size`: inside_frame and circle_mask."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
     margin = data_utils.FRAME_EDGE_PIXELS * tf.cast(side, tf.float64) / image_size
-    return (_frame_lines(top, side, shape[0], image_size, margin),
-            _frame_lines(left, side, shape[1], image_size, margin))
+    rows = _frame_lines(top, side, shape[0], image_size, margin)
+    columns = _frame_lines(left, side, shape[1], image_size, margin)
+    return rows[:, None] & columns[None, :] & circle_mask(disc, image_size)
 
 
 def _decoded(image_bytes):
@@ -347,11 +353,11 @@ def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CR
 
     def as_it_is(pixels):
         disc = find_disc(pixels, crop_threshold)
-        return (pixels,) + tuple(quality(pixels, disc).values())
+        return (pixels,) + tuple(quality(pixels, disc, image_size).values())
 
     def prepare(pixels, disc):
         return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size),)
-                + tuple(quality(pixels, disc).values()))
+                + tuple(quality(pixels, disc, image_size).values()))
 
     def from_jpeg():
         return tf.cond(is_prepared(tf.image.extract_jpeg_shape(image_bytes)), lambda: as_it_is(_decoded(image_bytes)),

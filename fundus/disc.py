@@ -31,6 +31,15 @@ MIN_RADIUS_SHARE = 0.5
 Disc = namedtuple("Disc", "centre_x centre_y radius found")
 
 
+def brightest_channel(pixels):
+    """The per-pixel maximum over the channels of an [height, width, channels] array.
+
+    Spelt as elementwise maxima of the channel planes: numpy's max over a short last axis is
+    about ten times slower.
+    """
+    return np.maximum.reduce([pixels[:, :, channel] for channel in range(pixels.shape[2])])
+
+
 def fit_stride(height, width):
     """The subsampling stride of the brightness mask for a frame of `height` x `width` pixels."""
     return max(1, (min(height, width) + FIT_SIDE - 1) // FIT_SIDE)
@@ -87,7 +96,7 @@ def find_disc(pixels, threshold):
     """
     height, width = pixels.shape[:2]
     stride = fit_stride(height, width)
-    bright = pixels[::stride, ::stride].max(axis=2) > threshold
+    bright = brightest_channel(pixels[::stride, ::stride]) > threshold
     origin_x, origin_y = bright.shape[1] // 2, bright.shape[0] // 2
     x, y = edge_points(bright)
     x, y = x - origin_x, y - origin_y
@@ -123,16 +132,11 @@ def square_box(disc):
     return top, left, side
 
 
-def inside_disc(disc, top, left, side):
-    """Boolean [side, side] mask of the square's pixels whose centres lie inside the disc's circle."""
-    offsets = np.arange(side) + 0.5
-    dy = (top + offsets - disc.centre_y) ** 2
-    dx = (left + offsets - disc.centre_x) ** 2
-    return dy[:, None] + dx[None, :] <= disc.radius * disc.radius
-
-
 def crop_disc(pixels, disc):
-    """Returns the square around `disc` (side = its diameter), black outside the frame and outside the circle."""
+    """Returns the square around `disc` (side = its diameter), black where it lies outside the frame.
+
+    What lies outside the circle (a notch, text) is left for circle_mask to blacken once resized.
+    """
     top, left, side = square_box(disc)
     height, width = pixels.shape[:2]
     square = np.zeros((side, side) + pixels.shape[2:], dtype=pixels.dtype)
@@ -140,9 +144,16 @@ def crop_disc(pixels, disc):
     columns = slice(max(left, 0), min(left + side, width))
     if rows.start < rows.stop and columns.start < columns.stop:
         square[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left] = pixels[rows, columns]
-    inside = inside_disc(disc, top, left, side)
-    np.multiply(square, inside.reshape(inside.shape + (1,) * (square.ndim - 2)), out=square, casting="unsafe")
     return square
+
+
+def circle_mask(disc, size):
+    """Boolean [size, size]: the pixels of the disc's square resized to `size` whose centres lie in its circle."""
+    top, left, side = square_box(disc)
+    offsets = (np.arange(size) + 0.5) * (side / size)
+    dy = (top + offsets - disc.centre_y) ** 2
+    dx = (left + offsets - disc.centre_x) ** 2
+    return dy[:, None] + dx[None, :] <= disc.radius * disc.radius
 
 
 def frame_lines(start, side, length, size, margin):

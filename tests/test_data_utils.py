@@ -68,22 +68,22 @@ def test_all_black_image_is_kept_uncropped_not_one_pixel():
     assert data_utils.crop_black_borders(image).shape == (30, 40, 3)
 
 
-def test_reduced_decode_keeps_twice_the_target_and_matches_the_full_decode(tmp_path, retina_on_canvas):
+def test_reduced_decode_keeps_its_margin_over_the_target_and_matches_the_full_decode(tmp_path, retina_on_canvas):
     path = write_jpeg(tmp_path, retina_on_canvas)
     image_size = 150
     crop = data_utils.load_cropped_fundus(path, image_size, crop_mode="book")
-    reduced = crop.pixels
+    reduced = np.asarray(crop.image)
     naive = data_utils.crop_black_borders(np.asarray(Image.open(path)))
     assert not crop.all_black
-    # Scale 8 would leave the 1,4xx-pixel disc under 300 pixels; 4 keeps it above.
-    assert min(reduced.shape[:2]) >= 2 * image_size
+    # Scale 8 would leave the 1,4xx-pixel disc under 1.75 x 150 pixels; 4 keeps it above.
+    assert min(reduced.shape[:2]) >= data_utils.MIN_DECODE_FACTOR * image_size
     assert abs(reduced.shape[0] - naive.shape[0] / 4) <= 2 and abs(reduced.shape[1] - naive.shape[1] / 4) <= 2
     assert psnr(data_utils.resize_bicubic(reduced, image_size), data_utils.resize_bicubic(naive, image_size)) >= 35
 
 
 def test_small_images_are_decoded_at_full_size(tmp_path, retina):
     path = write_jpeg(tmp_path, retina)
-    cropped = data_utils.load_cropped_fundus(path, image_size=400, crop_mode="book").pixels
+    cropped = np.asarray(data_utils.load_cropped_fundus(path, image_size=400, crop_mode="book").image)
     np.testing.assert_array_equal(cropped.shape, data_utils.crop_black_borders(np.asarray(Image.open(path))).shape)
 
 

@@ -100,11 +100,12 @@ def test_book_mode_keeps_the_books_stretch_of_a_clipped_disc(round_retina, tmp_p
 def test_parts_of_the_square_outside_the_frame_are_black(round_retina, tmp_path):
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
     crop = data_utils.load_cropped_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), 200)
-    side = crop.pixels.shape[0]
+    square = np.asarray(crop.image)
+    side = square.shape[0]
     # The frame ends 484 px above and 488 px below the centre of a 1120 px disc (at the decode's scale).
     cut = int(side * (560 - 484) / 1120) - 2
-    assert crop.pixels[:cut].max() <= THRESHOLD and crop.pixels[-cut:].max() <= THRESHOLD
-    assert crop.pixels[cut + 6:side - cut - 6, side // 2].min(axis=1).max() > 40
+    assert square[:cut].max() <= THRESHOLD and square[-cut:].max() <= THRESHOLD
+    assert square[cut + 6:side - cut - 6, side // 2].min(axis=1).max() > 40
 
 
 def test_graham_greys_everything_but_the_disc_inside_the_frame(round_retina, tmp_path):

@@ -15,7 +15,7 @@ TRAIN_SETTINGS = {"model_name": "inception_v3", "preprocessing_name": "fundus", 
                   "batch_norm_decay": 0.9}
 TRAIN_STEPS = 2
 CONVERSION = {"image_size": 128, "crop_threshold": 12, "graham": False}
-# Wide enough for the conversion's reduced (1/2 scale) JPEG decode: short side >= 2 x 128.
+# Wide enough for the conversion's reduced (1/2 scale) JPEG decode: short side >= the decode's target at 128 px.
 PHOTO_WIDTHS = (700, 1000)
 
 
