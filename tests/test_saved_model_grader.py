@@ -2,14 +2,17 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from evaluation import evaluator, export, image_folder, saved_model_grader
+from fundus import degradations
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_STEPS
@@ -113,6 +116,7 @@ print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]
     assert metadata["grade_names"] == ["0", "1", "2", "3", "4"]
     assert metadata["image_size"] == 128 and metadata["prepare_image_size"] == CONVERSION_SIZE
     assert metadata["crop_threshold"] == CONVERSION["crop_threshold"] and metadata["preprocessing_name"] == "fundus"
+    assert metadata["crop_mode"] == "disc"
     assert metadata["model_name"] == "inception_v3" and metadata["global_step"] == TRAIN_STEPS
     assert metadata["checkpoint"] == tf.train.latest_checkpoint(raw_run["train_dir"])
     assert json.loads(metadata["run_settings"])["train_image_size"] == 128
@@ -133,3 +137,29 @@ def test_saved_model_cli_runs_the_serving_signature(raw_run, tmp_path):
     served = served_probabilities(raw_run["export_dir"], read_files([photo]))
     assert "Result for output key grade:" in run.stdout
     assert f"[{served[0].argmax()}]" in run.stdout.split("Result for output key grade:")[1]
+
+
+def test_the_saved_model_and_predict_judge_the_same_photo_ungradable(raw_run, tmp_path):
+    """A darkened copy among camera photographs: `gradable` is False for it alone, and predict lists it alone."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photos = sorted(image_folder.list_images(raw_run["photos"]).items())[:3]
+    for name, path in photos:
+        shutil.copy(path, folder / f"{name}.jpeg")
+    degradations.darkened(Image.open(photos[0][1])).save(folder / "900_left.jpeg", format="JPEG", quality=90)
+    images = image_folder.list_images(str(folder))
+    grader = saved_model_grader.SavedModelGrader(raw_run["export_dir"])
+    try:
+        served = dict(zip(images, grader.gradable(read_files(images.values()))))
+    finally:
+        grader.close()
+    assert served == {name: name != "900_left" for name in images}
+    submission_file = tmp_path / "submission.csv"
+    run = run_script("predict_image_classifier.py", f"--checkpoint_path={raw_run['train_dir']}",
+                     f"--image_dir={folder}", f"--submission_file={submission_file}")
+    assert run.returncode == 0, run.stderr[-3000:]
+    with open(submission_file) as handle:
+        assert sorted(row["image"] for row in csv.DictReader(handle)) == sorted(images)
+    with open(image_folder.ungradable_list_path(str(submission_file))) as handle:
+        listed = list(csv.DictReader(handle))
+    assert [row["image"] for row in listed] == ["900_left"] and "too dark" in listed[0]["problems"]
