@@ -152,8 +152,8 @@ def check_colour(pixels):
     Raises:
       BadImageError: a greyscale photograph.
     """
-    planes = [pixels[:, :, channel] for channel in range(3)]
-    spread = np.maximum.reduce(planes).astype(np.int16) - np.minimum.reduce(planes)
+    darkest = np.minimum.reduce([pixels[:, :, channel] for channel in range(pixels.shape[2])])
+    spread = fundus_disc.brightest_channel(pixels).astype(np.int16) - darkest
     if spread.max() <= GREYSCALE_CHANNEL_SPREAD:
         raise BadImageError(_GREYSCALE_PROBLEM)
 
@@ -190,11 +190,10 @@ def _decode_at_scale(path, max_pixels, scale_for):
 FundusCrop = namedtuple("FundusCrop", "image square disc frame_shape crop_mode all_black")
 
 
-def _crop_extent(pixels, disc, crop_mode, threshold):
-    """The crop's short side at this decode: the disc's square, or the book's bounding box (None if all dark)."""
+def _crop_extent(box, disc, crop_mode):
+    """The crop's short side at this decode: the disc's square, or the book's bounding `box` (None if all dark)."""
     if crop_mode == "disc" and disc.found:
         return fundus_disc.square_box(disc)[2]
-    box = black_border_box(pixels, threshold)
     return None if box is None else min(box[1] - box[0], box[3] - box[2])
 
 
@@ -205,7 +204,7 @@ def decode_target(image_size):
 
 
 def _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels):
-    """Decodes as small as the crop allows; returns (PIL image, pixels, scale, disc).
+    """Decodes as small as the crop allows; returns (PIL image, pixels, scale, disc, black_border_box).
 
     The first decode keeps decode_target(image_size) on the frame's short side; when the
     crop is too small for that at the chosen scale, the image is decoded again at
@@ -213,14 +212,14 @@ def _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels):
     """
     wanted = decode_target(image_size)
     photo, pixels, scale = _decode_at_scale(path, max_pixels, lambda short_side: _dct_scale_keeping(short_side, wanted))
-    disc = fundus_disc.find_disc(pixels, crop_threshold)
-    extent = _crop_extent(pixels, disc, crop_mode, crop_threshold)
+    disc, box = fundus_disc.find_disc(pixels, crop_threshold), black_border_box(pixels, crop_threshold)
+    extent = _crop_extent(box, disc, crop_mode)
     if extent is not None and scale > 1:
         finer = _dct_scale_keeping(extent * scale, wanted)
         if finer < scale:
             photo, pixels, scale = _decode_at_scale(path, max_pixels, lambda _: finer)
-            disc = fundus_disc.find_disc(pixels, crop_threshold)
-    return photo, pixels, scale, disc
+            disc, box = fundus_disc.find_disc(pixels, crop_threshold), black_border_box(pixels, crop_threshold)
+    return photo, pixels, scale, disc, box
 
 
 def measured_size(image_size):
@@ -263,8 +262,7 @@ def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFA
     """
     if crop_mode not in CROP_MODES:
         raise ValueError(f"crop_mode={crop_mode!r}: must be one of {', '.join(CROP_MODES)}")
-    photo, pixels, scale, disc = _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels)
-    box = black_border_box(pixels, crop_threshold)
+    photo, pixels, scale, disc, box = _decode_for_crop(path, image_size, crop_threshold, crop_mode, max_pixels)
     if box is None:
         check_size(pixels.shape, scale, image_size)
         return FundusCrop(photo, None, disc, pixels.shape[:2], "book", True)

@@ -35,7 +35,7 @@ from absl import logging
 import data_utils
 from fundus import quality as fundus_quality
 from datasets import conversion_records, dataset_utils, diabetic, tfrecord_writer
-from utils import atomic_files
+from utils import atomic_files, names
 from utils.progress import ProgressLog
 
 LABELS_CSV = "trainLabels.csv"
@@ -49,8 +49,6 @@ IMAGE_EXTENSION = ".jpeg"
 CONVERSION_FILENAME = "conversion.json"
 DEFAULT_VALIDATION_SIZE = 5126
 QUALITY_FILENAME = "quality.csv"
-# Images named in a one-line summary of many (missing photos, ungradable photos).
-SUMMARY_NAMES = 5
 NAME_PREFIX = "diabetic"
 
 Job = namedtuple("Job", "source destination split label image_id")
@@ -77,8 +75,7 @@ class Report:
     def summarise(self, items, what, where):
         """Logs one line for many `items` (names): how many, the first few, and that all are in the report."""
         if items:
-            shown = ", ".join(items[:SUMMARY_NAMES]) + (", ..." if len(items) > SUMMARY_NAMES else "")
-            logging.warning("%d %s (%s); all listed in %s", len(items), what, shown, where)
+            logging.warning("%d %s (%s); all listed in %s", len(items), what, names.first_few(items), where)
 
     def write(self, path):
         """Writes `error ...` then `warning ...` lines to `path`, atomically."""

@@ -15,7 +15,7 @@ from datasets.dataset_utils import UNLABELLED
 from datasets.download_and_convert_diabetic import QUALITY_FILENAME
 from fundus import quality as fundus_quality
 from slim_compat import tf
-from utils import atomic_files
+from utils import atomic_files, names
 from utils.progress import ProgressLog
 
 IMAGE_EXTENSIONS = (".jpeg", ".jpg", ".png")
@@ -101,19 +101,29 @@ def skipped_report_path(submission_file):
     return os.path.splitext(submission_file)[0] + SKIPPED_SUFFIX
 
 
+def _write_or_remove(path, write, **open_arguments):
+    """Writes `path` atomically with `write(handle)`, or removes an older `path` when `write` is None."""
+    if write is None:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with atomic_files.open_atomically(path, **open_arguments) as handle:
+        write(handle)
+
+
 def write_skipped_report(submission_file, skipped, num_images):
     """Lists `skipped` ({path: reason}) beside the submission, or removes an older list when none was skipped.
 
     Raises:
       ValueError: one line saying how many of the `num_images` inputs were skipped and where they are listed.
     """
-    path = skipped_report_path(submission_file)
-    if not skipped:
-        if os.path.exists(path):
-            os.remove(path)
-        return
-    with atomic_files.open_atomically(path) as handle:
+    def write_reasons(handle):
         handle.writelines(f"{image}: {reason}\n" for image, reason in sorted(skipped.items()))
+
+    path = skipped_report_path(submission_file)
+    _write_or_remove(path, write_reasons if skipped else None)
+    if not skipped:
+        return
     raise ValueError(f"{len(skipped)} of {num_images} images were skipped, listed in {path}; "
                      f"{submission_file} holds the other {num_images - len(skipped)}")
 
@@ -134,20 +144,15 @@ def write_ungradable_list(submission_file, qualities, predicted_ids):
 
     The submission keeps a grade for every photo (Kaggle's format); a screening programme
     should not act on the grades of the photos listed here. An older list is removed when none is.
-
-    Returns:
-      The number of ungradable photos listed.
     """
     ungradable = {image_id: qualities[image_id] for image_id in predicted_ids
                   if image_id in qualities and not qualities[image_id].gradable}
-    path = ungradable_list_path(submission_file)
-    if not ungradable:
-        if os.path.exists(path):
-            os.remove(path)
-        return 0
-    with atomic_files.open_atomically(path, newline="") as handle:
+
+    def write_measures(handle):
         fundus_quality.write_csv(handle, ungradable, with_problems=True)
-    logging.warning("%d of %d photos are ungradable (%s): graded in the submission, listed in %s", len(ungradable),
-                    len(predicted_ids), ", ".join(sorted(ungradable)[:5]) + (", ..." if len(ungradable) > 5 else ""),
-                    path)
-    return len(ungradable)
+
+    path = ungradable_list_path(submission_file)
+    _write_or_remove(path, write_measures if ungradable else None, newline="")
+    if ungradable:
+        logging.warning("%d of %d photos are ungradable (%s): graded in the submission, listed in %s",
+                        len(ungradable), len(predicted_ids), names.first_few(sorted(ungradable)), path)

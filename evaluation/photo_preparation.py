@@ -147,7 +147,8 @@ def square_box(disc):
 
 
 def crop_disc(pixels, disc):
-    """fundus.disc.crop_disc in TensorFlow: the disc's square, black outside the frame."""
+    """data_utils.load_cropped_fundus' square in TensorFlow: fundus.disc.square_box cut out, black outside the frame
+    (as Pillow's crop)."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
     pad_top, pad_left = tf.maximum(0, -top), tf.maximum(0, -left)
@@ -165,13 +166,22 @@ def circle_mask(disc, size):
     return dy[:, None] + dx[None, :] <= disc.radius * disc.radius
 
 
-def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size):
-    """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box."""
-    book = lambda: _resized_as_saved(_crop_black_border(pixels, crop_threshold), image_size)  # noqa: E731
+def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square):
+    """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box.
+
+    `resized_square` (_resized_square's) is the disc crop's resize when it has the output's size, shared as
+    data_utils.prepare_fundus shares it.
+    """
+    book = lambda: _as_saved(resize_bicubic(_crop_black_border(pixels, crop_threshold), image_size))  # noqa: E731
     if crop_mode == "book":
         return book()
-    return tf.cond(disc.found, lambda: _resized_as_saved(crop_disc(pixels, disc), image_size,
-                                                         _visible(pixels, disc, image_size)), book)
+
+    def disc_crop():
+        resized = (resized_square if data_utils.measured_size(image_size) == image_size
+                   else resize_bicubic(crop_disc(pixels, disc), image_size))
+        return _as_saved(resized, _visible(pixels, disc, image_size))
+
+    return tf.cond(disc.found, disc_crop, book)
 
 
 def _crop_extent(pixels, disc, crop_mode, crop_threshold):
@@ -235,12 +245,23 @@ def _std(values):
     return tf.sqrt(tf.reduce_mean(tf.square(values - tf.reduce_mean(values))))
 
 
-def quality(pixels, disc, image_size):
-    """data_utils.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included."""
+def _resized_square(pixels, disc, image_size):
+    """The disc's square resized to data_utils.measured_size(image_size), as data_utils.prepare_fundus makes it."""
+    return resize_bicubic(crop_disc(pixels, disc), data_utils.measured_size(image_size))
+
+
+def quality(pixels, disc, resized_square, image_size):
+    """data_utils.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included.
+
+    Args:
+      pixels: the decoded photo.
+      disc: its fundus.disc.Disc of tensors.
+      resized_square: _resized_square of them at `image_size`.
+      image_size: the conversion's --image_size.
+    """
     size = fundus_quality.QUALITY_SIZE
-    square = resize_bicubic(crop_disc(pixels, disc), data_utils.measured_size(image_size))
-    if data_utils.measured_size(image_size) != size:
-        square = resize_bicubic(square, size)
+    square = (resized_square if data_utils.measured_size(image_size) == size
+              else resize_bicubic(resized_square, size))
     frame_shape = tf.shape(pixels)
     luminance = tf.reduce_sum(tf.cast(square, tf.float64) * tf.constant(fundus_quality.LUMA, tf.float64), axis=2)
     region = _disc_mask(disc, frame_shape, size, fundus_quality.MEASURED_SHARE)
@@ -308,10 +329,9 @@ def resize_bicubic(pixels, image_size):
     return tf.cast(_resample_axis(_resample_axis(image, image_size, axis=1), image_size, axis=0), tf.uint8)
 
 
-def _resized_as_saved(crop, image_size, visible=None):
-    """Bicubic resize to image_size x image_size, black outside `visible` (a boolean mask), then the
-    conversion's JPEG (quality 95) and back."""
-    resized = resize_bicubic(crop, image_size)
+def _as_saved(resized, visible=None):
+    """A resized crop black outside `visible` (a boolean mask), then through the conversion's JPEG (quality 95)
+    and back."""
     if visible is not None:
         resized = resized * tf.cast(visible, tf.uint8)[:, :, None]
     encoded = tf.io.encode_jpeg(resized, quality=data_utils.JPEG_QUALITY, chroma_downsampling=False)
@@ -353,11 +373,12 @@ def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CR
 
     def as_it_is(pixels):
         disc = find_disc(pixels, crop_threshold)
-        return (pixels,) + tuple(quality(pixels, disc, image_size).values())
+        return (pixels,) + tuple(quality(pixels, disc, _resized_square(pixels, disc, image_size), image_size).values())
 
     def prepare(pixels, disc):
-        return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size),)
-                + tuple(quality(pixels, disc, image_size).values()))
+        resized_square = _resized_square(pixels, disc, image_size)
+        return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square),)
+                + tuple(quality(pixels, disc, resized_square, image_size).values()))
 
     def from_jpeg():
         return tf.cond(is_prepared(tf.image.extract_jpeg_shape(image_bytes)), lambda: as_it_is(_decoded(image_bytes)),

@@ -132,21 +132,6 @@ def square_box(disc):
     return top, left, side
 
 
-def crop_disc(pixels, disc):
-    """Returns the square around `disc` (side = its diameter), black where it lies outside the frame.
-
-    What lies outside the circle (a notch, text) is left for circle_mask to blacken once resized.
-    """
-    top, left, side = square_box(disc)
-    height, width = pixels.shape[:2]
-    square = np.zeros((side, side) + pixels.shape[2:], dtype=pixels.dtype)
-    rows = slice(max(top, 0), min(top + side, height))
-    columns = slice(max(left, 0), min(left + side, width))
-    if rows.start < rows.stop and columns.start < columns.stop:
-        square[rows.start - top:rows.stop - top, columns.start - left:columns.stop - left] = pixels[rows, columns]
-    return square
-
-
 def circle_mask(disc, size):
     """Boolean [size, size]: the pixels of the disc's square resized to `size` whose centres lie in its circle."""
     top, left, side = square_box(disc)
@@ -195,7 +180,7 @@ def fitted_ellipse(image, threshold):
     Returns:
       (axis ratio >= 1, centre x, centre y, mean diameter) in pixels.
     """
-    bright = image.max(axis=2) > threshold
+    bright = brightest_channel(image) > threshold
     row_x, row_y = _line_ends(bright)
     column_y, column_x = _line_ends(bright.T)
     x, y = np.concatenate([row_x, column_x]), np.concatenate([row_y, column_y])

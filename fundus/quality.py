@@ -1,6 +1,6 @@
 """Whether a fundus photograph can be graded, from measures taken at one fixed disc scale.
 
-The disc, cropped to its square (fundus.disc.crop_disc), is resized to
+The disc, cropped to its square (fundus.disc.square_box), is resized to
 QUALITY_SIZE pixels and measured on its luminance inside the central
 MEASURED_SHARE of the radius and away from the frame's edges:
 
