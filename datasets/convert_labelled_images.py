@@ -12,7 +12,7 @@ import re
 
 from absl import logging
 
-from datasets import dataset_utils, tfrecord_writer
+from datasets import dataset_utils, label_rows, tfrecord_writer
 
 LABELS_CSV = "labels.csv"
 TFRECORDS_DIR = "tfrecords"
@@ -23,7 +23,9 @@ _FRAME_SUFFIX = re.compile(r"_frame\d{4}(?=\.[^.]+$)")
 
 
 def read_labelled_images(dataset_dir):
-    """Reads `dataset_dir/labels.csv`; rows naming a missing image are logged (one line each) and left out.
+    """Reads `dataset_dir/labels.csv`; rows of a missing image or of one listed with two labels are left out.
+
+    Each is logged in one line; an image listed twice with one label is kept once (datasets.label_rows).
 
     Returns:
       ([(image path relative to `dataset_dir`, class name)] of the existing images, number left out).
@@ -38,14 +40,18 @@ def read_labelled_images(dataset_dir):
         reader = csv.DictReader(handle)
         if not reader.fieldnames or not {"image", "label"} <= set(reader.fieldnames):
             raise ValueError(f"{path}: needs the header 'image,label'")
-        rows = [(row["image"], row["label"]) for row in reader]
+        rows = [label_rows.Row(reader.line_num, row["image"], row["label"]) for row in reader]
+    kept, repeats = label_rows.without_repeats(rows)
+    for repeat in repeats:
+        log = logging.error if repeat.conflicting else logging.warning
+        log("%s: %s", repeat.where(path), repeat.problem("label"))
     present = []
-    for line_number, (image, label) in enumerate(rows, start=2):
-        if os.path.isfile(os.path.join(dataset_dir, image)):
-            present.append((image, label))
+    for row in kept:
+        if os.path.isfile(os.path.join(dataset_dir, row.image)):
+            present.append((row.image, row.label))
         else:
-            logging.error("%s line %d: image %s does not exist", path, line_number, image)
-    return present, len(rows) - len(present)
+            logging.error("%s line %d: image %s does not exist", path, row.line, row.image)
+    return present, len(kept) - len(present) + sum(repeat.conflicting for repeat in repeats)
 
 
 def split_by_source(images, validation_fraction, seed=0):
@@ -65,7 +71,7 @@ def run(dataset_dir, validation_fraction=DEFAULT_VALIDATION_FRACTION, num_shards
     """Converts `dataset_dir`; see the module docstring.
 
     Returns:
-      The exit status: 1 when a listed image was missing, else 0.
+      The exit status: 1 when a listed image was missing or listed with two labels, else 0.
 
     Raises:
       ValueError: no usable labels.csv, no images, a fraction outside [0, 1), or an image that is not

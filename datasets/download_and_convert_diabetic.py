@@ -14,6 +14,7 @@ With Graham's normalisation (`graham=True`, data_utils.graham_normalise) the ima
 TFRecords go to processed_images_graham/ and tfrecords_graham/ instead, so both sets can
 be kept and compared.
 
+An image that trainLabels.csv lists with two grades goes into no split (datasets.label_rows).
 The split is by patient (`10_left` and `10_right` on the same side). An image
 already processed from the same source file with the same settings is kept, so
 a killed run resumes where it stopped; any other is processed again. The
@@ -23,6 +24,7 @@ import contextlib
 import csv
 import fcntl
 import functools
+import glob
 import hashlib
 import json
 import multiprocessing
@@ -34,7 +36,7 @@ from absl import logging
 
 import data_utils
 from fundus import quality as fundus_quality
-from datasets import conversion_records, dataset_utils, diabetic, tfrecord_writer
+from datasets import conversion_records, dataset_utils, diabetic, label_rows, tfrecord_writer
 from utils import atomic_files, names
 from utils.progress import ProgressLog
 
@@ -60,6 +62,8 @@ class Report:
     def __init__(self):
         self.errors = []
         self.warnings = []
+        # Images whose labels were refused: listed, so their files are not reported as unlisted.
+        self.refused = set()
 
     def error(self, where, problem):
         """An input that could not be converted."""
@@ -84,11 +88,9 @@ class Report:
             handle.writelines(lines)
 
 
-def _label_problem(name, level, seen):
+def _label_problem(name, level):
     if not name or "/" in name or "\\" in name or ".." in name or name.startswith("."):
         return f"image name {name!r} is not a plain file name"
-    if name in seen:
-        return f"image {name!r} is listed twice"
     if level not in {str(grade) for grade in range(diabetic.NUM_CLASSES)}:
         return f"level {level!r} is not a grade 0-{diabetic.NUM_CLASSES - 1}"
     return None
@@ -96,6 +98,9 @@ def _label_problem(name, level, seen):
 
 def read_labels(csv_path, report):
     """Reads Kaggle's `image,level` file; bad rows are reported and skipped.
+
+    An image listed twice with one grade is kept once (a warning); with two grades, neither row is
+    kept (an error naming both) and the image is added to `report.refused`.
 
     Returns:
       [(image name, grade)] in file order.
@@ -111,7 +116,6 @@ def read_labels(csv_path, report):
         if header != ["image", "level"]:
             raise ValueError(f"{csv_path}: header is {','.join(header)!r}, expected 'image,level'")
         rows = []
-        seen = set()
         for row in reader:
             where = f"{csv_path} line {reader.line_num}"
             if not row:
@@ -120,13 +124,24 @@ def read_labels(csv_path, report):
                 report.error(where, f"expected 2 fields 'image,level', got {len(row)}")
                 continue
             name, level = (field.strip() for field in row)
-            problem = _label_problem(name, level, seen)
+            problem = _label_problem(name, level)
             if problem:
                 report.error(where, problem)
                 continue
-            seen.add(name)
-            rows.append((name, int(level)))
-    return rows
+            rows.append(label_rows.Row(reader.line_num, name, int(level)))
+    kept, repeats = label_rows.without_repeats(rows)
+    for repeat in repeats:
+        _report_repeat(repeat, csv_path, report)
+    return [(row.image, row.label) for row in kept]
+
+
+def _report_repeat(repeat, csv_path, report):
+    """Reports an image listed more than once: an error and refused when its grades disagree, else a warning."""
+    if repeat.conflicting:
+        report.error(repeat.where(csv_path), repeat.problem("grade"))
+        report.refused.add(repeat.image)
+    else:
+        report.warning(repeat.where(csv_path), repeat.problem("grade"))
 
 
 def patient_id(image_name):
@@ -213,10 +228,10 @@ def present_labels(dataset_dir, labels, report):
     """Returns ({image name: path} of the files in train/, the `labels` rows whose photo is there).
 
     Listed photos that are missing (a partial download) are summed up in one logged line and
-    each named in the report; files in train/ that are not listed are reported and skipped.
+    each named in the report; files in train/ that are not listed (nor refused) are reported and skipped.
     """
     on_disk = _images_on_disk(os.path.join(dataset_dir, "train"), report)
-    listed = {name for name, _ in labels}
+    listed = {name for name, _ in labels} | report.refused
     for name in sorted(set(on_disk) - listed):
         if on_disk[name]:
             report.warning(on_disk[name], f"not listed in {LABELS_CSV}; skipped")
@@ -242,6 +257,14 @@ def plan_jobs(dataset_dir, labels, on_disk, validation_names, report, processed_
         jobs.append(Job(source, os.path.join(processed, "test", TEST_CLASS_FOLDER, name + IMAGE_EXTENSION),
                         "test", dataset_utils.UNLABELLED, name))
     return jobs
+
+
+def remove_refused(processed, refused):
+    """Removes the processed images that an earlier run made of the `refused` photos, whose grade is now in doubt."""
+    for name in refused:
+        for split in ("train", "validation"):
+            for path in glob.glob(os.path.join(processed, split, "*", glob.escape(name) + IMAGE_EXTENSION)):
+                os.remove(path)
 
 
 def conversion_settings(**settings):
@@ -438,6 +461,7 @@ def _convert(dataset_dir, validation_size, num_workers, num_shards, seed, overwr
         [name for name, _ in present], effective_validation_size(validation_size, len(present)), seed, dict(present))
     processed_dir = output_folder(PROCESSED_DIR, settings)
     jobs = plan_jobs(dataset_dir, present, on_disk, validation_names, report, processed_dir)
+    remove_refused(os.path.join(dataset_dir, processed_dir), report.refused)
     records = conversion_records.ConversionRecords(os.path.join(dataset_dir, processed_dir))
     done = preprocess_images(jobs, report, num_workers or len(os.sched_getaffinity(0)), settings, records,
                              dataset_dir, overwrite)

@@ -131,6 +131,20 @@ def test_missing_images_are_reported_and_the_rest_converted(tmp_path):
     assert dataset.num_samples == 3 and dataset.labels_to_names == {0: "x", 1: "y"}
 
 
+def test_an_image_listed_with_two_labels_is_left_out_and_one_listed_twice_kept_once(tmp_path, caplog):
+    for name in ("a.png", "b.png", "c.png"):
+        write_png(str(tmp_path / name), np.full((4, 4), 9, np.uint8))
+    (tmp_path / "labels.csv").write_text("image,label\na.png,x\nb.png,y\nc.png,x\na.png,y\nb.png,y\n")
+    assert convert_labelled_images.run(str(tmp_path), validation_fraction=0.0) == 1
+    _, examples = decode_split("train", str(tmp_path / "tfrecords"))
+    assert sorted(filename for _, _, filename in examples) == ["b.png", "c.png"]
+    labels_csv = tmp_path / "labels.csv"
+    assert f"{labels_csv} lines 2 and 5: image 'a.png' is listed with labels 'x' and 'y'; neither is converted" \
+        in caplog.text
+    assert f"{labels_csv} lines 3 and 6: image 'b.png' is listed twice with the same label 'y'; converted once" \
+        in caplog.text
+
+
 def test_labels_csv_without_its_header_is_refused(tmp_path):
     (tmp_path / "labels.csv").write_text("a.png,x\n")
     with pytest.raises(ValueError, match="needs the header 'image,label'"):

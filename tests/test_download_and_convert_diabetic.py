@@ -21,6 +21,8 @@ from tests.test_datasets import read_all
 
 IMAGE_SIZE = 48
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The sample lists 10_left with grade 1 (and 13_left with 0).
+CONFLICTING_ROW = "10_left,0"
 
 
 def append_rows(dataset_dir, *rows):
@@ -40,7 +42,7 @@ def add_bad_inputs(dataset_dir):
     Image.new("RGB", (64, 48)).save(os.path.join(train, "901_right.jpeg"), format="JPEG")
     Image.new("RGB", (64, 48), (200, 80, 40)).save(os.path.join(train, "999_left.jpeg"), format="JPEG")
     append_rows(dataset_dir, "900_left,1", "900_right,2", "901_left,0", "901_right,0", "902_left,3",
-                "902_right,7", "../903_left,1", "903_right", "10_left,0")
+                "902_right,7", "../903_left,1", "903_right", CONFLICTING_ROW, "13_left,0")
     return {
         "train/900_left.jpeg: corrupt or truncated": "error",
         "train/900_right.jpeg: not a JPEG but PNG": "error",
@@ -49,7 +51,8 @@ def add_bad_inputs(dataset_dir):
         "level '7' is not a grade 0-4": "error",
         "image name '../903_left' is not a plain file name": "error",
         "expected 2 fields 'image,level', got 1": "error",
-        "image '10_left' is listed twice": "error",
+        "image '10_left' is listed with grades 1 and 0; neither is converted": "error",
+        "image '13_left' is listed twice with the same grade 0; converted once": "warning",
         "train/999_left.jpeg: not listed in trainLabels.csv; skipped": "warning",
         "train/901_right.jpeg: every pixel is at most 10: kept uncropped": "warning",
         "train/901_right.jpeg: ungradable (no fundus disc found": "warning",
@@ -83,10 +86,39 @@ def count_recorded(processed_dir):
     return sum(os.path.exists(os.path.join(processed_dir, image)) for image in images)
 
 
+def converted_rows(written):
+    """The sample's labelled rows that the conversion writes: all but the conflicting photo's."""
+    refused = CONFLICTING_ROW.split(",")[0]
+    return {name: grade for name, grade in written["train"] if name != refused}
+
+
 def read_split(dataset_dir, split):
     with tf.Graph().as_default():
         rows = read_all(diabetic.get_split(split, os.path.join(dataset_dir, "tfrecords")))
     return {filename.decode(): (image, label) for image, label, filename in rows}
+
+
+def read_examples(dataset_dir):
+    """{image name: its Example's features} of every split's TFRecords."""
+    examples = {}
+    for path in glob.glob(os.path.join(dataset_dir, "tfrecords", "diabetic_*.tfrecord")):
+        for record in tf.io.tf_record_iterator(path):
+            features = tf.train.Example.FromString(record).features.feature
+            examples[features["image/filename"].bytes_list.value[0].decode()] = features
+    return examples
+
+
+def assert_converted_into_no_split(dataset_dir, name, grades):
+    """The report's one error for `name` names its `grades` and lines; it is in no TFRecord and no processed split."""
+    csv_path = os.path.join(dataset_dir, "trainLabels.csv")
+    with open(csv_path) as handle:
+        lines = [number for number, row in enumerate(handle, start=1) if row.startswith(name + ",")]
+    with open(os.path.join(dataset_dir, convert.REPORT_FILENAME)) as handle:
+        report = [line for line in handle.read().splitlines() if name in line]
+    assert report == [f"error {csv_path} lines {lines[0]} and {lines[1]}: image {name!r} is listed with grades "
+                      f"{grades[0]} and {grades[1]}; neither is converted"]
+    assert name not in read_examples(dataset_dir)
+    assert not glob.glob(os.path.join(dataset_dir, "processed_images", "*", "*", name + ".jpeg"))
 
 
 def test_labels_csv_with_a_wrong_header_is_refused(tmp_path):
@@ -130,11 +162,30 @@ def test_every_bad_input_is_one_report_line_and_the_status_is_one(converted):
         assert [line for line in lines if fragment in line and line.startswith(kind)], fragment
 
 
+def test_a_photo_listed_with_two_grades_is_converted_into_no_split_and_its_other_eye_is(converted):
+    dataset_dir, written, _, _ = converted
+    assert ("10_left", 1) in written["train"]
+    assert_converted_into_no_split(dataset_dir, "10_left", (1, 0))
+    assert "10_right" in read_examples(dataset_dir)
+
+
+def test_a_grade_conflict_found_on_a_rerun_takes_the_photo_out_of_every_split(tmp_path):
+    dataset_dir = str(tmp_path)
+    written = kaggle_sample.write_kaggle_sample(dataset_dir, 3, (320, 420), seed=5)
+    assert convert.run(dataset_dir, validation_size=2, num_workers=1, image_size=IMAGE_SIZE) == 0
+    name, grade = written["train"][0]
+    other_grade = (grade + 1) % diabetic.NUM_CLASSES
+    append_rows(dataset_dir, f"{name},{other_grade}")
+    assert convert.run(dataset_dir, validation_size=2, num_workers=1, image_size=IMAGE_SIZE) == 1
+    assert_converted_into_no_split(dataset_dir, name, (grade, other_grade))
+    assert set(read_examples(dataset_dir)) == {other for other, _ in written["train"][1:]}
+
+
 def test_good_images_round_trip_through_get_split_with_their_labels(converted):
     dataset_dir, written, _, _ = converted
     train, validation = read_split(dataset_dir, "train"), read_split(dataset_dir, "validation")
     # The all-black 901_right is converted but ungradable, so kept out of the TFRecords.
-    expected = dict(written["train"])
+    expected = converted_rows(written)
     assert {name: label for name, (_, label) in {**train, **validation}.items()} == expected
     grades = dict(convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), convert.Report()))
     present = [name for name in grades if os.path.exists(os.path.join(dataset_dir, "train", name + ".jpeg"))]
@@ -157,12 +208,8 @@ def test_test_images_are_unlabelled_and_written_as_processed_jpegs(converted):
 def test_examples_hold_the_processed_jpeg_bytes_and_its_size(converted):
     dataset_dir, written, _, _ = converted
     validation = read_split(dataset_dir, "validation")
-    examples = {}
-    for path in glob.glob(os.path.join(dataset_dir, "tfrecords", "diabetic_*.tfrecord")):
-        for record in tf.io.tf_record_iterator(path):
-            features = tf.train.Example.FromString(record).features.feature
-            examples[features["image/filename"].bytes_list.value[0].decode()] = features
-    for name, grade in written["train"]:
+    examples = read_examples(dataset_dir)
+    for name, grade in converted_rows(written).items():
         split = "validation" if name in validation else "train"
         with open(os.path.join(dataset_dir, "processed_images", split, str(grade), name + ".jpeg"), "rb") as handle:
             assert examples[name]["image/encoded"].bytes_list.value[0] == handle.read()
@@ -179,13 +226,13 @@ def test_a_rerun_keeps_current_images_and_tfrecords_and_overwrite_redoes_all(con
     assert convert.run(dataset_dir, validation_size=6, num_workers=1, image_size=IMAGE_SIZE, num_shards=3) == 1
     assert os.stat(shard).st_mtime_ns == before
     # Only the images that failed before are tried again.
-    assert "3 images to preprocess, 25 already done" in caplog.text
+    assert "3 images to preprocess, 24 already done" in caplog.text
     assert "up to date" in caplog.text
     caplog.clear()
     status = convert.run(dataset_dir, validation_size=6, num_workers=1, image_size=IMAGE_SIZE, num_shards=3,
                          overwrite=True)
     assert status == 1 and os.stat(shard).st_mtime_ns != before
-    assert "28 images to preprocess, 0 already done" in caplog.text
+    assert "27 images to preprocess, 0 already done" in caplog.text
 
 
 def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
@@ -224,7 +271,7 @@ def test_graham_conversion_writes_its_own_recorded_set_beside_the_default(conver
     assert count_jpegs(os.path.join(dataset_dir, "processed_images_graham")) == count_jpegs(
         os.path.join(dataset_dir, "processed_images"))
     # Graham's images are grey around a normalised disc, the default ones black around a red one.
-    name = written["train"][0][0]
+    name = next(iter(converted_rows(written)))
     [graham_path] = glob.glob(os.path.join(dataset_dir, "processed_images_graham", "*", "*", name + ".jpeg"))
     [plain_path] = glob.glob(os.path.join(dataset_dir, "processed_images", "*", "*", name + ".jpeg"))
     graham, plain = (np.asarray(Image.open(path), dtype=float) for path in (graham_path, plain_path))
