@@ -8,12 +8,15 @@ unless told the images are prepared, preprocesses them exactly as evaluation
 does, and returns the class probabilities and the predicted grade (cut at the
 model's fitted thresholds when it has some), weights included. Its `metadata`
 signature, without inputs, returns what the model is (grade names, sizes,
-preprocessing, source checkpoint and step). Variables are resource variables,
-so TensorFlow 2 loads it without warnings.
+preprocessing, source checkpoint's name in its train dir and step). Variables are
+resource variables, so TensorFlow 2 loads it without warnings.
 """
+import contextlib
 import dataclasses
 import json
 import os
+
+from absl import logging
 
 import data_utils
 from evaluation import evaluator, photo_preparation
@@ -96,6 +99,10 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
     """Returns {name: value} of what the SavedModel's `metadata` signature answers.
 
     Args:
+      config: an evaluator.ModelConfig.
+      checkpoint: the checkpoint's path; only its name in its train dir (`model.ckpt-300`) is recorded.
+      global_step: the checkpoint's training step.
+      preparation: see build_serving_graph.
       settings: the training run's recorded settings (training.run_settings), or None.
     """
     settings = settings or {}
@@ -107,7 +114,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
         "prepare_image_size": preparation.image_size if preparation else 0,
         "crop_threshold": preparation.crop_threshold if preparation else -1,
         "crop_mode": preparation.crop_mode if preparation else "",
-        "checkpoint": checkpoint,
+        "checkpoint": os.path.basename(checkpoint),
         "global_step": global_step,
         "run_settings": json.dumps(settings, sort_keys=True),
     }
@@ -120,10 +127,25 @@ def _metadata_signature(values):
         inputs={}, outputs=outputs, method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
 
 
+@contextlib.contextmanager
+def _builder_info_hidden():
+    """Hides the SavedModel builder's info lines in the block: they name the temporary folder."""
+    def shown(record):
+        return not (record.module == "builder_impl" and record.levelname == "INFO")
+
+    logger = tf.get_logger()
+    logger.addFilter(shown)
+    try:
+        yield
+    finally:
+        logger.removeFilter(shown)
+
+
 def export_saved_model(checkpoint, config, export_dir, preparation=None, metadata=None):
     """Writes a SavedModel of `checkpoint` with a `serving_default` signature on encoded images.
 
-    The model is built in a sibling temporary folder and renamed to `export_dir` when complete.
+    The model is built in a sibling temporary folder and renamed to `export_dir` when complete;
+    the log names `export_dir` only.
 
     Args:
       checkpoint: the checkpoint prefix whose weights the model holds.
@@ -146,8 +168,9 @@ def export_saved_model(checkpoint, config, export_dir, preparation=None, metadat
             signatures["metadata"] = _metadata_signature(metadata)
         with tf.Session() as session:
             saver.restore(session, checkpoint)
-            with atomic_files.atomic_path(export_dir) as temporary:
+            with atomic_files.atomic_path(export_dir) as temporary, _builder_info_hidden():
                 builder = tf.saved_model.builder.SavedModelBuilder(temporary)
                 builder.add_meta_graph_and_variables(session, [tf.saved_model.tag_constants.SERVING],
                                                      signature_def_map=signatures)
                 builder.save()
+    logging.info("SavedModel of %s written to %s", checkpoint, export_dir)

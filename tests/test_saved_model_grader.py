@@ -118,7 +118,7 @@ print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]
     assert metadata["crop_threshold"] == CONVERSION["crop_threshold"] and metadata["preprocessing_name"] == "fundus"
     assert metadata["crop_mode"] == "disc"
     assert metadata["model_name"] == "inception_v3" and metadata["global_step"] == TRAIN_STEPS
-    assert metadata["checkpoint"] == tf.train.latest_checkpoint(raw_run["train_dir"])
+    assert metadata["checkpoint"] == f"model.ckpt-{TRAIN_STEPS}"
     assert json.loads(metadata["run_settings"])["train_image_size"] == 128
     served = served_probabilities(raw_run["export_dir"], read_files([photo]))
     np.testing.assert_allclose(answer["probabilities"], served[0], atol=1e-5)
