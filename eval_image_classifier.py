@@ -33,6 +33,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 from datasets import dataset_factory
 from evaluation import evaluate, grading, model_flags
+from utils import writer_lock
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -82,12 +83,13 @@ def run():
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
                                         FLAGS.labels_offset)
-    evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
-                      predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
-                      master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
-                      max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
-                      grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
-                      num_heatmaps=FLAGS.num_heatmaps)
+    with writer_lock.sole_writer(FLAGS.eval_dir, "eval_dir"):
+        evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
+                          predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
+                          master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
+                          max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
+                          grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
+                          num_heatmaps=FLAGS.num_heatmaps)
 
 
 if __name__ == "__main__":

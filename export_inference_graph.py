@@ -22,7 +22,8 @@ from absl import app, flags
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-from evaluation import checkpoints, export, model_flags
+from evaluation import export, model_flags
+from utils import checkpoint_files
 
 model_flags.define_model_flags()
 model_flags.define_preparation_flags(default_image_size=0)
@@ -75,13 +76,13 @@ def main(_):
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
         config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
-        checkpoint = checkpoints.resolve_checkpoint(FLAGS.checkpoint_path)
+        checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path)
         if FLAGS.prepare_image_size and FLAGS.graham:
             raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
                              "export with --prepare_image_size=0 and send it images converted with --graham")
         preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
                        if FLAGS.prepare_image_size else None)
-        metadata = export.metadata_values(config, checkpoint, checkpoints.checkpoint_global_step(checkpoint),
+        metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint),
                                           preparation, settings)
         export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
 

@@ -19,7 +19,7 @@ from absl import app, flags
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from evaluation import evaluator, image_folder, saved_model_grader  # noqa: E402
-from evaluation.checkpoints import resolve_checkpoint  # noqa: E402
+from utils.checkpoint_files import resolve  # noqa: E402
 from training import run_settings  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")
@@ -39,7 +39,7 @@ def predict_path(checkpoint_path, image_dir, batch_size):
             image_folder.list_images(image_dir), work_dir, conversion["image_size"], conversion["crop_threshold"],
             crop_mode=conversion.get("crop_mode", run_settings.LEGACY_CROP_MODE))
         predictions = evaluator.collect_predictions(
-            resolve_checkpoint(checkpoint_path), evaluator.ModelConfig.from_settings(settings),
+            resolve(checkpoint_path), evaluator.ModelConfig.from_settings(settings),
             image_folder.folder_batches(prepared, batch_size), len(prepared))
     return dict(zip(predictions.filenames, predictions.probabilities)), time.time() - start
 

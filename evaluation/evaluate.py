@@ -9,6 +9,7 @@ from datasets import input_pipeline
 from evaluation import checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission
 from slim_compat import tf
 from training import run_settings
+from utils import checkpoint_files
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     Raises:
       ValueError: the split is unlabelled (the blind test set: use predict_image_classifier.py).
     """
-    global_step = checkpoints.checkpoint_global_step(checkpoint)
+    global_step = checkpoint_files.step_of(checkpoint)
     logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
     sample = heatmaps.HeatmapSample(num_heatmaps) if num_heatmaps else None
     predictions = evaluator.collect_predictions(checkpoint, config, eval_input.make_batches,
@@ -120,9 +121,10 @@ def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=Non
       The list of metric dicts, one per evaluated checkpoint.
     """
     if eval_interval_secs:
-        to_evaluate = checkpoints.follow_checkpoints(checkpoint_path, eval_interval_secs, timeout, max_evals)
+        to_evaluate = map(checkpoint_files.resolve,
+                          checkpoints.follow_checkpoints(checkpoint_path, eval_interval_secs, timeout, max_evals))
     else:
-        to_evaluate = [checkpoints.resolve_checkpoint(checkpoint_path)]
+        to_evaluate = [checkpoint_files.resolve(checkpoint_path)]
     summary_writer = tf.summary.FileWriter(eval_dir)
     try:
         return [evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,

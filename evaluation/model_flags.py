@@ -179,10 +179,10 @@ def check_flags():
 
     Raises:
       ValueError: one line naming the flag: a count or size below 1, an image size below the
-        network's minimum, a decay outside (0, 1), or an output directory that is a file.
+        network's minimum, a decay outside (0, 1), or an output directory that is a file or cannot be written.
     """
     options = flags.FLAGS
     flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size", "max_num_batches")
     flag_checks.decay(options, "moving_average_decay")
-    flag_checks.directory_or_absent(options, "eval_dir")
     nets_factory.check_image_size(options.model_name, getattr(options, "eval_image_size", None), "--eval_image_size")
+    flag_checks.writable_directory(options, "eval_dir")

@@ -1,8 +1,9 @@
 """Predicts grades for unlabelled images and writes the Kaggle submission `image,level`."""
 from absl import logging
 
-from evaluation import checkpoints, evaluator, heatmaps, submission
+from evaluation import evaluator, heatmaps, submission
 from evaluation import eye_fusion as fusion
+from utils import checkpoint_files
 
 
 def predict(checkpoint_path, config, make_batches, expected_count, submission_file, combine_eyes=False,
@@ -25,7 +26,7 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
     Returns:
       The evaluator.Predictions (with combined probabilities and scores under the fixed mix).
     """
-    checkpoint = checkpoints.resolve_checkpoint(checkpoint_path)
+    checkpoint = checkpoint_files.resolve(checkpoint_path)
     logging.info("Predicting with %s", checkpoint)
     predictions = evaluator.collect_predictions(
         checkpoint, config, make_batches, expected_count, master=master,

@@ -13,12 +13,13 @@ import pytest
 from PIL import Image
 
 from datasets import dataset_factory, download_and_convert_flowers
-from evaluation import checkpoints, evaluate, evaluator, metrics
+from evaluation import evaluate, evaluator, metrics
 from slim_compat import tf
 from tests import upstream_archives
 from tests.conftest import TINY_SPLITS
 from tests.model_helpers import (REPO_ROOT, TEST_IMAGE_SIZE, TEST_MODEL, run_script, save_random_checkpoints,
                                  shared_train_dir)
+from utils import checkpoint_files
 
 METRIC_LINE = re.compile(r"^eval/(\w+)\[(.+)\]$", re.MULTILINE)
 
@@ -154,13 +155,13 @@ def test_unlabelled_split_is_refused(tiny_diabetic_dir, train_dir, tmp_path):
 
 
 def test_checkpoint_path_may_be_a_directory_or_a_file(train_dir, tmp_path):
-    assert checkpoints.resolve_checkpoint(train_dir) == os.path.join(train_dir, "model.ckpt-2")
-    assert checkpoints.resolve_checkpoint(os.path.join(train_dir, "model.ckpt-1")).endswith("model.ckpt-1")
-    assert checkpoints.checkpoint_global_step(os.path.join(train_dir, "model.ckpt-1")) == 1
+    assert checkpoint_files.resolve(train_dir) == os.path.join(train_dir, "model.ckpt-2")
+    assert checkpoint_files.resolve(os.path.join(train_dir, "model.ckpt-1")).endswith("model.ckpt-1")
+    assert checkpoint_files.step_of(os.path.join(train_dir, "model.ckpt-1")) == 1
     with pytest.raises(ValueError, match="no checkpoint in this directory"):
-        checkpoints.resolve_checkpoint(str(tmp_path))
+        checkpoint_files.resolve(str(tmp_path))
     with pytest.raises(ValueError, match="model.ckpt-9: not a checkpoint"):
-        checkpoints.resolve_checkpoint(os.path.join(train_dir, "model.ckpt-9"))
+        checkpoint_files.resolve(os.path.join(train_dir, "model.ckpt-9"))
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,14 @@ import shutil
 import pytest
 
 from datasets import dataset_factory, dataset_utils, tfrecord_check
-from evaluation import checkpoints, evaluate, evaluator
+from evaluation import evaluate, evaluator
 from nets import nets_factory
 from slim_compat import tf
 from tests.conftest import write_tiny_diabetic_tfrecords
 from tests.model_helpers import TEST_CONFIG, shared_train_dir
 from tests.test_train_image_classifier import small_run, train_in_process
-from training import latest_checkpoint, trainer
+from training import trainer
+from utils import checkpoint_files
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_a_moved_train_dir_keeps_its_checkpoints(tmp_path):
     assert str(original) in (original / "checkpoint").read_text()
     moved = tmp_path / "train2"
     os.rename(original, moved)
-    assert checkpoints.resolve_checkpoint(str(moved)) == str(moved / "model.ckpt-2")
+    assert checkpoint_files.resolve(str(moved)) == str(moved / "model.ckpt-2")
     assert trainer.prepare_train_dir(str(moved)) == str(moved / "model.ckpt-2")
     assert 'model_checkpoint_path: "model.ckpt-2"' in (moved / "checkpoint").read_text()
     assert str(tmp_path) not in (moved / "checkpoint").read_text()
@@ -101,7 +102,8 @@ def test_a_copied_train_dir_uses_its_own_checkpoints_never_the_original(tmp_path
     shutil.copy(original / "checkpoint", stranger / "checkpoint")
     with caplog.at_level(logging.WARNING, logger="absl"):
         assert trainer.prepare_train_dir(str(stranger)) is None
-    assert f"stranger/checkpoint: ignoring 2 checkpoint(s) it names outside this directory, e.g. {original}" in caplog.text
+    assert ("stranger/checkpoint: its latest checkpoint model.ckpt-2 has no files in this directory (deleted, or "
+            "never copied here); no checkpoint remains") in caplog.text
     assert os.listdir(stranger) == []
     assert sorted(os.listdir(original)) == sorted(os.listdir(copy))
 
@@ -125,7 +127,7 @@ def test_a_checkpoint_of_another_optimizer_in_the_train_dir_is_named(tiny_diabet
         f"train_image_classifier.py: {train_dir / 'model.ckpt-2'}: this training directory holds a checkpoint of "
         "another model or optimizer (it lacks InceptionV3/Logits/Conv2d_1c_1x1/biases/RMSProp (and 3 more)); "
         "train with the --model_name, --optimizer and sizes it was trained with, or use a new --train_dir")
-    assert latest_checkpoint.latest_in(str(train_dir)) == str(train_dir / "model.ckpt-2")
+    assert checkpoint_files.latest_in(str(train_dir)) == str(train_dir / "model.ckpt-2")
 
 
 def test_eval_at_another_image_size_than_trained_names_the_size(tiny_diabetic_dir, tmp_path_factory):

@@ -2,7 +2,7 @@
 from absl import logging
 
 from slim_compat import slim, tf
-from training import latest_checkpoint
+from utils import checkpoint_files
 
 
 def scopes(comma_separated):
@@ -23,18 +23,6 @@ def variables_to_restore(exclude_scopes):
     excluded = scopes(exclude_scopes)
     return [variable for variable in slim.get_model_variables()
             if not any(variable.op.name.startswith(scope) for scope in excluded)]
-
-
-def resolve_checkpoint(checkpoint_path):
-    """Returns the checkpoint file for a file or directory path.
-
-    Raises:
-      ValueError: nothing restorable at `checkpoint_path`.
-    """
-    path = latest_checkpoint.latest_in(checkpoint_path) if tf.gfile.IsDirectory(checkpoint_path) else checkpoint_path
-    if not path or not tf.train.checkpoint_exists(path):
-        raise ValueError(f"{checkpoint_path}: no checkpoint found (expected e.g. inception_v3.ckpt or a train_dir)")
-    return path
 
 
 def differences(checkpoint, names_to_variables):
@@ -112,10 +100,10 @@ def get_init_fn(checkpoint_path, train_dir, exclude_scopes=None, ignore_missing_
     """
     if not checkpoint_path:
         return None
-    if tf.gfile.IsDirectory(train_dir) and latest_checkpoint.latest_in(train_dir):
+    if tf.gfile.IsDirectory(train_dir) and checkpoint_files.latest_in(train_dir):
         logging.info("Ignoring --checkpoint_path because a checkpoint already exists in %s", train_dir)
         return None
-    checkpoint = resolve_checkpoint(checkpoint_path)
+    checkpoint = checkpoint_files.resolve(checkpoint_path)
     restored = check_against_checkpoint(checkpoint, variables_to_restore(exclude_scopes), ignore_missing_vars)
     logging.info("Fine-tuning from %s (%d variables)", checkpoint, len(restored))
     saver = tf.train.Saver(restored, reshape=False)

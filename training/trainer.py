@@ -6,10 +6,10 @@ from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import (checkpoint_init, latest_checkpoint, losses, optimization, precision, settings_record,
-                      summaries, sync_replicas)
+from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
+                      sync_replicas)
 from training.train_step import make_train_step_fn
-from utils import flag_checks
+from utils import checkpoint_files, flag_checks, writer_lock
 
 
 def check_flags(flags):
@@ -17,7 +17,7 @@ def check_flags(flags):
 
     Raises:
       ValueError: missing --dataset_dir, a video network, --quantize_delay >= 0, --use_grayscale, a
-        count, size, rate or decay out of range, a --train_dir that is a file, an image size below the
+        count, size, rate or decay out of range, a --train_dir that cannot be written, an image size below the
         network's minimum, an unknown optimizer or decay type, or a --checkpoint_path with no checkpoint.
     """
     if not flags.dataset_dir:
@@ -31,7 +31,6 @@ def check_flags(flags):
                              "save_interval_secs", "opt_epsilon")
     flag_checks.fraction(flags, "label_smoothing")
     flag_checks.decay(flags, "moving_average_decay", "batch_norm_decay")
-    flag_checks.directory_or_absent(flags, "train_dir")
     nets_factory.check_image_size(flags.model_name, flags.train_image_size, "--train_image_size")
     if flags.quantize_delay is not None and flags.quantize_delay >= 0:
         raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
@@ -44,7 +43,9 @@ def check_flags(flags):
     if flags.mixed_precision:
         precision.check_dtype(flags.mixed_precision_dtype)
     if flags.checkpoint_path:
-        checkpoint_init.resolve_checkpoint(flags.checkpoint_path)
+        checkpoint_files.resolve(flags.checkpoint_path)
+    if flags.task == 0:  # the chief writes the train dir; workers only compute
+        flag_checks.writable_directory(flags, "train_dir")
 
 
 def prepare_train_dir(train_dir):
@@ -52,11 +53,28 @@ def prepare_train_dir(train_dir):
 
     Returns:
       The checkpoint training will resume from, or None.
+
+    Raises:
+      ValueError: that checkpoint is damaged.
     """
     if not tf.gfile.IsDirectory(train_dir):
         return None
-    latest_checkpoint.remove_save_temporaries(train_dir)
-    return latest_checkpoint.localise_state(train_dir)
+    checkpoint_files.remove_save_temporaries(train_dir)
+    resume_from = checkpoint_files.localise_state(train_dir)
+    if resume_from:
+        checkpoint_files.check_whole(resume_from)
+    return resume_from
+
+
+def _finished(resume_from, max_number_of_steps):
+    """Says where training resumes, or that the run has reached the step limit already (then True)."""
+    step = checkpoint_files.step_of(resume_from)
+    if max_number_of_steps is None or step < max_number_of_steps:
+        logging.info("Resuming from %s (step %d)", resume_from, step)
+        return False
+    logging.info("%s: the run is already at step %d, at or past --max_number_of_steps=%d; nothing trained, "
+                 "nothing changed (raise --max_number_of_steps to train on)", resume_from, step, max_number_of_steps)
+    return True
 
 
 def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels):
@@ -172,14 +190,26 @@ def train(flags):
         mixed_precision_dtype, xla, regression_loss, seed) as attributes.
 
     Returns:
-      The loss of the last step.
+      The loss of the last step; None when the train dir's run had already reached the step limit.
 
     Raises:
       ValueError: bad flags, unknown names, missing data or checkpoint, restore mismatch.
       FloatingPointError: the loss became NaN or infinite.
     """
     check_flags(flags)
-    resume_from = prepare_train_dir(flags.train_dir) if flags.task == 0 else None
+    if flags.task != 0:  # the chief writes the train dir; workers only compute
+        return _train(flags, resume_from=None)
+    with writer_lock.sole_writer(flags.train_dir, "train_dir"):
+        resume_from = prepare_train_dir(flags.train_dir)
+        if resume_from and _finished(resume_from, flags.max_number_of_steps):
+            return None
+        final_loss = _train(flags, resume_from)
+        checkpoint_files.point_latest_at_highest_step(flags.train_dir)
+        return final_loss
+
+
+def _train(flags, resume_from):
+    """Builds the graph and runs slim.learning.train; returns the loss of the last step."""
     with tf.Graph().as_default():
         deploy_config = model_deploy.DeploymentConfig(
             num_clones=flags.num_clones, clone_on_cpu=flags.clone_on_cpu, replica_id=flags.task,
@@ -227,6 +257,4 @@ def train(flags):
                 session_config=precision.session_config(_compute_dtype(flags)))
         except tf.errors.DataLossError as error:
             raise ValueError(tfrecord_check.damage_message(input_pipeline.list_shards(dataset), error)) from error
-    if flags.task == 0:
-        latest_checkpoint.point_latest_at_highest_step(flags.train_dir)
     return final_loss

@@ -4,6 +4,7 @@ Each takes the parsed flags object and flag names; a flag that the object lacks 
 None (not given) is not checked. Each raises ValueError naming the flag, its value and the rule.
 """
 import os
+import tempfile
 
 
 def _given(flags, names):
@@ -41,8 +42,18 @@ def decay(flags, *names):
             raise ValueError(f"--{name}={value}: must be between 0 and 1 (e.g. 0.9999)")
 
 
-def directory_or_absent(flags, *names):
-    """Requires each of `names` (a path) not to be an existing file."""
+def writable_directory(flags, *names):
+    """Requires each of `names` (a folder to write) to be a folder that exists or can be made, and writable.
+
+    Local folders are created; URLs (gs://...) are left to TensorFlow.
+    """
     for name, value in _given(flags, names):
-        if value and os.path.exists(value) and not os.path.isdir(value):
+        if not value or "://" in value:
+            continue
+        if os.path.exists(value) and not os.path.isdir(value):
             raise ValueError(f"--{name}={value}: is a file, not a directory; give a directory")
+        try:
+            os.makedirs(value, exist_ok=True)
+            tempfile.TemporaryFile(dir=value).close()
+        except OSError as error:
+            raise ValueError(f"--{name}={value}: cannot write there ({error.strerror or error})") from None

@@ -1,6 +1,6 @@
 """A late save of an older step must not become the directory's latest checkpoint."""
 from slim_compat import tf
-from training import latest_checkpoint
+from utils import checkpoint_files
 
 
 def write_checkpoint_state(train_dir, steps_in_save_order):
@@ -13,7 +13,7 @@ def write_checkpoint_state(train_dir, steps_in_save_order):
 def test_a_step_zero_save_finishing_last_is_replaced_by_the_highest_step(tmp_path):
     write_checkpoint_state(tmp_path, [2, 0])
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-0")
-    latest = latest_checkpoint.point_latest_at_highest_step(str(tmp_path))
+    latest = checkpoint_files.point_latest_at_highest_step(str(tmp_path))
     assert latest.endswith("model.ckpt-2")
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-2")
     assert [path[-1] for path in tf.train.get_checkpoint_state(str(tmp_path)).all_model_checkpoint_paths] == ["0", "2"]
@@ -22,9 +22,9 @@ def test_a_step_zero_save_finishing_last_is_replaced_by_the_highest_step(tmp_pat
 def test_a_state_already_in_order_is_left_alone(tmp_path):
     write_checkpoint_state(tmp_path, [0, 1, 3])
     before = (tmp_path / "checkpoint").read_text()
-    assert latest_checkpoint.point_latest_at_highest_step(str(tmp_path)).endswith("model.ckpt-3")
+    assert checkpoint_files.point_latest_at_highest_step(str(tmp_path)).endswith("model.ckpt-3")
     assert (tmp_path / "checkpoint").read_text() == before
 
 
 def test_a_directory_without_checkpoints_gives_none(tmp_path):
-    assert latest_checkpoint.point_latest_at_highest_step(str(tmp_path)) is None
+    assert checkpoint_files.point_latest_at_highest_step(str(tmp_path)) is None
