@@ -15,6 +15,7 @@ import sys
 from absl import app, flags
 
 from dicom_tools import census, export, header, labels, reading
+from utils import flag_checks
 from utils.progress import ProgressLog
 
 flags.DEFINE_string("dump", None, "Print the header of this DICOM file (pixels are not decoded).")
@@ -98,6 +99,7 @@ def main(argv):
     try:
         tag = header.parse_tag(tag_text) if tag_text else None
         label_map = labels.read_label_map(FLAGS.label_map) if FLAGS.label_map else None
+        flag_checks.writable_directory(FLAGS, "output_dir")
     except (ValueError, OSError) as error:
         return _usage_error(str(error))
     if FLAGS.count_tag:

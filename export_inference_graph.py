@@ -23,7 +23,7 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from evaluation import export, model_flags
-from utils import checkpoint_files
+from utils import checkpoint_files, flag_checks
 
 model_flags.define_model_flags()
 model_flags.define_preparation_flags(default_image_size=0)
@@ -54,7 +54,8 @@ def main(_):
 
     Raises:
       ValueError: no --output_file (nor --saved_model_dir), --is_video_model without --num_frames,
-        --quantize, --saved_model_dir without --checkpoint_path, or an unknown dataset or network.
+        --quantize, --saved_model_dir without --checkpoint_path, an output that cannot be written there,
+        or an unknown dataset or network.
     """
     if not FLAGS.is_parsed():  # called as a library with no command line: the defaults and any values set
         FLAGS.mark_as_parsed()
@@ -66,6 +67,7 @@ def main(_):
         raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
+    flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     num_classes = model_flags.num_classes(settings)
     if FLAGS.output_file:

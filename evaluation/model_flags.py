@@ -175,7 +175,7 @@ def check_dr_grades_flag(name):
 
 
 def check_flags():
-    """Rejects values of the flags defined here (and --eval_dir, --max_num_batches) before any graph is built.
+    """Rejects values of the flags defined here (and the outputs, --max_num_batches) before any graph is built.
 
     Raises:
       ValueError: one line naming the flag: a count or size below 1, an image size below the
@@ -185,4 +185,5 @@ def check_flags():
     flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size", "max_num_batches")
     flag_checks.decay(options, "moving_average_decay")
     nets_factory.check_image_size(options.model_name, getattr(options, "eval_image_size", None), "--eval_image_size")
-    flag_checks.writable_directory(options, "eval_dir")
+    flag_checks.writable_directory(options, "eval_dir", "heatmap_dir")
+    flag_checks.writable_parent(options, "predictions_file", "submission_file")

@@ -87,3 +87,12 @@ def test_usage_errors_exit_2(arguments, tmp_path):
     status, _, err = run_tool(*[str(tmp_path / "map.csv") if argument == "map.csv" else argument
                                 for argument in arguments])
     assert status == 2, err
+
+
+def test_an_output_dir_inside_a_file_is_a_usage_error_before_any_export(labelled_folder, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes")
+    status, out, err = run_tool("--input_dir", labelled_folder, "--output_dir", str(notes / "png"))
+    assert status == 2
+    assert err.splitlines()[0] == f"usage error: --output_dir={notes / 'png'}: cannot write there (Not a directory)"
+    assert out == ""

@@ -8,7 +8,10 @@ import socket
 import subprocess
 import sys
 
+import pytest
+
 from tests.model_helpers import REPO_ROOT, TEST_IMAGE_SIZE, run_script, shared_train_dir
+from tests.test_checkpoint_faults import script_flags
 from tests.test_one_line_errors import stopped_training
 from tests.test_train_image_classifier import small_run
 from utils import writer_lock
@@ -94,3 +97,19 @@ def test_a_train_dir_on_a_read_only_file_system_is_one_line(tiny_diabetic_dir):
     message = stopped_training(*small_run("/sys/retina_train", tiny_diabetic_dir))
     assert re.fullmatch(r"train_image_classifier.py: --train_dir=/sys/retina_train: cannot write there \(.+\)",
                         message)
+
+
+@pytest.mark.parametrize("script, flag", [("eval_image_classifier.py", "predictions_file"),
+                                          ("predict_image_classifier.py", "submission_file"),
+                                          ("export_inference_graph.py", "saved_model_dir")])
+def test_an_output_inside_a_file_is_one_line_before_any_graph(script, flag, tiny_diabetic_dir, tmp_path_factory,
+                                                              tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("notes")
+    output = notes / "out"
+    run = run_script(script, *script_flags(script, shared_train_dir(tmp_path_factory), tiny_diabetic_dir, tmp_path),
+                     f"--{flag}={output}")
+    assert run.returncode == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"{script}: --{flag}={output}: {notes} is a file, not a directory; give a directory")
+    assert notes.read_text() == "notes"

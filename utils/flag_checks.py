@@ -48,12 +48,23 @@ def writable_directory(flags, *names):
     Local folders are created; URLs (gs://...) are left to TensorFlow.
     """
     for name, value in _given(flags, names):
-        if not value or "://" in value:
-            continue
-        if os.path.exists(value) and not os.path.isdir(value):
-            raise ValueError(f"--{name}={value}: is a file, not a directory; give a directory")
-        try:
-            os.makedirs(value, exist_ok=True)
-            tempfile.TemporaryFile(dir=value).close()
-        except OSError as error:
-            raise ValueError(f"--{name}={value}: cannot write there ({error.strerror or error})") from None
+        if value and "://" not in value:
+            _check_writable(name, value, value)
+
+
+def writable_parent(flags, *names):
+    """Requires the folder of each of `names` (a file or folder to be written there) to be writable, as above."""
+    for name, value in _given(flags, names):
+        if value and "://" not in value:
+            _check_writable(name, value, os.path.dirname(os.path.abspath(value)))
+
+
+def _check_writable(name, value, folder):
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        where = "" if folder == value else f" {folder}"
+        raise ValueError(f"--{name}={value}:{where} is a file, not a directory; give a directory")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as error:
+        raise ValueError(f"--{name}={value}: cannot write there ({error.strerror or error})") from None
