@@ -12,7 +12,7 @@ import sys
 
 from PIL import Image, ImageDraw, ImageFont
 
-from datasets import dataset_factory, input_pipeline
+from datasets import dataset_factory, input_pipeline, tfrecord_check
 from slim_compat import tf
 from utils.atomic_files import atomic_path
 
@@ -43,7 +43,7 @@ def sample_examples(dataset, per_class):
     """
     chosen = {}
     for path in input_pipeline.list_shards(dataset):
-        for record in tf.io.tf_record_iterator(path):
+        for record in tfrecord_check.records(path):
             example = tf.train.Example.FromString(record)
             label = example.features.feature["image/class/label"].int64_list.value[0]
             kept = chosen.setdefault(label, [])

@@ -51,7 +51,8 @@ def distort_color(image, color_ordering=0, fast_mode=True):
 def distorted_bounding_box_crop(image, bbox, min_object_covered=0.1, aspect_ratio_range=(0.75, 1.33),
                                 area_range=(0.05, 1.0), max_attempts=100):
     """Returns (random crop of `image` that covers part of `bbox`, the crop's box)."""
-    begin, size, crop_box = tf.image.sample_distorted_bounding_box(
+    # v2's function builds the op v1's did (unseeded: seed 0, seed2 0) without v1's deprecation notice.
+    begin, size, crop_box = tf.compat.v2.image.sample_distorted_bounding_box(
         tf.shape(image), bounding_boxes=bbox, min_object_covered=min_object_covered,
         aspect_ratio_range=aspect_ratio_range, area_range=area_range, max_attempts=max_attempts,
         use_image_if_no_bounding_boxes=True)
@@ -114,7 +115,7 @@ def preprocess_for_eval(image, height, width, central_fraction=EVAL_CENTRAL_FRAC
     image = to_unit_float(image)
     if central_crop and central_fraction:
         image = tf.image.central_crop(image, central_fraction=central_fraction)
-    image = tf.image.resize_bilinear(tf.expand_dims(image, 0), [height, width], align_corners=False)[0]
+    image = tf.image.resize_images(image, [height, width], method=tf.image.ResizeMethod.BILINEAR)
     image.set_shape([height, width, 3])
     return to_symmetric_range(image)
 

@@ -66,10 +66,13 @@ def shared_train_dir(tmp_path_factory):
     return _train_dirs_by_session[session_root]
 
 
-def run_script(script, *flags, timeout=300):
-    """Runs `python SCRIPT flags...` from the repository root; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, script, *flags], cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+def run_script(script, *flags, timeout=300, merged=False):
+    """Runs `python SCRIPT flags...` from the repository root; returns the CompletedProcess.
+
+    With `merged`, stderr goes to stdout, so `stdout` holds both in the order they were written.
+    """
+    output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {"capture_output": True}
+    return subprocess.run([sys.executable, script, *flags], cwd=REPO_ROOT, text=True, timeout=timeout, **output)
 
 
 def read_encoded_images(dataset_dir, split):

@@ -1,4 +1,6 @@
 """Each tf-slim API that slim_compat repairs works on the pinned TensorFlow."""
+import warnings
+
 import numpy as np
 
 from slim_compat import slim, tf
@@ -90,3 +92,16 @@ def test_learning_train_saves_final_checkpoint(tmp_path):
     assert checkpoint.endswith("model.ckpt-3")
     # Each step scales the weight by 0.8.
     np.testing.assert_allclose(tf.train.load_variable(checkpoint, "weight"), 0.8 ** 3, rtol=1e-6)
+
+
+def test_training_closes_the_summary_writer_without_warning(tmp_path):
+    with tf.Graph().as_default():
+        tf.train.create_global_step()
+        weight = tf.Variable(1.0, name="weight")
+        tf.summary.scalar("weight", weight)
+        train_op = slim.learning.create_train_op(tf.square(weight), tf.train.GradientDescentOptimizer(0.1))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            slim.learning.train(train_op, str(tmp_path), number_of_steps=2)
+    assert not [warning for warning in caught if "closed FileWriter" in str(warning.message)]
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-2")
