@@ -78,6 +78,7 @@ def run():
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
     model_flags.check_dr_grades_flag("fit_grading")
+    model_flags.check_outputs()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)

@@ -67,9 +67,13 @@ def main(_):
         raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
     if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
         raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
-    flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    if FLAGS.saved_model_dir and FLAGS.prepare_image_size and FLAGS.graham:
+        raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
+                         "export with --prepare_image_size=0 and send it images converted with --graham")
     num_classes = model_flags.num_classes(settings)
+    checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir else None
+    flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir")
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(
             FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size, FLAGS.is_training,
@@ -78,10 +82,6 @@ def main(_):
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if FLAGS.saved_model_dir:
         config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
-        checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path)
-        if FLAGS.prepare_image_size and FLAGS.graham:
-            raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
-                             "export with --prepare_image_size=0 and send it images converted with --graham")
         preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
                        if FLAGS.prepare_image_size else None)
         metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint),

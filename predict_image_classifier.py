@@ -52,6 +52,7 @@ def run():
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_dr_grades_flag("combine_eyes")
+    model_flags.check_outputs()
     num_classes = model_flags.num_classes(settings)
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eye_fusion = (settings.get(grading.GRADING) or {}).get("eye_fusion")

@@ -175,15 +175,23 @@ def check_dr_grades_flag(name):
 
 
 def check_flags():
-    """Rejects values of the flags defined here (and the outputs, --max_num_batches) before any graph is built.
+    """Rejects values of the flags defined here (and --max_num_batches) before any graph is built.
 
     Raises:
       ValueError: one line naming the flag: a count or size below 1, an image size below the
-        network's minimum, a decay outside (0, 1), or an output directory that is a file or cannot be written.
+        network's minimum, or a decay outside (0, 1).
     """
     options = flags.FLAGS
     flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size", "max_num_batches")
     flag_checks.decay(options, "moving_average_decay")
     nets_factory.check_image_size(options.model_name, getattr(options, "eval_image_size", None), "--eval_image_size")
-    flag_checks.writable_directory(options, "eval_dir", "heatmap_dir")
-    flag_checks.writable_parent(options, "predictions_file", "submission_file")
+
+
+def check_outputs():
+    """Makes sure the script can write its outputs (creating their folders); the last check before any graph.
+
+    Raises:
+      ValueError: one line naming the flag whose folder is a file or cannot be written.
+    """
+    flag_checks.writable_directory(flags.FLAGS, "eval_dir", "heatmap_dir")
+    flag_checks.writable_parent(flags.FLAGS, "predictions_file", "submission_file")

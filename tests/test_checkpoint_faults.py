@@ -11,7 +11,7 @@ from tests.test_one_line_errors import stopped_training
 from tests.test_train_image_classifier import small_run, train_in_process
 from tests.trained_run import train_flags
 from training import trainer
-from utils import checkpoint_files, writer_lock
+from utils import checkpoint_files
 
 SCRIPTS_READING_A_CHECKPOINT = ("eval_image_classifier.py", "predict_image_classifier.py", "export_inference_graph.py")
 
@@ -64,7 +64,7 @@ def test_a_damaged_checkpoint_stops_training_in_one_line_and_is_left_as_it_was(t
     before = sorted(os.listdir(train_copy))
     assert stopped_training(*small_run(train_copy, tiny_diabetic_dir)) == (
         f"train_image_classifier.py: {damaged_line(prefix, what)}")
-    assert sorted(set(os.listdir(train_copy)) - {writer_lock.LOCK_FILENAME}) == before
+    assert sorted(os.listdir(train_copy)) == before
 
 
 def test_a_damaged_warm_start_checkpoint_is_named_before_training(train_copy, tiny_diabetic_dir, tmp_path):
@@ -138,8 +138,8 @@ def test_training_resumes_from_the_checkpoint_that_remains_and_says_so(trained_r
 
 
 def modification_times(folder):
-    """{file name: modification time} of everything in `folder` but its writer lock."""
-    return {name: os.path.getmtime(folder / name) for name in os.listdir(folder) if name != writer_lock.LOCK_FILENAME}
+    """{file name: modification time} of everything in `folder`."""
+    return {name: os.path.getmtime(folder / name) for name in os.listdir(folder)}
 
 
 def test_a_run_already_past_the_step_limit_changes_nothing_and_says_so(trained_run, tmp_path, caplog):

@@ -46,10 +46,10 @@ def test_a_second_trainer_on_a_train_dir_is_refused_and_writes_nothing(tiny_diab
     train_dir = tmp_path / "train"
     with held_by_another_process(train_dir) as holder:
         run = run_script("train_image_classifier.py", *small_run(train_dir, tiny_diabetic_dir, "--max_number_of_steps=1"))
+        assert os.listdir(train_dir) == [writer_lock.LOCK_FILENAME]
     assert run.returncode == 1
     assert re.fullmatch(rf"train_image_classifier.py: --train_dir={re.escape(str(train_dir))}: "
                         + holder_pattern(holder.pid), run.stderr.strip().splitlines()[-1])
-    assert os.listdir(train_dir) == [writer_lock.LOCK_FILENAME]
 
 
 def test_a_second_eval_on_an_eval_dir_is_refused_and_writes_nothing(tiny_diabetic_dir, tmp_path_factory, tmp_path):
@@ -59,10 +59,10 @@ def test_a_second_eval_on_an_eval_dir_is_refused_and_writes_nothing(tiny_diabeti
                          "--dataset_name=diabetic", "--dataset_split_name=validation",
                          f"--dataset_dir={tiny_diabetic_dir}", f"--eval_dir={eval_dir}",
                          f"--eval_image_size={TEST_IMAGE_SIZE}")
+        assert os.listdir(eval_dir) == [writer_lock.LOCK_FILENAME]
     assert run.returncode == 1
     assert re.fullmatch(rf"eval_image_classifier.py: --eval_dir={re.escape(str(eval_dir))}: "
                         + holder_pattern(holder.pid), run.stderr.strip().splitlines()[-1])
-    assert os.listdir(eval_dir) == [writer_lock.LOCK_FILENAME]
 
 
 def test_the_lock_of_a_killed_process_is_taken_over_saying_so(tmp_path, caplog):
@@ -75,6 +75,7 @@ def test_the_lock_of_a_killed_process_is_taken_over_saying_so(tmp_path, caplog):
     assert re.search(rf"{re.escape(str(tmp_path))}: taking over the lock of process {holder.pid} on .+, which is "
                      "no longer running", caplog.text)
     caplog.clear()
+    assert not (tmp_path / writer_lock.LOCK_FILENAME).exists()
     with caplog.at_level(logging.WARNING, logger="absl"):
         with writer_lock.sole_writer(str(tmp_path), "train_dir"):
             pass

@@ -10,7 +10,7 @@ import pytest
 from evaluation import evaluator
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
-from tests.trained_run import CONVERSION, TRAIN_SETTINGS, train_flags
+from tests.trained_run import CONVERSION, TRAIN_SETTINGS, TRAIN_STEPS, train_flags
 from training import run_settings
 
 
@@ -67,7 +67,8 @@ def test_restart_with_another_model_setting_is_refused_in_one_line(trained_run, 
     train_dir, dataset_dir, _ = trained_run
     before = open(run_settings.settings_path(train_dir)).read()
     run = run_script("train_image_classifier.py",
-                     *train_flags(train_dir, dataset_dir, "--preprocessing_name=inception_v3"))
+                     *train_flags(train_dir, dataset_dir, "--preprocessing_name=inception_v3",
+                                  f"--max_number_of_steps={TRAIN_STEPS + 1}"))
     assert run.returncode == 1
     last_line = run.stderr.strip().splitlines()[-1]
     assert last_line.startswith("train_image_classifier.py: ")

@@ -217,7 +217,8 @@ def test_restore_shape_mismatch_names_the_variable_and_the_flag(
     ("--quantize_delay=0", "--quantize_delay is not supported"),
     ("--model_name=inception_v9", "Name of network unknown inception_v9"),
     ("--optimizer=lamb", "Optimizer [lamb] was not recognized"),
-    ("--checkpoint_path=/nonexistent/inception_v3.ckpt", "/nonexistent/inception_v3.ckpt: no checkpoint found"),
+    ("--checkpoint_path=/nonexistent/inception_v3.ckpt",
+     "/nonexistent/inception_v3.ckpt: not a checkpoint (no inception_v3.ckpt.index"),
 ])
 def test_bad_flags_stop_with_a_one_line_error(tiny_diabetic_dir, tmp_path, flag, error):
     with pytest.raises(SystemExit) as stopped:

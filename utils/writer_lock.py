@@ -3,8 +3,8 @@
 Two trainers on one train dir would append to one events file (which then fails to read back)
 and rotate each other's checkpoints away. The lock is an flock on `FOLDER/.writer.lock`: the
 operating system releases it when the holder exits in any way, so a lock left by a killed process
-is taken over (saying so), never waited for. The file names the holder: process id, host, script
-and start time.
+is taken over (saying so), never waited for. The file names the holder (process id, host, script,
+start time) and is removed when the holder finishes, so a finished run leaves no lock file.
 """
 import contextlib
 import fcntl
@@ -40,14 +40,42 @@ def _this_process():
 def _write_holder(handle, holder):
     handle.seek(0)
     handle.truncate()
-    if holder:
-        json.dump(holder, handle)
+    json.dump(holder, handle)
     handle.flush()
+
+
+def _locked_handle(path):
+    """Opens and flocks `path`, retrying when a releasing holder unlinked it meanwhile.
+
+    Raises:
+      BlockingIOError: a live process holds it; the handle is closed.
+    """
+    while True:
+        handle = open(path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BaseException:
+            handle.close()
+            raise
+        try:
+            if os.stat(path).st_ino == os.fstat(handle.fileno()).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+def _holder_of(path):
+    try:
+        with open(path) as handle:
+            return _read_holder(handle)
+    except OSError:
+        return None
 
 
 @contextlib.contextmanager
 def sole_writer(folder, flag_name):
-    """Holds `folder`'s writer lock for the block, creating the folder if needed.
+    """Holds `folder`'s writer lock for the block, creating the folder if needed; removes the lock file after.
 
     Args:
       folder: a local folder; URLs (gs://...) are not locked.
@@ -60,16 +88,18 @@ def sole_writer(folder, flag_name):
         yield
         return
     os.makedirs(folder, exist_ok=True)
-    with open(os.path.join(folder, LOCK_FILENAME), "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = _read_holder(handle)
-            raise ValueError(f"--{flag_name}={folder}: in use by {_describe(holder) if holder else 'another process'}"
-                             "; wait for it to finish, or write to another folder") from None
-        except OSError as error:  # a file system without locks, e.g. some network mounts
-            logging.warning("%s: cannot be locked (%s); make sure no other process writes there", folder,
-                            error.strerror)
+    path = os.path.join(folder, LOCK_FILENAME)
+    try:
+        handle = _locked_handle(path)
+    except BlockingIOError:
+        holder = _holder_of(path)
+        raise ValueError(f"--{flag_name}={folder}: in use by {_describe(holder) if holder else 'another process'}"
+                         "; wait for it to finish, or write to another folder") from None
+    except OSError as error:  # a file system without locks, e.g. some network mounts
+        logging.warning("%s: cannot be locked (%s); make sure no other process writes there", folder, error.strerror)
+        yield
+        return
+    with handle:
         previous = _read_holder(handle)
         if previous:
             logging.warning("%s: taking over the lock of %s, which is no longer running", folder, _describe(previous))
@@ -77,4 +107,4 @@ def sole_writer(folder, flag_name):
         try:
             yield
         finally:
-            _write_holder(handle, None)
+            os.remove(path)
