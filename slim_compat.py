@@ -23,10 +23,15 @@ made in tf-slim (or the tf-keras layers behind slim.batch_norm), tf-slim's
 `layer.apply` warning (slim.batch_norm) and its "Scale of 0 disables
 regularizer." line (a weight decay of 0) are hidden too. RETINA_SLIM_TF_LOGS=1
 hides nothing; absl's --verbosity cannot help, as it acts after the import.
+
+TensorFlow's Python logger prints with a handler of its own and also passes each
+record on to the root logger, where absl's handler prints it again under
+absl.app.run: its own handler now prints only when the root logger has none.
 """
 import contextlib
 import functools
 import importlib
+import logging
 import os
 import sys
 import tempfile
@@ -172,6 +177,12 @@ def _close_summary_writer_once():
     supervisor.stop = stop_once
 
 
+def _print_tensorflow_lines_once():
+    """Lets TensorFlow's own log handler print only where no root handler (absl's) prints the record too."""
+    for handler in tf.get_logger().handlers:
+        handler.addFilter(lambda record: not logging.getLogger().handlers)
+
+
 def _is_tf_slim_noise(record, package_dirs):
     """True for tf-slim's "Scale of 0" line and for deprecation notices about calls made in `package_dirs`."""
     if record.getMessage() == REGULARIZER_OFF_MESSAGE:
@@ -201,5 +212,6 @@ with _quiet_start():
     import tf_slim as slim
 
 _hide_tf_slim_noise()
+_print_tensorflow_lines_once()
 
 __all__ = ["slim", "tf"]

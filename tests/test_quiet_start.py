@@ -91,3 +91,18 @@ def test_only_the_marked_lines_are_hidden(capfd):
 def test_with_an_nvidia_driver_no_cuda_line_is_hidden():
     hidden = " ".join(slim_compat.chatter_markers(nvidia_driver=True)).lower()
     assert not [word for word in ("cuda", "cuinit", "gpu") if word in hidden]
+
+
+def test_tensorflow_log_lines_print_once_under_absl():
+    script = textwrap.dedent("""
+        from absl import app
+        import slim_compat
+        from slim_compat import tf
+
+        def main(_):
+            tf.get_logger().warning("a tensorflow warning")
+
+        app.run(main)
+    """)
+    output = run_script("-c", script, merged=True).stdout
+    assert output.count("a tensorflow warning") == 1, output
