@@ -120,9 +120,13 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
     }
 
 
+def _tensor_info(tensor):
+    """The signature entry of `tensor` (what the deprecated build_tensor_info gives for a dense tensor)."""
+    return tf.TensorInfo(name=tensor.name, dtype=tensor.dtype.as_datatype_enum, tensor_shape=tensor.shape.as_proto())
+
+
 def _metadata_signature(values):
-    outputs = {name: tf.saved_model.utils.build_tensor_info(tf.constant(value, name=f"metadata/{name}"))
-               for name, value in values.items()}
+    outputs = {name: _tensor_info(tf.constant(value, name=f"metadata/{name}")) for name, value in values.items()}
     return tf.saved_model.signature_def_utils.build_signature_def(
         inputs={}, outputs=outputs, method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
 
