@@ -125,10 +125,16 @@ def _tensor_info(tensor):
     return tf.TensorInfo(name=tensor.name, dtype=tensor.dtype.as_datatype_enum, tensor_shape=tensor.shape.as_proto())
 
 
-def _metadata_signature(values):
-    outputs = {name: _tensor_info(tf.constant(value, name=f"metadata/{name}")) for name, value in values.items()}
+def _predict_signature(inputs, outputs):
+    """A Predict signature of {name: tensor} inputs and outputs."""
     return tf.saved_model.signature_def_utils.build_signature_def(
-        inputs={}, outputs=outputs, method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+        inputs={name: _tensor_info(tensor) for name, tensor in inputs.items()},
+        outputs={name: _tensor_info(tensor) for name, tensor in outputs.items()},
+        method_name=tf.saved_model.signature_constants.PREDICT_METHOD_NAME)
+
+
+def _metadata_signature(values):
+    return _predict_signature({}, {name: tf.constant(value, name=f"metadata/{name}") for name, value in values.items()})
 
 
 @contextlib.contextmanager
@@ -167,7 +173,7 @@ def export_saved_model(checkpoint, config, export_dir, preparation=None, metadat
         inputs, outputs = build_serving_graph(config, preparation)
         saver = tf.train.Saver(evaluator.variables_to_restore(config.moving_average_decay))
         signatures = {tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
-                      tf.saved_model.signature_def_utils.predict_signature_def(inputs, outputs)}
+                      _predict_signature(inputs, outputs)}
         if metadata:
             signatures["metadata"] = _metadata_signature(metadata)
         with tf.Session() as session:
