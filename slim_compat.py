@@ -19,7 +19,9 @@ runs with that descriptor captured; without a driver the CUDA probe runs there
 too, so no session repeats it. The captured text is written back without those
 lines, or whole when the import fails. With a driver nothing about the GPU is
 hidden. TensorFlow's deprecation notices for the calls made here and for calls
-made in tf-slim (or the tf-keras layers behind slim.batch_norm), tf-slim's
+made in tf-slim, in the tf-keras layers behind slim.batch_norm or in TensorFlow
+itself (a resuming Supervisor's Saver) are hidden; the project's own calls of a
+deprecated API still show, so that they get mended. tf-slim's
 `layer.apply` warning (slim.batch_norm) and its "Scale of 0 disables
 regularizer." line (a weight decay of 0) are hidden too. RETINA_SLIM_TF_LOGS=1
 hides nothing; absl's --verbosity cannot help, as it acts after the import.
@@ -58,8 +60,9 @@ LAYER_APPLY_WARNING = r"`layer\.apply` is deprecated"
 REGULARIZER_OFF_MESSAGE = "Scale of 0 disables regularizer."
 # How TensorFlow's deprecation notices start; their first argument is the calling file:line.
 DEPRECATION_NOTICE_START = "From %s: "
-# Packages whose calls of deprecated TensorFlow APIs are tf-slim's (slim.batch_norm uses tf-keras layers).
-TF_SLIM_PACKAGES = ("tf_slim", "tf_keras")
+# Packages whose calls of deprecated TensorFlow APIs are not ours to mend: tf-slim's, the tf-keras layers
+# behind slim.batch_norm, and TensorFlow's own (the Saver a resuming Supervisor uses calls one).
+LIBRARY_PACKAGES = ("tf_slim", "tf_keras", "tensorflow")
 
 # (module whose attribute tf-slim reads, attribute, module that now defines it,
 #  name it has there)
@@ -183,7 +186,7 @@ def _print_tensorflow_lines_once():
         handler.addFilter(lambda record: not logging.getLogger().handlers)
 
 
-def _is_tf_slim_noise(record, package_dirs):
+def _is_library_noise(record, package_dirs):
     """True for tf-slim's "Scale of 0" line and for deprecation notices about calls made in `package_dirs`."""
     if record.getMessage() == REGULARIZER_OFF_MESSAGE:
         return True
@@ -191,13 +194,13 @@ def _is_tf_slim_noise(record, package_dirs):
             and str(record.args[0]).startswith(package_dirs))
 
 
-def _hide_tf_slim_noise():
-    """Hides tf-slim's warnings and notices (see the module docstring), unless logs are wanted."""
+def _hide_library_noise():
+    """Hides tf-slim's and TensorFlow's warnings and notices (see the module docstring), unless logs are wanted."""
     if tensorflow_logs_wanted():
         return
     warnings.filterwarnings("ignore", message=LAYER_APPLY_WARNING, category=UserWarning)
-    package_dirs = tuple(os.path.dirname(sys.modules[name].__file__) + os.sep for name in TF_SLIM_PACKAGES)
-    tf.get_logger().addFilter(lambda record: not _is_tf_slim_noise(record, package_dirs))
+    package_dirs = tuple(os.path.dirname(sys.modules[name].__file__) + os.sep for name in LIBRARY_PACKAGES)
+    tf.get_logger().addFilter(lambda record: not _is_library_noise(record, package_dirs))
 
 
 with _quiet_start():
@@ -211,7 +214,7 @@ with _quiet_start():
     tf.disable_v2_behavior()
     import tf_slim as slim
 
-_hide_tf_slim_noise()
+_hide_library_noise()
 _print_tensorflow_lines_once()
 
 __all__ = ["slim", "tf"]

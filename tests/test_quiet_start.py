@@ -12,22 +12,30 @@ from tests.model_helpers import REPO_ROOT, run_script
 CHATTER = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers", "failed call to cuInit",
            "is deprecated", "layer.apply", "Scale of 0 disables regularizer", "closed FileWriter")
 
-# Builds slim.batch_norm with a weight decay of 0 and trains it one step (a session, a Supervisor).
+# Builds slim.batch_norm with a weight decay of 0, trains it one step (a session, a Supervisor), then resumes.
 TRAIN_ONE_STEP = textwrap.dedent("""
     import sys
     import tempfile
     from slim_compat import slim, tf
     print("imported", file=sys.stderr, flush=True)
     tf.logging.set_verbosity(tf.logging.INFO)
-    with tf.Graph().as_default():
-        tf.train.create_global_step()
-        with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0),
-                            normalizer_fn=slim.batch_norm):
-            outputs = slim.conv2d(tf.ones([2, 4, 4, 3]), 2, 3)
-        train_op = slim.learning.create_train_op(tf.reduce_mean(outputs), tf.train.GradientDescentOptimizer(0.1))
-        slim.learning.train(train_op, tempfile.mkdtemp(), number_of_steps=1)
+
+    def train(train_dir, steps):
+        with tf.Graph().as_default():
+            tf.train.create_global_step()
+            with slim.arg_scope([slim.conv2d], weights_regularizer=slim.l2_regularizer(0.0),
+                                normalizer_fn=slim.batch_norm):
+                outputs = slim.conv2d(tf.ones([2, 4, 4, 3]), 2, 3)
+            optimizer = tf.train.GradientDescentOptimizer(0.1)
+            slim.learning.train(slim.learning.create_train_op(tf.reduce_mean(outputs), optimizer), train_dir,
+                                number_of_steps=steps)
+
+    train_dir = tempfile.mkdtemp()
+    train(train_dir, 1)
+    train(train_dir, 2)  # resumes: the Saver reads the checkpoint's times
     print("trained", file=sys.stderr, flush=True)
 """)
+
 
 
 def chatter_in(output):
