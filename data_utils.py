@@ -4,7 +4,8 @@ The book's pipeline decodes every Kaggle photograph at full size (up to
 5,184x3,456), crops the black border and resizes to 299x299 bicubic. Decoding
 dominates, so here the JPEG is decoded in the DCT domain at 1/2, 1/4 or 1/8
 scale (Pillow's `draft`) whenever the crop still has at least MIN_DECODE_FACTOR
-times the target size on each side. The crop is, by default, the square around
+times the target size on each side (PNG and TIFF photos, which some public DR
+datasets ship, are decoded whole). The crop is, by default, the square around
 the disc fitted as a circle (fundus.disc: round discs of one size from every
 camera, black where the frame cut them); crop mode "book" keeps the book's
 bounding box. Each photo's gradability is measured on the disc (fundus.quality).
@@ -56,6 +57,9 @@ FRAME_EDGE_PIXELS = 2
 # (JPEG rounding of a grey image stays within it; a fundus photograph is far redder).
 GREYSCALE_CHANNEL_SPREAD = 3
 PIL_GREYSCALE_MODES = ("1", "L", "LA", "I", "I;16", "F")
+# Photo file extensions and the format each promises (the public DR datasets ship PNG and TIFF
+# as well as JPEG); only a JPEG can be decoded at reduced scale.
+PHOTO_FORMATS = {".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG", ".tif": "TIFF", ".tiff": "TIFF"}
 
 
 class BadImageError(ValueError):
@@ -101,12 +105,14 @@ def crop_black_borders(image, threshold=DEFAULT_CROP_THRESHOLD):
     return image[top:bottom, left:right]
 
 
-def open_jpeg(path, max_pixels=MAX_IMAGE_PIXELS):
-    """Opens a JPEG lazily (header only) after checking what it claims to be.
+def open_photo(path, max_pixels=MAX_IMAGE_PIXELS):
+    """Opens a photograph lazily (header only) after checking that it is what its name says (PHOTO_FORMATS).
 
     Raises:
-      BadImageError: not an image, not a JPEG, or more than `max_pixels` pixels.
+      BadImageError: not an image, not the format its extension names (JPEG for any other), or more
+        than `max_pixels` pixels.
     """
+    expected = PHOTO_FORMATS.get(os.path.splitext(path)[1].lower(), "JPEG")
     try:
         with warnings.catch_warnings():
             # Pillow warns above 89M pixels; MAX_IMAGE_PIXELS is lower and refuses those anyway.
@@ -116,9 +122,9 @@ def open_jpeg(path, max_pixels=MAX_IMAGE_PIXELS):
         raise BadImageError(f"refused as a decompression bomb: {error}") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise BadImageError(f"not a readable image ({error})") from error
-    if image.format != "JPEG":
+    if image.format != expected:
         image.close()
-        raise BadImageError(f"not a JPEG but {image.format}")
+        raise BadImageError(f"not a {expected} but {image.format}")
     if image.mode in PIL_GREYSCALE_MODES:
         image.close()
         raise BadImageError(_GREYSCALE_PROBLEM)
@@ -164,21 +170,22 @@ def _dct_scale_keeping(length, wanted):
 
 
 def _decode_at_scale(path, max_pixels, scale_for):
-    """Decodes a JPEG as RGB at 1/scale of its size on each side, scale = scale_for(its short side).
+    """Decodes a photo as RGB at 1/scale of its size on each side, scale = scale_for(its short side) for a JPEG
+    and 1 for other formats.
 
     Returns:
       (the decoded PIL image, the same pixels as a uint8 array, scale).
     """
-    image = open_jpeg(path, max_pixels)
+    image = open_photo(path, max_pixels)
     try:
-        scale = scale_for(min(image.size))
+        scale = scale_for(min(image.size)) if image.format == "JPEG" else 1
         # Asking for exactly size // scale makes Pillow pick exactly `scale`.
         image.draft("RGB", (image.size[0] // scale, image.size[1] // scale))
         image.load()
         photo = image if image.mode == "RGB" else image.convert("RGB")
         return photo, np.asarray(photo), scale
     except (OSError, SyntaxError, ValueError) as error:
-        raise BadImageError(f"corrupt or truncated JPEG ({error})") from error
+        raise BadImageError(f"corrupt or truncated {image.format} ({error})") from error
     finally:
         # Loading closed the file; this releases it when decoding failed first.
         if image.fp:
@@ -245,7 +252,7 @@ def measure_quality(resized_square, crop):
 
 def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFAULT_CROP_THRESHOLD,
                         max_pixels=MAX_IMAGE_PIXELS, crop_mode=DEFAULT_CROP_MODE):
-    """Decodes a fundus JPEG as small as allowed and crops it.
+    """Decodes a fundus photo (a JPEG as small as allowed) and crops it.
 
     `crop_mode` "disc": the square centred on the fitted disc, its side the disc's diameter,
     black outside the frame (the book's crop when no disc is found).
@@ -257,7 +264,7 @@ def load_cropped_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFA
       and kept uncropped.
 
     Raises:
-      BadImageError: the file is not a decodable JPEG within `max_pixels`, is greyscale, or
+      BadImageError: the file is not a decodable photo (PHOTO_FORMATS) within `max_pixels`, is greyscale, or
         its disc is too small for `image_size`.
     """
     if crop_mode not in CROP_MODES:
@@ -389,7 +396,7 @@ def preprocess_fundus(source, destination, image_size=DEFAULT_IMAGE_SIZE, crop_t
       uncropped) or None).
 
     Raises:
-      BadImageError: `source` is not a decodable JPEG within `max_pixels`.
+      BadImageError: `source` is not a decodable photo (PHOTO_FORMATS) within `max_pixels`.
     """
     image, crop, quality = prepare_fundus(source, image_size, crop_threshold, max_pixels, crop_mode)
     os.makedirs(os.path.dirname(destination), exist_ok=True)
