@@ -10,19 +10,25 @@ the disc and resizes as the conversion did (--prepare_image_size, --crop_mode,
 images), applies the eval preprocessing and returns `probabilities`, `grade` and,
 when it prepares the photographs, `gradable` (fundus.quality's verdict);
 its `metadata` signature tells grade names, sizes, preprocessing and checkpoint.
+`--tflite=FILE` with `--checkpoint_path` writes a TFLite grader for phones and cameras
+(evaluation.tflite_export): a prepared uint8 image in, `probabilities` and `grade` out,
+at --tflite_precision float32, float16 or int8 (calibrated on --calibration_images
+training images of --dataset_dir), with its metadata in FILE.json.
 Model flags default to the training run's recorded settings.
 
     python export_inference_graph.py --model_name=inception_v3 --dataset_name=diabetic \
         --output_file=inception_v3_inf_graph.pb
     python export_inference_graph.py --checkpoint_path=TRAIN --saved_model_dir=export/1
+    python export_inference_graph.py --checkpoint_path=TRAIN --tflite=grader.tflite \
+        --tflite_precision=int8 --dataset_dir=DIR/tfrecords
 """
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-from evaluation import export, model_flags
+from evaluation import export, model_flags, split_images, tflite_export
 from utils import checkpoint_files, flag_checks
 
 model_flags.define_model_flags()
@@ -32,8 +38,8 @@ flags.DEFINE_integer("image_size", None, "The image size to use; defaults to the
 flags.DEFINE_integer("batch_size", None, "Batch size of the input placeholder; None accepts any.")
 flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset (gives the number of classes).")
 flags.DEFINE_string("output_file", "", "Where to save the resulting GraphDef.")
-flags.DEFINE_string("dataset_dir", "", "Directory of the dataset's TFRecords; only labelled_images reads it "
-                    "(the class count is in its labels.txt).")
+flags.DEFINE_string("dataset_dir", "", "Directory of the dataset's TFRecords: labelled_images' class count (its "
+                    "labels.txt) and, for --tflite_precision=int8, the training images to calibrate on.")
 flags.DEFINE_bool("quantize", False, "Upstream: export a quantized graph with tf.contrib.quantize; "
                   "not supported, since tf.contrib does not exist in TensorFlow 2.")
 flags.DEFINE_bool("is_video_model", False, "Whether the model takes video clips: a 5-D input placeholder "
@@ -42,9 +48,16 @@ flags.DEFINE_integer("num_frames", None, "Frames per clip of a video model (requ
 flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text instead of binary protobuf.")
 flags.DEFINE_bool("use_grayscale", False, "Whether the model takes grayscale images: a 1-channel input "
                   "placeholder.")
-flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir: a checkpoint file, or the directory of "
-                    "the latest one, whose weights the SavedModel holds.")
+flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir or --tflite: a checkpoint file, or the "
+                    "directory of the latest one, whose weights the SavedModel (the TFLite file) holds.")
 flags.DEFINE_string("saved_model_dir", None, "Write a SavedModel serving encoded images here (a new directory).")
+flags.DEFINE_string("tflite", None, "With --checkpoint_path: write a TFLite grader of prepared images here, its "
+                    f"metadata next to it (FILE{tflite_export.SIDECAR_SUFFIX}).")
+flags.DEFINE_string("tflite_precision", "float32", f"Precision of --tflite: {', '.join(tflite_export.PRECISIONS)} "
+                    "(int8: post-training quantisation calibrated on training images of --dataset_dir; the last layer "
+                    "before each output stays float32).")
+flags.DEFINE_integer("calibration_images", 200, "With --tflite_precision=int8: how many training images calibrate "
+                     "the quantisation (at most; the first of the split).")
 
 FLAGS = flags.FLAGS
 
@@ -53,40 +66,74 @@ def main(_):
     """Writes what the flags ask for; as upstream, bad flags raise ValueError (the command line prints one line).
 
     Raises:
-      ValueError: no --output_file (nor --saved_model_dir), --is_video_model without --num_frames,
-        --quantize, --saved_model_dir without --checkpoint_path, an output that cannot be written there,
-        or an unknown dataset or network.
+      ValueError: no --output_file (nor --saved_model_dir, --tflite), --is_video_model without --num_frames,
+        --quantize, --saved_model_dir or --tflite without --checkpoint_path, an unknown --tflite_precision,
+        int8 without --dataset_dir, an output that cannot be written there, an unknown dataset or network,
+        or a network TFLite cannot express.
     """
     if not FLAGS.is_parsed():  # called as a library with no command line: the defaults and any values set
         FLAGS.mark_as_parsed()
-    if not FLAGS.output_file and not FLAGS.saved_model_dir:
-        raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir)")
+    if not FLAGS.output_file and not FLAGS.saved_model_dir and not FLAGS.tflite:
+        raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir, --tflite)")
     if FLAGS.is_video_model and not FLAGS.num_frames:
         raise ValueError("Number of frames must be specified for video models with --num_frames")
     if FLAGS.quantize:
         raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
-    if FLAGS.saved_model_dir and not FLAGS.checkpoint_path:
-        raise ValueError("--saved_model_dir needs --checkpoint_path for the weights")
+    for name in ("saved_model_dir", "tflite"):
+        if FLAGS[name].value and not FLAGS.checkpoint_path:
+            raise ValueError(f"--{name} needs --checkpoint_path for the weights")
+    if FLAGS.tflite:
+        check_tflite_flags()
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     if FLAGS.saved_model_dir and FLAGS.prepare_image_size and FLAGS.graham:
         raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
                          "export with --prepare_image_size=0 and send it images converted with --graham")
     num_classes = model_flags.num_classes(settings)
-    checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir else None
-    flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir")
+    checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir or FLAGS.tflite else None
+    flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir", "tflite")
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(
             FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size, FLAGS.is_training,
             num_frames=FLAGS.num_frames if FLAGS.is_video_model else None,
             num_channels=1 if FLAGS.use_grayscale else 3)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
+    if not checkpoint:
+        return
+    config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
+    preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
+                   if FLAGS.prepare_image_size else None)
+    metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation, settings)
     if FLAGS.saved_model_dir:
-        config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
-        preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
-                       if FLAGS.prepare_image_size else None)
-        metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint),
-                                          preparation, settings)
         export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
+    if FLAGS.tflite:
+        export_tflite(checkpoint, config, preparation, metadata, settings)
+
+
+def check_tflite_flags():
+    """Rejects --tflite_precision and --calibration_images values before any graph is built (one-line ValueError)."""
+    if FLAGS.tflite_precision not in tflite_export.PRECISIONS:
+        raise ValueError(f"--tflite_precision={FLAGS.tflite_precision}: must be one of "
+                         f"{', '.join(tflite_export.PRECISIONS)}")
+    flag_checks.positive(FLAGS, "calibration_images")
+    if FLAGS.tflite_precision == "int8" and not FLAGS.dataset_dir:
+        raise ValueError("--tflite_precision=int8 calibrates on training images: give --dataset_dir, the TFRecords "
+                         "folder the model was trained on")
+
+
+def export_tflite(checkpoint, config, preparation, metadata, settings):
+    """Converts `checkpoint` to FLAGS.tflite at FLAGS.tflite_precision and writes it with its sidecar."""
+    size = tflite_export.input_size(config, preparation)
+    calibration = None
+    if FLAGS.tflite_precision == "int8":
+        calibration = split_images.read_split(FLAGS.dataset_name, "train", FLAGS.dataset_dir, size,
+                                              FLAGS.calibration_images).images
+        logging.info("Calibrating the int8 quantisation on %d training images of %s", len(calibration),
+                     FLAGS.dataset_dir)
+    model = tflite_export.convert(checkpoint, config, size, FLAGS.tflite_precision, calibration)
+    tflite_export.write(FLAGS.tflite, model, tflite_export.sidecar(
+        config, size, FLAGS.tflite_precision, metadata, preparation, FLAGS.graham, settings))
+    logging.info("TFLite grader (%s, %.1f MB) of %s written to %s, its metadata to %s", FLAGS.tflite_precision,
+                 len(model) / 1e6, checkpoint, FLAGS.tflite, tflite_export.sidecar_path(FLAGS.tflite))
 
 
 def main_with_one_line_errors(argv):

@@ -19,14 +19,29 @@ class SavedModelGrader:
         self._outputs = {name: tensor.name for name, tensor in serving.outputs.items()}
 
     def _run(self, output, encoded_images, batch_size):
-        batches = [self._session.run(self._outputs[output], {self._input: encoded_images[start:start + batch_size]})
+        return self._run_all([output], encoded_images, batch_size)[0]
+
+    def _run_all(self, outputs, encoded_images, batch_size):
+        """Returns the arrays of `outputs` over all images, or [None, ...] when there are none."""
+        batches = [self._session.run([self._outputs[output] for output in outputs],
+                                     {self._input: encoded_images[start:start + batch_size]})
                    for start in range(0, len(encoded_images), batch_size)]
-        return np.concatenate(batches) if batches else None
+        return [np.concatenate(values) for values in zip(*batches)] if batches else [None] * len(outputs)
 
     def probabilities(self, encoded_images, batch_size=16):
         """Returns [num_images, num_classes] probabilities of a list of encoded JPEG/PNG files."""
         probabilities = self._run("probabilities", encoded_images, batch_size)
         return np.zeros([0, 0], np.float32) if probabilities is None else probabilities
+
+    def graded(self, encoded_images, batch_size=16):
+        """Returns ([num_images, num_classes] probabilities, [num_images] grades) of encoded files, in one pass.
+
+        Raises:
+          ValueError: no images.
+        """
+        if not len(encoded_images):
+            raise ValueError("no images to grade")
+        return tuple(self._run_all(["probabilities", "grade"], encoded_images, batch_size))
 
     def gradable(self, encoded_images, batch_size=16):
         """Returns [num_images] booleans: whether each photo can be graded (the conversion's verdict).
