@@ -16,10 +16,15 @@ with --fit_grading also _Thresholds_CrossFitted and _EyeFusion_CrossFitted, each
 patients graded by a fit on the other half: the honest figure of a grading fitted on the
 split it is measured on.
 
+--report_dir=DIR writes a screening-trial report of the evaluation (evaluation.trial_report):
+DIR/report.html, one self-contained page, and DIR/report.json, the same figures for scripts:
+referable DR per eye and per patient with 95 % intervals at the operating points fixed on the
+development split (recorded by --fit_grading), imageability, calibration and a few heatmaps.
+
 Only `diabetic` has DR grades: any other dataset (flowers, cifar10, mnist, imagenet, ...)
 gets the metrics valid for any classifier (Accuracy, Recall_5, per-class Recall and
 Precision, Mean_Recall, Expected_Calibration_Error, the confusion matrix), none of the
-QWK and Referable ones, and --fit_grading is refused there.
+QWK and Referable ones, and --fit_grading and --report_dir are refused there.
 
     python eval_image_classifier.py --alsologtostderr --checkpoint_path=TRAIN/model.ckpt-N \
         --dataset_name=diabetic --dataset_split_name=validation --dataset_dir=DIR/tfrecords \
@@ -32,8 +37,8 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from datasets import dataset_factory
-from evaluation import evaluate, grading, model_flags
-from utils import writer_lock
+from evaluation import evaluate, grading, imageability, model_flags, trial_report
+from utils import interruption, writer_lock
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -53,7 +58,11 @@ flags.DEFINE_boolean("fit_grading", False, "Fit, on this split, the grade thresh
                      "the two-eye fusion, and record them with the checkpoint's training settings (predict and "
                      "export then use them). Use the validation split.")
 flags.DEFINE_integer("num_heatmaps", 3, "Grad-CAM pictures of this many images (the first ones of the split) "
-                     "go to TensorBoard as eval/GradCAM/i.")
+                     "go to TensorBoard as eval/GradCAM/i (and into the --report_dir report).")
+flags.DEFINE_string("report_dir", None, "Write a screening-trial report of the evaluation here: report.html (one "
+                    "self-contained page) and report.json (referable DR per eye and per patient with 95 % intervals "
+                    "at the operating points fixed by --fit_grading on the development split, imageability, "
+                    "calibration).")
 flags.DEFINE_bool("quantize", False, "Upstream: evaluate a quantized graph with tf.contrib.quantize; not supported, "
                   "since tf.contrib does not exist in TensorFlow 2.")
 flags.DEFINE_bool("use_grayscale", False, "Upstream: convert the images to grayscale; not supported, as in "
@@ -68,6 +77,8 @@ def main(_):
         run()
     except ValueError as error:
         sys.exit(f"eval_image_classifier.py: {error}")
+    except KeyboardInterrupt:
+        interruption.stop("the figures of the checkpoint being evaluated were not written")
 
 
 def run():
@@ -78,19 +89,23 @@ def run():
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
     model_flags.check_dr_grades_flag("fit_grading")
+    model_flags.check_dr_grades_flag("report_dir")
     model_flags.check_outputs()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
                                         FLAGS.labels_offset)
+    report_request = FLAGS.report_dir and trial_report.ReportRequest(
+        FLAGS.report_dir, f"{FLAGS.dataset_name}, split {FLAGS.dataset_split_name}",
+        imageability.conversion_photos(FLAGS.dataset_dir, FLAGS.dataset_split_name))
     with writer_lock.sole_writer(FLAGS.eval_dir, "eval_dir"):
         evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
                           predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
                           master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
                           max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
                           grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
-                          num_heatmaps=FLAGS.num_heatmaps)
+                          num_heatmaps=FLAGS.num_heatmaps, report_request=report_request)
 
 
 if __name__ == "__main__":

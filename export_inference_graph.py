@@ -29,7 +29,7 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from evaluation import export, model_flags, split_images, tflite_export
-from utils import checkpoint_files, flag_checks
+from utils import checkpoint_files, flag_checks, interruption
 
 model_flags.define_model_flags()
 model_flags.define_preparation_flags(default_image_size=0)
@@ -142,6 +142,8 @@ def main_with_one_line_errors(argv):
         main(argv)
     except ValueError as error:
         sys.exit(f"export_inference_graph.py: {error}")
+    except KeyboardInterrupt:
+        interruption.stop("nothing was exported")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 import data_utils
 from datasets import dataset_factory
 from evaluation import evaluate, grading, image_folder, model_flags, predict, submission
+from utils import interruption
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
@@ -44,6 +45,8 @@ def main(_):
         run()
     except ValueError as error:
         sys.exit(f"predict_image_classifier.py: {error}")
+    except KeyboardInterrupt:
+        interruption.stop("no submission was written")
 
 
 def run():

@@ -39,6 +39,8 @@ import sys
 import tempfile
 import warnings
 
+from utils import interruption
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 TF_LOGS_VARIABLE = "RETINA_SLIM_TF_LOGS"
@@ -116,6 +118,8 @@ def stderr_without(markers):
         os.dup2(captured.fileno(), 2)
         try:
             yield
+        except KeyboardInterrupt:
+            raise
         except BaseException:
             markers = ()
             raise
@@ -203,16 +207,19 @@ def _hide_library_noise():
     tf.get_logger().addFilter(lambda record: not _is_library_noise(record, package_dirs))
 
 
-with _quiet_start():
-    import tensorflow.compat.v1 as tf
+try:
+    with _quiet_start():
+        import tensorflow.compat.v1 as tf
 
-    _restore_moved_names()
-    _alias_legacy_layers()
-    _close_summary_writer_once()
-    # slim.learning.train's Supervisor and tf.train.Saver need graph mode; with
-    # eager on, the final checkpoint save fails.
-    tf.disable_v2_behavior()
-    import tf_slim as slim
+        _restore_moved_names()
+        _alias_legacy_layers()
+        _close_summary_writer_once()
+        # slim.learning.train's Supervisor and tf.train.Saver need graph mode; with
+        # eager on, the final checkpoint save fails.
+        tf.disable_v2_behavior()
+        import tf_slim as slim
+except KeyboardInterrupt:  # Ctrl-C while TensorFlow loads
+    interruption.stop("nothing was done yet")
 
 _hide_library_noise()
 _print_tensorflow_lines_once()

@@ -20,6 +20,7 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from training import trainer
+from utils import interruption
 
 # Upstream's flags, names and defaults unchanged.
 flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
@@ -112,6 +113,8 @@ def main(_):
         trainer.train(FLAGS)
     except (ValueError, FloatingPointError) as error:
         sys.exit(f"train_image_classifier.py: {error}")
+    except KeyboardInterrupt:
+        interruption.stop(trainer.what_an_interruption_keeps(FLAGS.train_dir))
 
 
 if __name__ == "__main__":

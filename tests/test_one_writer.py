@@ -13,7 +13,7 @@ import pytest
 from tests.model_helpers import REPO_ROOT, TEST_IMAGE_SIZE, run_script, shared_train_dir
 from tests.test_checkpoint_faults import script_flags
 from tests.test_one_line_errors import stopped_training
-from tests.test_train_image_classifier import small_run
+from tests.test_train_image_classifier import small_run, wait_for_log
 from utils import writer_lock
 
 HOLD_LOCK = """import sys, time
@@ -114,3 +114,26 @@ def test_an_output_inside_a_file_is_one_line_before_any_graph(script, flag, tiny
     assert run.stderr.strip().splitlines()[-1] == (
         f"{script}: --{flag}={output}: {notes} is a file, not a directory; give a directory")
     assert notes.read_text() == "notes"
+
+
+def test_ctrl_c_stops_training_in_one_line_naming_the_checkpoint_to_resume_from(tiny_diabetic_dir, tmp_path):
+    train_dir = tmp_path / "train"
+    log_path = tmp_path / "train.log"
+    flags = small_run(train_dir, tiny_diabetic_dir, "--max_number_of_steps=100000", "--save_interval_secs=600")
+    with open(log_path, "w") as log:
+        # Ctrl-C's default action, even where the test runner was started with SIGINT ignored.
+        process = subprocess.Popen([sys.executable, "train_image_classifier.py", *flags], cwd=REPO_ROOT, stdout=log,
+                                   stderr=subprocess.STDOUT, text=True,
+                                   preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        wait_for_log(process, log_path, "global step 2:", timeout=240)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        process.kill()
+    output = log_path.read_text()
+    assert "Traceback" not in output
+    assert re.fullmatch(rf"train_image_classifier.py: interrupted; the latest checkpoint is "
+                        rf"{re.escape(str(train_dir))}/model.ckpt-\d+ \(step \d+\); run the same command to resume",
+                        output.strip().splitlines()[-1])
+    assert not (train_dir / writer_lock.LOCK_FILENAME).exists()

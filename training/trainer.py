@@ -66,6 +66,17 @@ def prepare_train_dir(train_dir):
     return resume_from
 
 
+def what_an_interruption_keeps(train_dir):
+    """Says, after Ctrl-C, which checkpoint a rerun of the same command resumes from."""
+    try:
+        latest = checkpoint_files.latest_in(train_dir) if tf.gfile.IsDirectory(train_dir) else None
+    except ValueError:
+        latest = None
+    if latest is None:
+        return f"no checkpoint in {train_dir} yet"
+    return f"the latest checkpoint is {latest} (step {checkpoint_files.step_of(latest)}); run the same command to resume"
+
+
 def _finished(resume_from, max_number_of_steps):
     """Says where training resumes, or that the run has reached the step limit already (then True)."""
     step = checkpoint_files.step_of(resume_from)
