@@ -90,6 +90,11 @@ flags.DEFINE_boolean("ignore_missing_vars", False, "When restoring a checkpoint 
 flags.DEFINE_string("class_weights", None, "Weigh each example's loss by its class: 'balanced' (inverse class "
                     "frequency of the split) or comma-separated weights, one per class. None: unweighted.")
 flags.DEFINE_bool("balanced_sampling", False, "Sample every class equally often in the input pipeline.")
+flags.DEFINE_float("balanced_sampling_end", 1.0, "With --balanced_sampling: the share of balanced sampling at the "
+                   "last step (--max_number_of_steps), the rest drawn at the training split's own class "
+                   "frequencies; the mix moves linearly from balanced at step 0. 1: balanced throughout; 0: the "
+                   "split's frequencies at the end (as De Fauw, 5th on Kaggle in 2015, moved from balanced "
+                   "towards the true frequencies).")
 flags.DEFINE_float("batch_norm_decay", None, "Batch-norm moving-average decay; None keeps the network's "
                    "(0.9997 for Inception: too slow to adapt in short fine-tuning runs).")
 flags.DEFINE_bool("freeze_batch_norm", False, "Run batch norm in inference mode: normalise with the "

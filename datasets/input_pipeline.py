@@ -7,8 +7,11 @@ last batch may be smaller. Reading and preprocessing parallelism default to
 tf.data's autotuning over the host's cores; batches can be prefetched onto the
 GPU, so the host-to-device copy overlaps the previous step.
 """
+import dataclasses
 import glob
 import os
+
+import numpy as np
 
 from slim_compat import tf
 
@@ -61,20 +64,67 @@ def _label_of(dataset, serialized):
     return tf.cast(dataset.decoder.decode(serialized, ["label"])[0], tf.int64)
 
 
-def _balanced(dataset, records, labels, labels_offset, seed):
-    """Samples the examples of each of `labels` equally often (an endless dataset).
+@dataclasses.dataclass(frozen=True)
+class SamplingSchedule:
+    """Class sampling that moves from balanced towards the split's own frequencies during training.
+
+    The probability of drawing label i for the n-th example (counted from the start of the
+    run, so a resumed run continues where it stopped) is
+
+        mix(n) / len(labels) + (1 - mix(n)) * frequencies[i],
+        mix(n) = 1 - (1 - end_mix) * min(1, n / num_examples),
+
+    balanced at the first example, `end_mix` of balanced and the rest the split's frequencies
+    from the `num_examples`-th on (end_mix 0: the split's own frequencies; 1: balanced throughout).
+
+    Attributes:
+      frequencies: each of the sampled labels' share of the split (summing to 1).
+      num_examples: examples over which the mix moves (the run's steps x batch size).
+      end_mix: share of balanced sampling at the end, in [0, 1].
+      start_example: examples the run drew before (a resumed run's step x batch size).
+    """
+    frequencies: tuple
+    num_examples: int
+    end_mix: float = 0.0
+    start_example: int = 0
+
+    def probabilities(self, example):
+        """The class probabilities of the `example`-th example of the run (numpy, for tests and logs)."""
+        progress = min(1.0, example / self.num_examples)
+        mix = 1.0 - (1.0 - self.end_mix) * progress
+        frequencies = np.asarray(self.frequencies, dtype=np.float64)
+        return mix / frequencies.size + (1.0 - mix) * frequencies / frequencies.sum()
+
+    def weights(self):
+        """An endless dataset of the class probabilities of each example, from `start_example` on."""
+        frequencies = tf.constant(np.asarray(self.frequencies, np.float64) / np.sum(self.frequencies), tf.float32)
+        uniform = tf.fill(tf.shape(frequencies), 1.0 / len(self.frequencies))
+        end_mix, num_examples = float(self.end_mix), float(max(1, self.num_examples))
+
+        def at(example):
+            progress = tf.minimum(1.0, tf.cast(example, tf.float32) / num_examples)
+            mix = 1.0 - (1.0 - end_mix) * progress
+            return mix * uniform + (1.0 - mix) * frequencies
+        return tf.data.Dataset.counter(self.start_example).map(at)
+
+
+def _balanced(dataset, records, labels, labels_offset, seed, schedule=None):
+    """Samples the examples of each of `labels` equally often, or as `schedule` says (an endless dataset).
 
     Each label is read from its own endless stream of the shards; labels are
     parsed before any image is decoded, so skipping an example is cheap.
     """
     per_class = [records.filter(lambda serialized, label=label: tf.equal(_label_of(dataset, serialized) - labels_offset, label))
                  for label in labels]
-    return tf.data.Dataset.sample_from_datasets(per_class, seed=seed)
+    if schedule is not None and len(schedule.frequencies) != len(labels):
+        raise ValueError(f"the sampling schedule has {len(schedule.frequencies)} frequencies for {len(labels)} labels")
+    return tf.data.Dataset.sample_from_datasets(per_class, weights=schedule.weights() if schedule else None,
+                                                seed=seed)
 
 
 def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training, num_readers=None,
                   num_preprocessing_threads=None, labels_offset=0, seed=None, balanced_labels=None,
-                  prefetch_device=None):
+                  prefetch_device=None, sampling_schedule=None):
     """Builds the batches of one split.
 
     Args:
@@ -96,6 +146,8 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
       balanced_labels: when training, sample the examples of each of these labels (after the
         offset) equally often; each must occur in the split, or reading never ends. None: the
         split's own frequencies.
+      sampling_schedule: with `balanced_labels`, a SamplingSchedule (one frequency per label)
+        moving the sampling from balanced towards the split's frequencies; None: balanced throughout.
       prefetch_device: when training, a device (e.g. '/device:GPU:0') that batches are copied
         to ahead of use. Its iterator is initialised with the graph's tables (what
         slim.learning.train's local init op runs). None: batches stay on the host.
@@ -107,7 +159,7 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
     records = _read_records(list_shards(dataset), is_training, num_readers, seed)
     if is_training:
         if balanced_labels:
-            records = _balanced(dataset, records, balanced_labels, labels_offset, seed)
+            records = _balanced(dataset, records, balanced_labels, labels_offset, seed, sampling_schedule)
         records = records.shuffle(SHUFFLE_BUFFER_BATCHES * batch_size, seed=seed)
 
     def decode_and_preprocess(serialized):

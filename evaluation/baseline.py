@@ -87,6 +87,41 @@ def summary_rows(train_label_counts, prediction_files, dr_grades=True):
     return rows
 
 
+def below_majority_warning(name, labels, grades, majority_grade):
+    """Returns a loud one-line WARNING when `grades` are less accurate than grading every image `majority_grade`.
+
+    A model whose grades do worse than that constant has them shifted (e.g. healthy eyes
+    called grade 1 after balanced sampling moved its output up), however well it orders the
+    eyes. The line says how many of the majority grade's eyes it graded otherwise. None when
+    its accuracy is at least the constant's.
+    """
+    labels, grades = np.asarray(labels), np.asarray(grades)
+    accuracy, constant = float(np.mean(grades == labels)), float(np.mean(labels == majority_grade))
+    if accuracy >= constant:
+        return None
+    majority = labels == majority_grade
+    higher, lower = int(np.sum(grades[majority] > majority_grade)), int(np.sum(grades[majority] < majority_grade))
+    moved = f"{higher} graded higher" + (f", {lower} lower" if lower else "")
+    return (f"WARNING: {name}: accuracy {accuracy:.3f} is BELOW the majority-class baseline's {constant:.3f} "
+            f"(every image grade {majority_grade}): of {int(majority.sum())} grade-{majority_grade} images, "
+            f"{moved}. Its grades are shifted; do not use them as they are.")
+
+
+def summary_warnings(train_label_counts, prediction_files, names):
+    """Returns the below_majority_warning lines of the models in `names` (prediction_files as summary_rows')."""
+    majority_grade = int(np.argmax(train_label_counts))
+    lines = []
+    for name, path in prediction_files:
+        if name not in names:
+            continue
+        labels, probabilities, grades = read_predictions_csv(path)
+        line = below_majority_warning(name, labels, probabilities.argmax(axis=1) if grades is None else grades,
+                                      majority_grade)
+        if line:
+            lines.append(line)
+    return lines
+
+
 def format_summary(rows):
     """Returns the rows as an aligned text table, one line per model, of the SHOWN_METRICS they have."""
     shown = [key for key in SHOWN_METRICS if key in rows[0][1]]
@@ -111,10 +146,14 @@ def main(argv):
         if any(len(pair) != 2 for pair in named_files):
             raise ValueError("--predictions takes NAME=FILE")
         rows = summary_rows(counts, named_files, dataset_factory.has_dr_grades(options.dataset_name))
+        checked = options.warn_below_baseline or [name for name, _ in named_files]
+        warnings = summary_warnings(counts, named_files, checked)
     except (OSError, ValueError) as error:
         sys.exit(f"baseline: {error}")
     print(f"Validation figures ({len(rows) - 1} model(s) against the majority-class baseline):")
     print(format_summary(rows))
+    for line in warnings:
+        print(f"\n{'!' * 100}\n{line}\n{'!' * 100}")
 
 
 def define_flags():
@@ -125,6 +164,8 @@ def define_flags():
                         "from its train split.")
     flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset.")
     flags.DEFINE_multi_string("predictions", [], "NAME=FILE: an eval --predictions_file to compare; repeat.")
+    flags.DEFINE_multi_string("warn_below_baseline", [], "NAME of a model to check: a WARNING is printed when its "
+                              "accuracy is below the majority-class baseline's; repeat. Default: every model.")
     flags.mark_flag_as_required("dataset_dir")
 
 

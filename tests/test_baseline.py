@@ -73,3 +73,33 @@ def test_summary_of_a_dataset_without_dr_grades_shows_no_kappa_or_referable_colu
     table = baseline.format_summary(rows).splitlines()
     assert table[0].split() == ["Mean_Recall", "Accuracy"]
     assert table[1].split()[-2:] == ["0.333", "0.500"] and table[2].split() == ["perfect", "1.000", "1.000"]
+
+
+def test_grades_less_accurate_than_the_majority_grade_get_a_loud_warning():
+    labels = np.array([0] * 8 + [1, 2])
+    shifted = np.array([1] * 6 + [0] * 2 + [1, 2])  # ordered well, but six healthy eyes called grade 1
+    line = baseline.below_majority_warning("trained model", labels, shifted, majority_grade=0)
+    assert line.startswith("WARNING: trained model: accuracy 0.400 is BELOW the majority-class baseline's 0.800")
+    assert "of 8 grade-0 images, 6 graded higher" in line
+    assert baseline.below_majority_warning("trained model", labels, labels, majority_grade=0) is None
+    # As accurate as the constant is not below it.
+    assert baseline.below_majority_warning("m", labels, np.zeros(10, int), majority_grade=0) is None
+
+
+def test_summary_prints_the_warning_for_the_models_it_checks(tmp_path, tiny_diabetic_dir):
+    import os
+    import subprocess
+    import sys
+    labels = [0] * 8 + [1, 2]  # the tiny train split's most common grade is 0
+    probabilities = np.eye(5)[labels]
+    write_predictions(tmp_path / "shifted.csv", labels, probabilities, grades=[1] * 8 + [1, 2])
+    write_predictions(tmp_path / "untrained.csv", labels, probabilities, grades=[4] * 10)
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    result = subprocess.run([sys.executable, "-m", "evaluation.baseline", f"--dataset_dir={tiny_diabetic_dir}",
+                             f"--predictions=untrained model={tmp_path / 'untrained.csv'}",
+                             f"--predictions=trained model={tmp_path / 'shifted.csv'}",
+                             "--warn_below_baseline=trained model"], cwd=repo, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    warnings = [line for line in result.stdout.splitlines() if line.startswith("WARNING")]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING: trained model: accuracy 0.200 is BELOW")

@@ -164,3 +164,35 @@ def test_balanced_sampling_draws_rare_classes_as_often_as_common_ones(tmp_path):
             drawn = np.concatenate([session.run(batch["labels"]) for _ in range(10)])
     shares = np.bincount(drawn, minlength=3) / len(drawn)
     np.testing.assert_allclose(shares, [1 / 3] * 3, atol=0.08)
+
+
+def test_sampling_schedule_moves_from_balanced_to_the_split_frequencies(tmp_path):
+    labels = [0] * 40 + [1] * 4 + [2] * 2
+    write_records(str(tmp_path), [(encode("RGB", "JPEG"), b"jpg", label) for label in labels])
+    frequencies = (40 / 46, 4 / 46, 2 / 46)
+    schedule = input_pipeline.SamplingSchedule(frequencies, num_examples=1600, end_mix=0.0)
+    np.testing.assert_allclose(schedule.probabilities(0), [1 / 3] * 3)
+    np.testing.assert_allclose(schedule.probabilities(1600), frequencies)
+    np.testing.assert_allclose(schedule.probabilities(800), (np.array(frequencies) + 1 / 3) / 2)
+    with tf.Graph().as_default():
+        dataset = dataset_factory.get_dataset("diabetic", "train", str(tmp_path))
+        batch = input_pipeline.build_batches(dataset, preprocessing_factory.get_preprocessing("fundus", True), 8,
+                                             8, is_training=True, seed=0, balanced_labels=[0, 1, 2],
+                                             sampling_schedule=schedule)
+        with tf.Session() as session:
+            drawn = [session.run(batch["labels"]) for _ in range(260)]
+    # The shuffle buffer (SHUFFLE_BUFFER_BATCHES batches) mixes neighbouring draws: compare the first
+    # batches with those drawn after the schedule's end and the buffer's length.
+    first, last = np.concatenate(drawn[:15]), np.concatenate(drawn[-60:])
+    np.testing.assert_allclose(np.bincount(first, minlength=3) / first.size, [1 / 3] * 3, atol=0.12)
+    np.testing.assert_allclose(np.bincount(last, minlength=3) / last.size, frequencies, atol=0.07)
+
+
+def test_a_resumed_sampling_schedule_continues_where_the_run_stopped():
+    schedule = input_pipeline.SamplingSchedule((0.8, 0.2), num_examples=100, end_mix=0.5, start_example=50)
+    with tf.Graph().as_default():
+        first = tf.data.make_one_shot_iterator(schedule.weights()).get_next()
+        with tf.Session() as session:
+            np.testing.assert_allclose(session.run(first), schedule.probabilities(50), rtol=1e-6)
+    np.testing.assert_allclose(schedule.probabilities(100), [0.5 * 0.5 + 0.5 * 0.8, 0.5 * 0.5 + 0.5 * 0.2])
+    np.testing.assert_allclose(schedule.probabilities(1000), schedule.probabilities(100))

@@ -38,6 +38,7 @@ def check_flags(flags):
     if flags.use_grayscale:
         raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
     losses.check_regression_loss(flags.regression_loss)
+    _check_sampling_flags(flags)
     optimization.check_optimizer_name(flags.optimizer)
     optimization.check_decay_type(flags.learning_rate_decay_type)
     if flags.mixed_precision:
@@ -46,6 +47,21 @@ def check_flags(flags):
         checkpoint_files.resolve(flags.checkpoint_path)
     if flags.task == 0:  # the chief writes the train dir; workers only compute
         flag_checks.writable_directory(flags, "train_dir")
+
+
+def _check_sampling_flags(flags):
+    """--balanced_sampling_end is a share in [0, 1]; below 1 it needs --balanced_sampling and a step limit."""
+    end_mix = getattr(flags, "balanced_sampling_end", 1.0)
+    if end_mix is None or end_mix == 1.0:
+        return
+    if not 0.0 <= end_mix <= 1.0:
+        raise ValueError(f"--balanced_sampling_end={end_mix}: expected a share between 0 and 1")
+    if not flags.balanced_sampling:
+        raise ValueError(f"--balanced_sampling_end={end_mix:g} moves balanced sampling towards the split's "
+                         "frequencies: add --balanced_sampling")
+    if not flags.max_number_of_steps:
+        raise ValueError(f"--balanced_sampling_end={end_mix:g} reaches its end mix at the last step: "
+                         "give --max_number_of_steps")
 
 
 def prepare_train_dir(train_dir):
@@ -88,7 +104,25 @@ def _finished(resume_from, max_number_of_steps):
     return True
 
 
-def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels):
+def _sampling_schedule(flags, label_counts, balanced_labels, resume_from, examples_per_step):
+    """The input pipeline's SamplingSchedule (--balanced_sampling_end below 1), else None (balanced throughout)."""
+    end_mix = getattr(flags, "balanced_sampling_end", 1.0)
+    if not balanced_labels or end_mix is None or end_mix >= 1.0:
+        return None
+    counts = label_counts()
+    schedule = input_pipeline.SamplingSchedule(
+        frequencies=tuple(counts[label] / sum(counts) for label in balanced_labels),
+        num_examples=flags.max_number_of_steps * examples_per_step, end_mix=end_mix,
+        start_example=checkpoint_files.step_of(resume_from) * examples_per_step if resume_from else 0)
+    logging.info("Sampling moves from balanced to %s by step %d (class probabilities %s)",
+                 f"{end_mix:g} balanced + {1 - end_mix:g} the split's frequencies" if end_mix else
+                 "the split's frequencies", flags.max_number_of_steps,
+                 ", ".join(f"{share:.3f}" for share in schedule.probabilities(schedule.num_examples)))
+    return schedule
+
+
+def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
+                  sampling_schedule=None):
     """Builds the input pipeline and the clones; each clone outputs (end_points, images, labels)."""
     preprocessing_fn = preprocessing_factory.get_preprocessing(
         flags.preprocessing_name or flags.model_name, is_training=True)
@@ -99,7 +133,7 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
             dataset, preprocessing_fn, image_size, flags.batch_size * deploy_config.num_clones, is_training=True,
             num_readers=flags.num_readers, num_preprocessing_threads=flags.num_preprocessing_threads,
             labels_offset=flags.labels_offset, seed=flags.seed, balanced_labels=balanced_labels,
-            prefetch_device=prefetch_device)
+            prefetch_device=prefetch_device, sampling_schedule=sampling_schedule)
     # One batch of batch_size per clone, like upstream's per-clone dequeue, split where the batch is.
     with tf.device(prefetch_device or deploy_config.inputs_device()):
         clone_images = tf.split(batch["images"], deploy_config.num_clones)
@@ -243,7 +277,10 @@ def _train(flags, resume_from):
         weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
         balanced_labels = [label for label, count in enumerate(label_counts()) if count] \
             if flags.balanced_sampling else None
-        clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels)
+        schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
+                                      flags.batch_size * deploy_config.num_clones)
+        clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
+                               schedule)
         end_points, images, labels = clones[0].outputs
         summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
         summaries.add_variable_summaries()
