@@ -19,13 +19,11 @@ logits, 59 with them in float).
 """
 import json
 
-import numpy as np
-from tensorflow.lite.python import convert as lite_convert
-from tensorflow.lite.tools import flatbuffer_utils
-
 import slim_compat
 from evaluation import evaluator
 from slim_compat import tf
+from tensorflow.lite.python import convert as lite_convert
+from tensorflow.lite.tools import flatbuffer_utils
 from utils import atomic_files
 
 PRECISIONS = ("float32", "float16", "int8")
@@ -181,19 +179,18 @@ def sidecar(config, size, precision, metadata, preparation=None, graham=False, s
 
 
 def write(path, model, sidecar_values):
-    """Writes the .tflite bytes to `path` and its sidecar JSON next to it, each atomically (the sidecar first)."""
-    with atomic_files.open_atomically(sidecar_path(path), "w", encoding="utf-8") as handle:
-        json.dump(sidecar_values, handle, indent=2, sort_keys=True, default=_plain)
-        handle.write("\n")
-    with atomic_files.open_atomically(path, "wb") as handle:
-        handle.write(model)
+    """Writes the .tflite bytes to `path` and its sidecar JSON next to it, atomically as a pair.
 
-
-def _plain(value):
-    """JSON for numpy scalars among the metadata values."""
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    Both are written under temporary names and renamed when both are complete; when either
+    fails, neither is renamed and a file already at either name is left as it was.
+    """
+    with atomic_files.atomic_path(sidecar_path(path)) as sidecar_temporary, \
+            atomic_files.atomic_path(path) as model_temporary:
+        with open(model_temporary, "wb") as handle:
+            handle.write(model)
+        with open(sidecar_temporary, "w", encoding="utf-8") as handle:
+            json.dump(sidecar_values, handle, indent=2, sort_keys=True)
+            handle.write("\n")
 
 
 def read_sidecar(tflite_path):
