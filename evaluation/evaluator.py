@@ -132,7 +132,7 @@ def _network_outputs(config, images, with_heatmaps):
         scores = tf.linalg.matvec(probabilities, tf.range(config.num_classes, dtype=probabilities.dtype))
     outputs = {"probabilities": probabilities, "scores": scores}
     if with_heatmaps:
-        outputs["heatmaps"] = heatmaps.grad_cam(logits, heatmaps.feature_map(config.model_name, end_points),
+        outputs["heatmaps"] = heatmaps.grad_cam(logits, heatmaps.feature_map(end_points),
                                                 tf.argmax(logits, axis=1))
     return outputs
 

@@ -1,10 +1,16 @@
 """Grad-CAM heatmaps: where in the photo the network saw evidence for the grade it predicted.
 
-Grad-CAM (Selvaraju et al. 2017) weighs each channel of the last convolutional feature
-map by the mean gradient of the predicted class's logit with respect to it, sums the
-weighted channels, keeps the positive part and scales it to [0, 1]. Upsampled to the
-image, it shows the regions that raised that grade's score: for a clinician, whether
-the grader looked at lesions or at the camera's rim.
+Grad-CAM (Selvaraju et al. 2017) weighs each channel of a convolutional feature map by
+the mean gradient of the predicted class's logit with respect to it, sums the weighted
+channels, keeps the positive part and scales it to [0, 1]. Upsampled to the image, it
+shows the regions that raised that grade's score: for a clinician, whether the grader
+looked at lesions or at the camera's rim.
+
+The map is taken at the deepest end point that is still at least MIN_CAM_SIDE pixels on
+each side at the evaluated size (feature_map): the last one before global pooling is
+2x2 for Inception V3 at 128 px, too coarse to point at anything (at 299 px it is 8x8
+and is the one taken). The upsampled map is then kept to the fundus disc (disc_mask), so
+the black around it (and a date stamp in a corner) never lights up.
 """
 import io
 import os
@@ -12,28 +18,28 @@ import os
 import numpy as np
 from PIL import Image
 
+from data_utils import DEFAULT_CROP_THRESHOLD
+from fundus import disc as fundus_disc
 from slim_compat import tf
 from utils import atomic_files
 
-# The last feature map before global pooling, per network; others use the last spatial end point.
-FEATURE_END_POINTS = {"inception_v3": "Mixed_7c", "inception_v4": "Mixed_7d", "inception_resnet_v2": "Conv2d_7b_1x1"}
+MIN_CAM_SIDE = 8
 OVERLAY_ALPHA = 0.45
 
 
-def feature_map(model_name, end_points):
-    """Returns the end point Grad-CAM explains: FEATURE_END_POINTS' one, else the last with height > 1.
+def feature_map(end_points):
+    """Returns the end point Grad-CAM explains: the last (deepest) 4-D one at least MIN_CAM_SIDE on each side,
+    else the one with the largest sides (the last of those).
 
     Raises:
-      ValueError: the network has no 4-D end point with a spatial extent.
+      ValueError: the network has no 4-D end point of a known size.
     """
-    name = FEATURE_END_POINTS.get(model_name)
-    if name in end_points:
-        return end_points[name]
-    spatial = [tensor for tensor in end_points.values()
-               if tensor.shape.ndims == 4 and (tensor.shape[1] is None or tensor.shape[1] > 1)]
-    if not spatial:
-        raise ValueError(f"{model_name} has no spatial feature map to explain")
-    return spatial[-1]
+    sized = [(min(tensor.shape.as_list()[1:3]), index, tensor) for index, tensor in enumerate(end_points.values())
+             if tensor.shape.ndims == 4 and None not in tensor.shape.as_list()[1:3]]
+    if not sized:
+        raise ValueError("the network has no feature map of a known size to explain")
+    large = [entry for entry in sized if entry[0] >= MIN_CAM_SIDE]
+    return max(large, key=lambda entry: entry[1])[2] if large else max(sized, key=lambda entry: entry[:2])[2]
 
 
 def grad_cam(logits, features, classes):
@@ -58,7 +64,7 @@ def upsample(cam, size):
     return np.clip(np.asarray(image.resize(size, Image.BILINEAR)), 0.0, 1.0)
 
 
-def _displayable(image):
+def displayable(image):
     """Scales a preprocessed float image (any range) to uint8 for display."""
     image = np.asarray(image, dtype=np.float32)
     low, high = image.min(), image.max()
@@ -73,10 +79,25 @@ def _colour(heat):
     return np.uint8(255 * np.stack([red, green, blue], axis=-1))
 
 
+def disc_mask(photo):
+    """Boolean [size, size]: the fundus disc of a displayable square photo as prepared for the network: the
+    square's inscribed circle (the conversion crops the disc's square, fundus.disc), less the rows and columns
+    without fundus (black beyond a frame that clipped the disc)."""
+    bright = fundus_disc.brightest_channel(photo) > DEFAULT_CROP_THRESHOLD
+    return fundus_disc.disc_region(photo.shape[0], 1.0, bright.any(axis=1), bright.any(axis=0))
+
+
+def disc_heat(photo, cam):
+    """Returns the Grad-CAM map upsampled to a displayable photo, zero off its disc, peak 1 on it."""
+    heat = upsample(cam, (photo.shape[1], photo.shape[0])) * disc_mask(photo)
+    peak = heat.max()
+    return heat / peak if peak > 0 else heat
+
+
 def overlay(image, cam):
-    """Returns a PIL RGB picture: the (preprocessed) image with the Grad-CAM map blended over it."""
-    photo = _displayable(image)
-    heat = upsample(cam, (photo.shape[1], photo.shape[0]))
+    """Returns a PIL RGB picture: the (preprocessed) image with the Grad-CAM map, kept to the disc, over it."""
+    photo = displayable(image)
+    heat = disc_heat(photo, cam)
     weight = OVERLAY_ALPHA * heat[..., None]
     return Image.fromarray(np.uint8((1 - weight) * photo + weight * _colour(heat)))
 
