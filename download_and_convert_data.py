@@ -6,7 +6,13 @@ Usage, with Kaggle's files (trainLabels.csv, train/, optionally test/) in DIR:
 
 Nothing is downloaded for diabetic: Kaggle's data must be fetched by hand (its terms
 require an account). The TFRecords go to DIR/tfrecords, the folder that training and
-evaluation take as --dataset_dir.
+evaluation take as --dataset_dir. With Kaggle's retinopathy_solution.csv beside test/, the
+test photos are labelled (splits test_public and test_private).
+
+The public DR datasets aptos2019, messidor2, idrid and ddr are converted the same way from
+the folder their distribution unpacks into (datasets/convert_*.py say which files each needs):
+
+    python download_and_convert_data.py --dataset_name=messidor2 --dataset_dir=DIR
 
 Upstream's datasets flowers, cifar10, mnist and visualwakewords are downloaded into
 --dataset_dir and converted there, as upstream does. Without a network, put the
@@ -20,13 +26,14 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 import data_utils
-from datasets import (convert_labelled_images, download_and_convert_cifar10, download_and_convert_diabetic,
-                      download_and_convert_flowers, download_and_convert_mnist, download_and_convert_visualwakewords,
-                      tfrecord_check)
+from datasets import (convert_aptos2019, convert_ddr, convert_idrid, convert_labelled_images, convert_messidor2,
+                      download_and_convert_cifar10, download_and_convert_diabetic, download_and_convert_flowers,
+                      download_and_convert_mnist, download_and_convert_visualwakewords, tfrecord_check)
 from datasets import download_and_convert_visualwakewords_lib as visualwakewords_lib
 
-flags.DEFINE_string("dataset_name", None, "The dataset to convert: diabetic, labelled_images, or upstream's "
-                    "flowers, cifar10, mnist, visualwakewords.")
+flags.DEFINE_string("dataset_name", None, "The dataset to convert: diabetic, the public DR datasets aptos2019, "
+                    "messidor2, idrid and ddr, labelled_images, or upstream's flowers, cifar10, mnist, "
+                    "visualwakewords.")
 flags.DEFINE_string("dataset_dir", None, "The folder holding the dataset's files; outputs are written under it. "
                     "flowers/cifar10/mnist/visualwakewords: their archives are downloaded here, or, without a "
                     "network, taken from here when put here beforehand.")
@@ -48,11 +55,11 @@ flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the s
 flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
                      "Border rows/columns whose brightest channel is at most this are cropped.")
 flags.DEFINE_enum("crop_mode", data_utils.DEFAULT_CROP_MODE, data_utils.CROP_MODES,
-                  "diabetic: disc: a square centred on the fitted disc, its side the disc's diameter (round "
-                  "discs of one size from every camera; black where the frame cut the disc); book: the book's "
-                  "bounding box of the bright pixels, stretched to a square.")
-flags.DEFINE_boolean("keep_ungradable", False, "diabetic: also write the photos judged ungradable (listed in "
-                     "DIR/quality.csv) into the TFRecords.")
+                  "diabetic and the public DR datasets: disc: a square centred on the fitted disc, its side the "
+                  "disc's diameter (round discs of one size from every camera; black where the frame cut the "
+                  "disc); book: the book's bounding box of the bright pixels, stretched to a square.")
+flags.DEFINE_boolean("keep_ungradable", False, "diabetic and the public DR datasets: also write the train and "
+                     "validation photos judged ungradable (listed in DIR/quality.csv) into the TFRecords.")
 flags.DEFINE_integer("num_shards", None, "TFRecord shards per split; default: one per 1,024 images, at least 4.")
 flags.DEFINE_integer("seed", 0, "Seed of the patient split and of the shard shuffle.")
 flags.DEFINE_float("validation_fraction", convert_labelled_images.DEFAULT_VALIDATION_FRACTION,
@@ -61,25 +68,36 @@ flags.DEFINE_boolean("overwrite", False, "Process every image and write every sh
                      "made from the same source with the same settings.")
 flags.DEFINE_boolean("verify", False, "Convert nothing: read every record of the TFRecords in --dataset_dir "
                      "(or its tfrecords folder) and report each bad shard; exit 1 if one is bad.")
-flags.DEFINE_boolean("graham", False, "diabetic: also apply Graham's normalisation (local average colour "
-                     "subtracted, outer 10 % of the disc masked), writing DIR/processed_images_graham and "
-                     "DIR/tfrecords_graham.")
+flags.DEFINE_boolean("graham", False, "diabetic and the public DR datasets: also apply Graham's normalisation "
+                     "(local average colour subtracted, outer 10 % of the disc masked), writing "
+                     "DIR/processed_images_graham and DIR/tfrecords_graham.")
 flags.mark_flags_as_required(["dataset_name", "dataset_dir"])
 
 FLAGS = flags.FLAGS
 
 
+def fundus_options():
+    """The flags every DR dataset's conversion takes (datasets.fundus_conversion.run's options)."""
+    return dict(num_workers=FLAGS.num_workers, image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold,
+                graham=FLAGS.graham, crop_mode=FLAGS.crop_mode, keep_ungradable=FLAGS.keep_ungradable,
+                num_shards=FLAGS.num_shards, seed=FLAGS.seed, overwrite=FLAGS.overwrite)
+
+
 def convert_diabetic():
     """Returns the exit status of the Kaggle diabetic-retinopathy conversion."""
-    return download_and_convert_diabetic.run(
-        FLAGS.dataset_dir, validation_size=FLAGS.validation_size, num_workers=FLAGS.num_workers,
-        image_size=FLAGS.image_size, crop_threshold=FLAGS.crop_threshold, graham=FLAGS.graham,
-        crop_mode=FLAGS.crop_mode, keep_ungradable=FLAGS.keep_ungradable, num_shards=FLAGS.num_shards,
-        seed=FLAGS.seed, overwrite=FLAGS.overwrite)
+    return download_and_convert_diabetic.run(FLAGS.dataset_dir, validation_size=FLAGS.validation_size,
+                                             **fundus_options())
+
+
+def public_converter(module):
+    """Returns the converter of a public DR dataset's module (its `run`)."""
+    return lambda: module.run(FLAGS.dataset_dir, **fundus_options())
 
 
 CONVERTERS = {
     "diabetic": convert_diabetic,
+    **{module.LAYOUT.name_prefix: public_converter(module)
+       for module in (convert_aptos2019, convert_messidor2, convert_idrid, convert_ddr)},
     "labelled_images": lambda: convert_labelled_images.run(
         FLAGS.dataset_dir, FLAGS.validation_fraction, FLAGS.num_shards, FLAGS.seed),
     "flowers": lambda: download_and_convert_flowers.run(FLAGS.dataset_dir),

@@ -1,5 +1,5 @@
 """Maps a dataset name to the module whose `get_split` reads it."""
-from datasets import cifar10, diabetic, flowers, imagenet, labelled_images, mnist, visualwakewords
+from datasets import cifar10, diabetic, flowers, imagenet, labelled_images, mnist, public_dr, visualwakewords
 
 datasets_map = {
     "cifar10": cifar10,
@@ -9,6 +9,7 @@ datasets_map = {
     "labelled_images": labelled_images,
     "mnist": mnist,
     "visualwakewords": visualwakewords,
+    **{dataset.name: dataset for dataset in public_dr.DATASETS},
 }
 
 
@@ -21,8 +22,8 @@ def _dataset_module(name):
 def has_dr_grades(name):
     """Returns whether the labels of the dataset called `name` are diabetic-retinopathy grades.
 
-    The dataset module says so with `DR_GRADES = True` (only `diabetic` does); every other dataset
-    holds plain classes, for which the DR metrics and grading are meaningless.
+    The dataset module says so with `DR_GRADES = True` (`diabetic` and the public DR datasets, all ICDR
+    grades 0-4); every other dataset holds plain classes, for which the DR metrics and grading are meaningless.
 
     Raises:
       ValueError: `name` is not a known dataset.

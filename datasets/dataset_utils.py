@@ -6,6 +6,8 @@ lines in `labels.txt`. We add the optional `image/filename` (the image id, e.g.
 `10_left`), `image/conversion` (the preprocessing settings the image was made
 with, as JSON, when a conversion made it) and `split_sizes.txt` (`split:count`
 lines written after the TFRecords, so `num_samples` is what was actually written).
+Fundus conversions add, where the dataset has them, the labels beyond the DR grade
+(EXTRA_FEATURES: `image/patient`, `image/dme`, `image/gradable`).
 """
 import glob
 import os
@@ -18,6 +20,15 @@ from utils import atomic_files
 LABELS_FILENAME = "labels.txt"
 SPLIT_SIZES_FILENAME = "split_sizes.txt"
 UNLABELLED = -1
+# Labels of a fundus photo beyond its DR grade, written where the dataset has them:
+# feature key -> (decoder item, default when absent). `image/patient`: the patient (both eyes
+# share it); `image/dme`: diabetic macular oedema as the dataset grades it (0 none, above 0 some);
+# `image/gradable`: the dataset's graders' verdict (1 gradable, 0 ungradable).
+PATIENT_FEATURE = "image/patient"
+DME_FEATURE = "image/dme"
+GRADABLE_FEATURE = "image/gradable"
+EXTRA_FEATURES = {PATIENT_FEATURE: ("patient", ""), DME_FEATURE: ("dme", UNLABELLED),
+                  GRADABLE_FEATURE: ("gradable", UNLABELLED)}
 
 
 def int64_feature(values):
@@ -34,8 +45,10 @@ def bytes_feature(values):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[values]))
 
 
-def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None, conversion=None):
-    """Returns a tf.train.Example in upstream's layout, plus `image/filename` and `image/conversion` when given."""
+def image_to_tfexample(image_data, image_format, height, width, class_id, filename=None, conversion=None,
+                       extras=None):
+    """Returns a tf.train.Example in upstream's layout, plus `image/filename`, `image/conversion` and `extras`
+    ({feature key: int or str}, e.g. EXTRA_FEATURES) when given."""
     feature = {
         "image/encoded": bytes_feature(image_data),
         "image/format": bytes_feature(image_format),
@@ -47,6 +60,8 @@ def image_to_tfexample(image_data, image_format, height, width, class_id, filena
         feature["image/filename"] = bytes_feature(filename)
     if conversion is not None:
         feature[CONVERSION_FEATURE] = bytes_feature(conversion)
+    for key, value in (extras or {}).items():
+        feature[key] = int64_feature(value) if isinstance(value, int) else bytes_feature(value)
     return tf.train.Example(features=tf.train.Features(feature=feature))
 
 
@@ -138,7 +153,24 @@ def fixed_size_split(split_name, dataset_dir, file_pattern, reader, *, splits_to
     )
 
 
-def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reader=None):
+def shard_pattern(name_prefix):
+    """Returns the file pattern (one `%s` for the split) of tfrecord_writer's shards of `name_prefix`.
+
+    The shard numbers are spelled out, so split `test` does not also match the shards of `test_private`.
+    """
+    return f"{name_prefix}_%s_?????-of-?????.tfrecord"
+
+
+def _split_names(split_name, split_sizes, parts):
+    """The written splits that make `split_name`: itself when written, else those of its `parts` that are."""
+    if split_name not in split_sizes and split_name in (parts or {}):
+        written = [part for part in parts[split_name] if part in split_sizes]
+        if written:
+            return written
+    return [split_name]
+
+
+def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reader=None, parts=None):
     """Returns a slim Dataset over `dataset_dir/file_pattern % split_name`.
 
     Args:
@@ -147,27 +179,31 @@ def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reade
       file_pattern: glob with one `%s` for the split name.
       num_classes: number of classes.
       reader: TF reader class, default `tf.TFRecordReader`.
+      parts: {split name: (split names)}: a split that was not written itself reads those of its parts
+        that were (e.g. diabetic's `test` from `test_public` and `test_private`).
 
     Returns:
-      A `slim.dataset.Dataset` whose items are `image`, `label` and `filename`, and whose
-      `conversion_settings` are the preprocessing settings its images were converted with (None when
-      not recorded).
+      A `slim.dataset.Dataset` whose items are `image`, `label`, `filename` and the EXTRA_FEATURES' items
+      (their defaults where absent), and whose `conversion_settings` are the preprocessing settings its
+      images were converted with (None when not recorded).
 
     Raises:
       ValueError: the split has no TFRecords or is missing from `split_sizes.txt`, a shard is
         truncated or corrupt, the shards mix settings, or they hold another number of examples.
     """
-    data_sources = os.path.join(dataset_dir, file_pattern % split_name)
-    shards = sorted(glob.glob(data_sources))
-    if not shards:
-        raise ValueError(f"{dataset_dir}: no TFRecords match {file_pattern % split_name}; "
-                         "run download_and_convert_data.py first")
-    split_sizes = read_split_sizes(dataset_dir) if os.path.exists(
-        os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)) else {}
-    if split_name not in split_sizes:
-        raise ValueError(f"{os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)}: no size for split {split_name!r}")
-    settings = tfrecord_check.check_shards(shards, split_sizes[split_name],
-                                           os.path.join(dataset_dir, SPLIT_SIZES_FILENAME))
+    sizes_path = os.path.join(dataset_dir, SPLIT_SIZES_FILENAME)
+    split_sizes = read_split_sizes(dataset_dir) if os.path.exists(sizes_path) else {}
+    names = _split_names(split_name, split_sizes, parts)
+    patterns = [os.path.join(dataset_dir, file_pattern % name) for name in names]
+    shards = [sorted(glob.glob(pattern)) for pattern in patterns]
+    for name, found in zip(names, shards):
+        if not found:
+            raise ValueError(f"{dataset_dir}: no TFRecords match {file_pattern % name}; "
+                             "run download_and_convert_data.py first")
+        if name not in split_sizes:
+            raise ValueError(f"{sizes_path}: no size for split {name!r}")
+    num_samples = sum(split_sizes[name] for name in names)
+    settings = tfrecord_check.check_shards([path for found in shards for path in found], num_samples, sizes_path)
     keys_to_features = {
         "image/encoded": tf.FixedLenFeature((), tf.string, default_value=""),
         "image/format": tf.FixedLenFeature((), tf.string, default_value="jpg"),
@@ -179,15 +215,22 @@ def get_tfrecord_split(split_name, dataset_dir, file_pattern, num_classes, reade
         "label": slim.tfexample_decoder.Tensor("image/class/label"),
         "filename": slim.tfexample_decoder.Tensor("image/filename"),
     }
+    for key, (item, default) in EXTRA_FEATURES.items():
+        keys_to_features[key] = tf.FixedLenFeature((), tf.string if isinstance(default, str) else tf.int64,
+                                                   default_value=default)
+        items_to_handlers[item] = slim.tfexample_decoder.Tensor(key)
     return slim.dataset.Dataset(
-        data_sources=data_sources,
+        data_sources=patterns[0] if len(patterns) == 1 else patterns,
         reader=reader or tf.TFRecordReader,
         decoder=slim.tfexample_decoder.TFExampleDecoder(keys_to_features, items_to_handlers),
-        num_samples=split_sizes[split_name],
+        num_samples=num_samples,
         items_to_descriptions={
             "image": "A colour image of varying size.",
             "label": f"A class id between 0 and {num_classes - 1} ({UNLABELLED} when unlabelled).",
             "filename": "The image id, e.g. 10_left.",
+            "patient": "The patient's id; empty when the dataset has none.",
+            "dme": f"Diabetic macular oedema as the dataset grades it; {UNLABELLED} when it has none.",
+            "gradable": f"The dataset's graders' verdict, 1 gradable, 0 not; {UNLABELLED} when they gave none.",
         },
         num_classes=num_classes,
         labels_to_names=read_label_file(dataset_dir) if has_labels(dataset_dir) else None,

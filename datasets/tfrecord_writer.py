@@ -43,6 +43,12 @@ def _existing_shards(output_dir, name_prefix, split_name):
     return [(int(match.group(1)), int(match.group(2)), match.group(0)) for match in found if match]
 
 
+def remove_split(output_dir, name_prefix, split_name):
+    """Removes every shard of a split (e.g. one an earlier conversion wrote and this one does not)."""
+    for _, _, name in _existing_shards(output_dir, name_prefix, split_name):
+        os.remove(os.path.join(output_dir, name))
+
+
 def split_is_complete(output_dir, name_prefix, split_name):
     """Returns whether every shard `i-of-n` of the split is present (and no other set)."""
     shards = _existing_shards(output_dir, name_prefix, split_name)
@@ -71,7 +77,8 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
     """Writes `images` as shuffled TFRecord shards of one split.
 
     Args:
-      images: list of (image path, class id, image id); the image id goes to `image/filename`.
+      images: list of (image path, class id, image id) or (image path, class id, image id, extras); the
+        image id goes to `image/filename`, extras ({feature key: int or str}) are written as they are.
       output_dir: folder for the shards (created if needed).
       name_prefix: dataset name, e.g. `diabetic`.
       split_name: e.g. `train`.
@@ -94,7 +101,7 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
     for shard in range(num_shards):
         path = shard_path(output_dir, name_prefix, split_name, shard, num_shards)
         with atomic_files.atomic_path(path) as temporary, tf.io.TFRecordWriter(temporary) as writer:
-            for image_path, class_id, image_id in shuffled[shard::num_shards]:
+            for image_path, class_id, image_id, *extras in shuffled[shard::num_shards]:
                 with open(image_path, "rb") as handle:
                     image_data = handle.read()
                 try:
@@ -102,7 +109,7 @@ def write_sharded_tfrecords(images, output_dir, name_prefix, split_name, num_sha
                 except ValueError as error:
                     raise ValueError(f"{image_path}: {error}") from error
                 example = dataset_utils.image_to_tfexample(image_data, image_format.encode(), height, width,
-                                                           class_id, image_id, conversion)
+                                                           class_id, image_id, conversion, *extras)
                 writer.write(example.SerializeToString())
         written_names.add(os.path.basename(path))
     for _, _, name in _existing_shards(output_dir, name_prefix, split_name):

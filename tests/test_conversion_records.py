@@ -148,6 +148,6 @@ def test_a_labels_file_with_only_its_header_is_an_error(tmp_path):
     assert not os.path.exists(tmp_path / "tfrecords")
 
 
-def test_unknown_settings_are_refused():
+def test_unknown_settings_are_refused(tmp_path):
     with pytest.raises(ValueError, match=r"^unknown preprocessing setting\(s\) colour; known: .*image_size"):
-        convert.conversion_settings(colour=True)
+        convert.run(str(tmp_path), colour=True)

@@ -72,8 +72,9 @@ def test_class_count_comes_without_tfrecords_from_the_module_or_labels_file(tmp_
         evaluator.dataset_num_classes("cifar100")
 
 
-def test_only_diabetic_has_dr_grades_and_its_splits_carry_the_mark(tiny_diabetic_dir):
-    assert [name for name in dataset_factory.datasets_map if dataset_factory.has_dr_grades(name)] == ["diabetic"]
+def test_only_the_dr_datasets_have_dr_grades_and_their_splits_carry_the_mark(tiny_diabetic_dir):
+    assert [name for name in dataset_factory.datasets_map if dataset_factory.has_dr_grades(name)] == [
+        "diabetic", "aptos2019", "messidor2", "idrid", "ddr"]
     assert dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir).dr_grades is True
     with pytest.raises(ValueError, match="Name of dataset unknown retina"):
         dataset_factory.has_dr_grades("retina")

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from datasets import conversion_records, dataset_utils, diabetic, kaggle_sample, tfrecord_writer
+from datasets import conversion_records, dataset_utils, diabetic, fundus_conversion, kaggle_sample, tfrecord_writer
 from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
 from tests.test_data_utils import jpeg_header_claiming
@@ -124,7 +124,7 @@ def assert_converted_into_no_split(dataset_dir, name, grades):
 def test_labels_csv_with_a_wrong_header_is_refused(tmp_path):
     (tmp_path / "trainLabels.csv").write_text("name,grade\n10_left,0\n")
     with pytest.raises(ValueError, match="header is 'name,grade', expected 'image,level'"):
-        convert.read_labels(str(tmp_path / "trainLabels.csv"), convert.Report())
+        convert.read_labels(str(tmp_path / "trainLabels.csv"), fundus_conversion.Report())
 
 
 def test_split_keeps_both_eyes_together_deterministically():
@@ -187,7 +187,7 @@ def test_good_images_round_trip_through_get_split_with_their_labels(converted):
     # The all-black 901_right is converted but ungradable, so kept out of the TFRecords.
     expected = converted_rows(written)
     assert {name: label for name, (_, label) in {**train, **validation}.items()} == expected
-    grades = dict(convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), convert.Report()))
+    grades = dict(convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), fundus_conversion.Report()))
     present = [name for name in grades if os.path.exists(os.path.join(dataset_dir, "train", name + ".jpeg"))]
     assert set(validation) == convert.split_by_patient(present, 6, seed=0, grades=grades) & set(expected)
     assert not {convert.patient_id(name) for name in train} & {convert.patient_id(name) for name in validation}
@@ -201,7 +201,7 @@ def test_test_images_are_unlabelled_and_written_as_processed_jpegs(converted):
     test = read_split(dataset_dir, "test")
     assert sorted(test) == sorted(written["test"])
     assert {label for _, label in test.values()} == {dataset_utils.UNLABELLED}
-    processed = os.path.join(dataset_dir, "processed_images", "test", convert.TEST_CLASS_FOLDER)
+    processed = os.path.join(dataset_dir, "processed_images", "test", fundus_conversion.UNLABELLED_FOLDER)
     assert sorted(os.listdir(processed)) == sorted(name + ".jpeg" for name in written["test"])
 
 
