@@ -92,6 +92,7 @@ def run():
     model_flags.check_dr_grades_flag("report_dir")
     model_flags.check_outputs()
     dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
+    model_flags.check_preparation(settings, dataset)
     num_classes = dataset.num_classes - FLAGS.labels_offset
     config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,

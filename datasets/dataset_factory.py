@@ -31,6 +31,17 @@ def has_dr_grades(name):
     return getattr(_dataset_module(name), "DR_GRADES", False)
 
 
+def same_classes(name, other):
+    """Returns whether the datasets called `name` and `other` mean the same by each label: one dataset, or two
+    of DR grades (has_dr_grades: ICDR grades 0-4), e.g. a model trained on `diabetic` evaluated on `messidor2`.
+
+    A dataset of other classes (a binary referable label, grades on another scale) means something else.
+    """
+    if name == other:
+        return True
+    return name in datasets_map and other in datasets_map and has_dr_grades(name) and has_dr_grades(other)
+
+
 def get_dataset(name, split_name, dataset_dir, file_pattern=None, reader=None):
     """Returns the slim Dataset for `split_name` of the dataset called `name`.
 

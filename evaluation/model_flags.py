@@ -7,7 +7,10 @@ lists them.
 When the checkpoint comes from a training folder with recorded settings
 (training.run_settings), `apply_run_settings` makes them the defaults of the
 flags in SETTING_FLAGS; a flag given explicitly with another value is an error
-unless --override_run_settings is set.
+unless --override_run_settings is set. Another --dataset_name is no contradiction
+when its classes mean what the model's mean (two datasets of DR grades: a model
+trained on `diabetic` is evaluated on `messidor2`); its photos must then have been
+prepared as the model's were (`check_preparation`).
 """
 from absl import flags, logging
 
@@ -41,6 +44,10 @@ LEGACY_SETTINGS = {f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_MOD
 # Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
 OPT_OUT_VALUES = {"prepare_image_size": 0}
 OVERRIDE_FLAG = "override_run_settings"
+# Flag -> `same(given, recorded)`: whether another value than the recorded one still means the same to the model.
+EQUIVALENT_VALUES = {"dataset_name": dataset_factory.same_classes}
+# Why another value contradicts the setting, where that needs saying.
+CONTRADICTION_REASONS = {"dataset_name": ": its classes are not the ones the model was trained to tell apart"}
 
 
 def define_model_flags():
@@ -131,12 +138,59 @@ def apply_run_settings(checkpoint_path):
         if not options[name].present:
             options[name].value = recorded
         elif given != recorded and given != OPT_OUT_VALUES.get(name, _MISSING):
+            if name in EQUIVALENT_VALUES and EQUIVALENT_VALUES[name](given, recorded):
+                logging.info("--%s=%s: the model was trained on %s, whose classes mean the same", name, given, recorded)
+                continue
             message = (f"--{name}={given} contradicts the checkpoint's training run "
-                       f"({key}={recorded} in {where})")
+                       f"({key}={recorded} in {where}){CONTRADICTION_REASONS.get(name, '')}")
             if not options[OVERRIDE_FLAG].value:
                 raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
             logging.warning("%s; used anyway (--%s)", message, OVERRIDE_FLAG)
     return settings
+
+
+def _with_legacy(conversion):
+    """A recorded conversion's settings, with what one recorded before a setting existed had."""
+    legacy = {key.rpartition(".")[2]: value for key, value in LEGACY_SETTINGS.items()}
+    return {**legacy, **conversion}
+
+
+def check_preparation(settings, dataset):
+    """Refuses a split whose photos were prepared otherwise than the training run's (its recorded conversion).
+
+    A model evaluated on another dataset (or another conversion) must see photos prepared as it was
+    trained on them; settings recorded on one side only are not compared. With --override_run_settings
+    the difference is logged instead.
+
+    Args:
+      settings: the training run's settings (apply_run_settings' result).
+      dataset: the slim Dataset evaluated (its `conversion_settings`, from its TFRecords).
+
+    Raises:
+      ValueError: one line naming the settings that differ and how to convert the dataset again.
+    """
+    trained, found = settings.get(run_settings.CONVERSION), getattr(dataset, "conversion_settings", None)
+    if not trained or not found:
+        return
+    trained, found = _with_legacy(trained), _with_legacy(found)
+    differ = sorted(key for key in data_utils.DEFAULT_SETTINGS if key in trained and key in found
+                    and trained[key] != found[key])
+    if not differ:
+        return
+    message = (f"{dataset.data_sources}: its photos were prepared with "
+               f"{', '.join(f'{key}={found[key]}' for key in differ)}, the checkpoint's training photos with "
+               f"{', '.join(f'{key}={trained[key]}' for key in differ)}; convert it again with "
+               f"{' '.join(_conversion_flag(key, trained[key]) for key in differ)}")
+    if not flags.FLAGS[OVERRIDE_FLAG].value:
+        raise ValueError(f"{message}, or add --{OVERRIDE_FLAG} to evaluate it anyway")
+    logging.warning("%s; evaluated anyway (--%s)", message, OVERRIDE_FLAG)
+
+
+def _conversion_flag(key, value):
+    """download_and_convert_data.py's flag giving setting `key` its `value`."""
+    if isinstance(value, bool):
+        return f"--{key}" if value else f"--no{key}"
+    return f"--{key}={value}"
 
 
 def num_classes(settings):
