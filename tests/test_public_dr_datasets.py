@@ -8,7 +8,9 @@ import csv
 import os
 
 import pytest
+from PIL import Image
 
+import data_utils
 from datasets import (convert_aptos2019, convert_ddr, convert_idrid, convert_messidor2, dataset_factory,
                       dataset_utils, diabetic, fundus_conversion, kaggle_sample)
 from datasets import download_and_convert_diabetic as convert_diabetic
@@ -87,6 +89,18 @@ def test_a_rerun_keeps_every_image_and_shard(converted):
     before = {path: os.stat(os.path.join(tfrecords, path)).st_mtime_ns for path in os.listdir(tfrecords)}
     assert convert_messidor2.run(folder, image_size=IMAGE_SIZE, num_workers=2) == 0
     assert {path: os.stat(os.path.join(tfrecords, path)).st_mtime_ns for path in os.listdir(tfrecords)} == before
+
+
+def test_png_and_tiff_photos_are_prepared_and_must_be_what_their_name_says(tmp_path):
+    public_dr_layouts.Photographer(seed=2).save(str(tmp_path / "photo.png"), grade=2)
+    photo = Image.open(tmp_path / "photo.png")
+    photo.save(tmp_path / "photo.tif")
+    photo.save(tmp_path / "jpeg.png", format="JPEG")
+    for name in ("photo.png", "photo.tif"):
+        image, crop, quality = data_utils.prepare_fundus(str(tmp_path / name), image_size=IMAGE_SIZE)
+        assert image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and crop.disc.found and quality.gradable, name
+    with pytest.raises(data_utils.BadImageError, match="not a PNG but JPEG"):
+        data_utils.prepare_fundus(str(tmp_path / "jpeg.png"), image_size=IMAGE_SIZE)
 
 
 def report_lines(folder):
