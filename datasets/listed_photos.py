@@ -2,10 +2,11 @@
 
 A converter parses each row of its tables into a Listed photo (`listed_rows`: a row it cannot
 parse is one error in the report, the rest is read; an image listed twice follows
-datasets.label_rows). `listed_jobs` finds the listed photos in their folder and puts the graded
-ones into their split and those the dataset's graders called ungradable (no grade) into the split
-`{split}_ungradable`, label -1: evaluation refuses a split without grades, and predict can still
-run on them. `blind_jobs` takes every photo of an unlabelled folder (a blind test set).
+datasets.label_rows). `listed_jobs` makes the Jobs of the listed photos found on disk
+(fundus_conversion.locate): the graded ones in their split, those the dataset's graders called
+ungradable (no grade) in the split `{split}_ungradable`, label -1: evaluation refuses a split
+without grades, and predict can still run on them. `blind_jobs` takes every photo of an unlabelled
+folder (a blind test set). `layout_root` finds a distribution's folder.
 """
 import os
 from collections import namedtuple
