@@ -1,4 +1,6 @@
 """Runs an exported TFLite grader (evaluation.tflite_export) on prepared images, one image per call as a device does."""
+import warnings
+
 import numpy as np
 
 from evaluation import tflite_export
@@ -6,6 +8,8 @@ from slim_compat import tf
 
 # LiteRT (the ai-edge-litert package) is what devices run; TensorFlow's own tf.lite.Interpreter is deprecated.
 INTERPRETERS = ("litert", "tensorflow")
+# What tf.lite.Interpreter warns at every construction (chosen here knowingly, to compare the two).
+DEPRECATION_WARNING = r"(?s).*tf\.lite\.Interpreter is deprecated"
 
 
 def interpreter_class(name):
@@ -23,7 +27,9 @@ class TFLiteGrader:
 
     def __init__(self, path, interpreter="litert", num_threads=None):
         self.metadata = tflite_export.read_sidecar(path)
-        self._interpreter = interpreter_class(interpreter)(model_path=path, num_threads=num_threads)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=DEPRECATION_WARNING, category=UserWarning)
+            self._interpreter = interpreter_class(interpreter)(model_path=path, num_threads=num_threads)
         self._interpreter.allocate_tensors()
         self._input = self._interpreter.get_input_details()[0]["index"]
         self._outputs = {detail["name"]: detail["index"] for detail in self._interpreter.get_output_details()}
