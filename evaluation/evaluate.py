@@ -6,7 +6,8 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission
+from evaluation import (checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission,
+                        trial_report)
 from slim_compat import tf
 from training import run_settings
 from utils import checkpoint_files
@@ -47,7 +48,7 @@ def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4,
 
 def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
                         predictions_file=None, max_num_batches=None, master="", grading_record=None,
-                        fit_grading=False, num_heatmaps=0):
+                        fit_grading=False, num_heatmaps=0, report_request=None):
     """Evaluates one checkpoint: prints and records its metrics, optionally writes the predictions CSV.
 
     Args:
@@ -65,7 +66,9 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
         training folder settings (training.run_settings), where predict and export find it
         (DR grades only: model_flags.check_dr_grades_flag refuses it on other datasets).
       num_heatmaps: put Grad-CAM pictures of this many images (from the first batch) into
-        TensorBoard, as `eval/GradCAM/i`.
+        TensorBoard, as `eval/GradCAM/i`, and into the trial report.
+      report_request: a trial_report.ReportRequest: write the screening-trial report there
+        (DR grades only; rewritten for each checkpoint), or None.
 
     Returns:
       The dict of metrics.
@@ -83,7 +86,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
                          "to write predictions for it")
     if fit_grading:
         grading_record = grading.fit(predictions, config.num_classes, f"{checkpoint} on {eval_input.source}",
-                                     config.regression)
+                                     config.regression, eval_input.source)
         run_settings.record(run_settings.checkpoint_directory(checkpoint), {grading.GRADING: grading_record})
         predictions.thresholds = grading_record["thresholds"]
     if predictions_file:
@@ -103,12 +106,17 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
         summary_writer.add_summary(heatmaps.image_summary(sample.pictures, report.SUMMARY_PREFIX + "GradCAM"),
                                    global_step)
         summary_writer.flush()
+    if report_request:
+        paths = trial_report.write(report_request, predictions, grading_record, eval_input.source, checkpoint,
+                                   global_step, eval_input.class_names, fit_grading,
+                                   sample.pictures if sample else ())
+        logging.info("Wrote the screening report %s and %s", *paths)
     return values
 
 
 def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=None,
              max_num_batches=None, master="", eval_interval_secs=None, max_evals=None, timeout=None,
-             grading_record=None, fit_grading=False, num_heatmaps=0):
+             grading_record=None, fit_grading=False, num_heatmaps=0, report_request=None):
     """Evaluates `checkpoint_path` once, or every new checkpoint of its directory when given an interval.
 
     Args:
@@ -129,7 +137,7 @@ def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=Non
     try:
         return [evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
                                     predictions_file, max_num_batches, master, grading_record, fit_grading,
-                                    num_heatmaps)
+                                    num_heatmaps, report_request)
                 for checkpoint in to_evaluate]
     finally:
         summary_writer.close()

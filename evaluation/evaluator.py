@@ -18,6 +18,10 @@ from slim_compat import slim, tf
 from training import checkpoint_init
 from utils import progress
 
+# Labels beyond the DR grade that a split's batches may carry (datasets.dataset_utils.EXTRA_FEATURES' items):
+# the patient's id ("" when unknown) and the DME grade (-1 when not graded).
+EXTRA_ITEMS = ("patient", "dme")
+
 
 def dataset_num_classes(dataset_name, labels_offset=0, dataset_dir=None):
     """Returns the number of classes a network for `dataset_name` predicts, without reading any TFRecord.
@@ -96,13 +100,15 @@ class Predictions:
 
     `scores` is the continuous grade (regression output, or the softmax's expected grade);
     `grades`, the model's grades, cuts it at `thresholds` (ModelConfig.grade_cuts) when there
-    are some, else takes the softmax's argmax.
+    are some, else takes the softmax's argmax. `extras` holds the dataset's labels beyond the
+    grade that the batches carried (EXTRA_ITEMS: {item: [num_images] array}).
     """
     filenames: list
     labels: np.ndarray
     probabilities: np.ndarray
     scores: np.ndarray = None
     thresholds: tuple = None
+    extras: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.scores is None:
@@ -191,8 +197,9 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
       checkpoint: checkpoint prefix to restore.
       config: a ModelConfig.
       make_batches: `fn(preprocessing_fn, image_size)` building, in the current graph, a dict of
-        `images`, `labels` and `filenames` batch tensors that raise OutOfRangeError after one pass;
-        its attribute `shards`, when set, lists the TFRecords it reads (named if one is corrupt).
+        `images`, `labels` and `filenames` batch tensors (and any of EXTRA_ITEMS) that raise
+        OutOfRangeError after one pass; its attribute `shards`, when set, lists the TFRecords it
+        reads (named if one is corrupt).
       expected_count: number of images the pass should yield (for progress and a check).
       max_num_batches: stop after this many batches; None runs the whole pass.
       master: TF master address.
@@ -213,7 +220,8 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
         check_restorable(checkpoint, names_to_variables, config)
         saver = tf.train.Saver(names_to_variables)
         fetches = {"probabilities": outputs["probabilities"], "scores": outputs["scores"],
-                   "labels": batches["labels"], "filenames": batches["filenames"]}
+                   "labels": batches["labels"], "filenames": batches["filenames"],
+                   **{item: batches[item] for item in EXTRA_ITEMS if item in batches}}
         heatmap_fetches = {"images": batches["images"], "heatmaps": outputs.get("heatmaps"),
                            "grades": outputs["grades"]}
         collected = {name: [] for name in fetches}
@@ -238,10 +246,13 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
     if expected_count is not None and max_num_batches is None and log.done != expected_count:
         logging.warning("The pass yielded %d images but the split should hold %d", log.done, expected_count)
     num_classes = config.num_classes
+    extras = {item: np.concatenate(collected[item]) for item in EXTRA_ITEMS if collected.get(item)}
+    if "patient" in extras:
+        extras["patient"] = np.array([patient.decode("utf-8") for patient in extras["patient"]])
     return Predictions(
         filenames=[name.decode("utf-8") for batch in collected["filenames"] for name in batch],
         labels=np.concatenate(collected["labels"]) if collected["labels"] else np.zeros([0], np.int64),
         probabilities=(np.concatenate(collected["probabilities"]) if collected["probabilities"]
                        else np.zeros([0, num_classes], np.float32)),
         scores=np.concatenate(collected["scores"]) if collected["scores"] else np.zeros([0], np.float32),
-        thresholds=config.grade_cuts())
+        thresholds=config.grade_cuts(), extras=extras)

@@ -9,18 +9,20 @@ eval, predict and export then read them from there. The record:
    "eye_fusion": {"weights": [...],       see evaluation.eye_fusion; absent when the split
                   "thresholds": [...]},   had no pairs of eyes
    "fitted_on": "...",                    the checkpoint and split, for the record
-   "score": "regression" | "expected_grade"}
+   "score": "regression" | "expected_grade",
+   "operating_points": {...}}             referable-DR thresholds (evaluation.operating_points);
+                                          absent when the split lacks a class
 """
 import numpy as np
 from absl import logging
 
-from evaluation import eye_fusion, metrics, submission, thresholds
+from evaluation import eye_fusion, metrics, operating_points, submission, thresholds
 
 GRADING = "grading"
 
 
-def fit(predictions, num_classes, fitted_on, regression):
-    """Returns the GRADING record fitted on labelled `predictions` (an evaluator.Predictions).
+def fit(predictions, num_classes, fitted_on, regression, source=None):
+    """Returns the GRADING record fitted on labelled `predictions` (an evaluator.Predictions) of `source`.
 
     Raises:
       ValueError: fewer than two grades among the labels.
@@ -37,6 +39,12 @@ def fit(predictions, num_classes, fitted_on, regression):
         record["eye_fusion"] = {"weights": fusion["weights"], "thresholds": fusion["thresholds"]}
         logging.info("Fitted two-eye fusion: bias %.3f, own eye %.3f, other eye %.3f (QWK %.4f)",
                      *fusion["weights"], fusion["kappa"])
+    try:
+        record[operating_points.RECORD_KEY] = operating_points.fit(
+            predictions.labels, predictions.probabilities, predictions.filenames, source,
+            predictions.extras.get("dme"), predictions.extras.get("patient"))
+    except ValueError as error:
+        logging.warning("No referable operating points fixed: %s", error)
     return record
 
 

@@ -247,5 +247,5 @@ def check_outputs():
     Raises:
       ValueError: one line naming the flag whose folder is a file or cannot be written.
     """
-    flag_checks.writable_directory(flags.FLAGS, "eval_dir", "heatmap_dir")
+    flag_checks.writable_directory(flags.FLAGS, "eval_dir", "heatmap_dir", "report_dir")
     flag_checks.writable_parent(flags.FLAGS, "predictions_file", "submission_file")

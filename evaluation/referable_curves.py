@@ -4,7 +4,8 @@ The score is P(grade >= 2) (metrics.referable_probability). The ROC picture mark
 the operating point of the grader itself (referable when the predicted grade is
 >= 2) and the four screening operating points (screening.OPERATING_POINTS), and is
 written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
-the precision-recall curve goes to TensorBoard's PR-curve plugin.
+the precision-recall curve goes to TensorBoard's PR-curve plugin. The trial report
+(evaluation.trial_report) draws its ROC curves and reliability diagram here too.
 """
 import os
 
@@ -39,16 +40,8 @@ def roc_pixel(fpr, tpr):
     return MARGIN + fpr * PLOT, MARGIN + (1 - tpr) * PLOT
 
 
-def render_roc(fpr, tpr, point, auc, screening_points=()):
-    """Returns an RGB PIL image of the ROC curve with `point` = (1 - specificity, sensitivity) marked.
-
-    Args:
-      fpr, tpr: the curve (screening.roc_curve), all finite.
-      point: the grader's own operating point, or None when undefined.
-      auc: the area under the curve, for the title.
-      screening_points: (label, sensitivity, specificity) of screening operating points, drawn as
-        numbered diamonds with a legend in the lower right.
-    """
+def _axes(title, x_label, y_label):
+    """Returns (image, draw, font): a blank square plot from 0 to 1 on both axes, its diagonal, ticks and labels."""
     font = ImageFont.load_default(size=FONT_SIZE)
     image = Image.new("RGB", (PLOT + 2 * MARGIN, PLOT + 2 * MARGIN), (255, 255, 255))
     draw = ImageDraw.Draw(image)
@@ -58,13 +51,29 @@ def render_roc(fpr, tpr, point, auc, screening_points=()):
         x, y = roc_pixel(tick, tick)
         draw.text((x, MARGIN + PLOT + 6), f"{tick:g}", font=font, fill=(0, 0, 0), anchor="mt")
         draw.text((MARGIN - 6, y), f"{tick:g}", font=font, fill=(0, 0, 0), anchor="rm")
-    draw.line([roc_pixel(x, y) for x, y in zip(fpr, tpr)], fill=CURVE, width=3)
-    draw.text((MARGIN + PLOT / 2, 14), f"referable DR (grade >= 2): ROC, AUC {auc:.3f}", font=font,
-              fill=(0, 0, 0), anchor="mt")
-    draw.text((MARGIN + PLOT / 2, MARGIN + PLOT + 26), "1 - specificity", font=font, fill=(0, 0, 0), anchor="mt")
+    draw.text((MARGIN + PLOT / 2, 14), title, font=font, fill=(0, 0, 0), anchor="mt")
+    draw.text((MARGIN + PLOT / 2, MARGIN + PLOT + 26), x_label, font=font, fill=(0, 0, 0), anchor="mt")
     label = Image.new("RGB", (PLOT, 18), (255, 255, 255))
-    ImageDraw.Draw(label).text((PLOT / 2, 9), "sensitivity", font=font, fill=(0, 0, 0), anchor="mm")
+    ImageDraw.Draw(label).text((PLOT / 2, 9), y_label, font=font, fill=(0, 0, 0), anchor="mm")
     image.paste(label.rotate(90, expand=True), (8, MARGIN))
+    return image, draw, font
+
+
+def render_roc(fpr, tpr, point, auc, screening_points=(), title=None, point_label="predicted grade >= 2"):
+    """Returns an RGB PIL image of the ROC curve with `point` = (1 - specificity, sensitivity) marked.
+
+    Args:
+      fpr, tpr: the curve (screening.roc_curve), all finite.
+      point: the grader's own operating point, or None when undefined.
+      auc: the area under the curve, for the default title.
+      screening_points: (label, sensitivity, specificity) of screening operating points, drawn as
+        numbered diamonds with a legend in the lower right.
+      title: the picture's title; by default the referable ROC's with the AUC.
+      point_label: what `point` is, in its label.
+    """
+    image, draw, font = _axes(title or f"referable DR (grade >= 2): ROC, AUC {auc:.3f}", "1 - specificity",
+                              "sensitivity")
+    draw.line([roc_pixel(x, y) for x, y in zip(fpr, tpr)], fill=CURVE, width=3)
     for number, (label, sensitivity, specificity) in enumerate(screening_points, start=1):
         x, y = roc_pixel(1 - specificity, sensitivity)
         draw.polygon([(x, y - 6), (x + 6, y), (x, y + 6), (x - 6, y)], fill=SCREENING, outline=(0, 0, 0))
@@ -75,8 +84,30 @@ def render_roc(fpr, tpr, point, auc, screening_points=()):
     if point is not None:
         x, y = roc_pixel(*point)
         draw.ellipse((x - 6, y - 6, x + 6, y + 6), fill=POINT, outline=(0, 0, 0))
-        draw.text((x + 10, y + 8), f"predicted grade >= 2: sens {point[1]:.2f}, spec {1 - point[0]:.2f}",
+        draw.text((x + 10, y + 8), f"{point_label}: sens {point[1]:.2f}, spec {1 - point[0]:.2f}",
                   font=font, fill=POINT, anchor="lt" if x < MARGIN + PLOT / 2 else "rt")
+    return image
+
+
+def render_reliability(bins, ece, title="calibration of P(grade >= 2)"):
+    """Returns an RGB PIL image of a reliability diagram: observed frequency against mean probability per bin.
+
+    Args:
+      bins: [{"low", "high", "count", "mean_probability", "observed"}] (trial_figures.calibration);
+        each non-empty bin is a bar over its probability range up to its observed frequency, with a
+        dot at its mean probability (on the diagonal when calibrated) and its count above.
+      ece: the expected calibration error, for the title.
+    """
+    image, draw, font = _axes(f"{title}: ECE {ece:.3f}", "predicted probability", "observed frequency")
+    for entry in bins:
+        if not entry["count"]:
+            continue
+        left, top = roc_pixel(entry["low"], entry["observed"])
+        right, bottom = roc_pixel(entry["high"], 0)
+        draw.rectangle((left + 1, top, right - 1, bottom), fill=(158, 202, 225), outline=CURVE)
+        x, y = roc_pixel(entry["mean_probability"], entry["observed"])
+        draw.ellipse((x - 3, y - 3, x + 3, y + 3), fill=POINT)
+        draw.text(((left + right) / 2, top - 3), str(entry["count"]), font=font, fill=(0, 0, 0), anchor="mb")
     return image
 
 

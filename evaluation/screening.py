@@ -71,6 +71,28 @@ def operating_point_metrics(points):
             for name, constrained, _ in OPERATING_POINTS}
 
 
+def reliability_bins(outcomes, probabilities, num_bins=CALIBRATION_BINS):
+    """Returns the reliability diagram of `probabilities` that `outcomes` (bool) are true.
+
+    Returns:
+      (counts, mean probabilities, observed frequencies) per equal-width bin of the
+      probability; the means and frequencies of an empty bin are NaN.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    bins = np.minimum((probabilities * num_bins).astype(int), num_bins - 1)
+    counts = np.bincount(bins, minlength=num_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.bincount(bins, probabilities, num_bins) / counts
+        observed = np.bincount(bins, np.asarray(outcomes, dtype=np.float64), num_bins) / counts
+    return counts, means, observed
+
+
+def calibration_error(counts, means, observed):
+    """Returns the count-weighted mean over the non-empty bins of |observed frequency - mean probability|."""
+    filled = counts > 0
+    return float((counts[filled] * np.abs(observed[filled] - means[filled])).sum() / counts.sum())
+
+
 def expected_calibration_error(labels, probabilities, num_bins=CALIBRATION_BINS):
     """Returns the expected calibration error of the predicted grade's probability (Guo et al. 2017).
 
@@ -81,9 +103,5 @@ def expected_calibration_error(labels, probabilities, num_bins=CALIBRATION_BINS)
     probabilities = np.asarray(probabilities, dtype=np.float64)
     if probabilities.shape[0] == 0:
         return float("nan")
-    confidence = probabilities.max(axis=1)
     correct = probabilities.argmax(axis=1) == np.asarray(labels)
-    bins = np.minimum((confidence * num_bins).astype(int), num_bins - 1)
-    counts = np.bincount(bins, minlength=num_bins)
-    gaps = np.abs(np.bincount(bins, correct, num_bins) - np.bincount(bins, confidence, num_bins))
-    return float(gaps.sum() / counts.sum())
+    return calibration_error(*reliability_bins(correct, probabilities.max(axis=1), num_bins))

@@ -1,4 +1,4 @@
-"""Grad-CAM on networks driven by a lesion: the map lights up where the lesion is, at 128 and 299 px, kept to the disc."""
+"""Grad-CAM on networks driven by a lesion: the map lights up where it is, at 128 and 299 px, kept to the disc."""
 import functools
 import os
 
