@@ -1,7 +1,12 @@
 """Runs an exported TFLite grader (evaluation.tflite_export) on prepared images, one image per call as a device does."""
+import functools
+import io
 import warnings
 
 import numpy as np
+from PIL import Image
+
+import data_utils
 
 from evaluation import tflite_export
 from slim_compat import tf
@@ -20,6 +25,49 @@ def interpreter_class(name):
     if name == "tensorflow":
         return tf.lite.Interpreter
     raise ValueError(f"interpreter {name!r}: must be one of {', '.join(INTERPRETERS)}")
+
+
+def prepare_photo(path, metadata):
+    """Prepares a camera photograph for the grader as the conversion prepared the training images.
+
+    The disc crop and resize (data_utils.prepare_fundus), Graham's normalisation when the sidecar
+    says so, the conversion's JPEG encoding (quality data_utils.JPEG_QUALITY, no chroma subsampling)
+    and the input pipeline's decoding (TensorFlow's default: libjpeg's fast integer IDCT, where
+    Pillow uses the accurate one), so the grader sees the pixels eval and the SavedModel see.
+
+    Args:
+      path: a JPEG photograph.
+      metadata: the grader's sidecar (tflite_export.read_sidecar) of a model exported with a preparation.
+
+    Returns:
+      (uint8 [size, size, 3] image, the photo's fundus.quality.Quality).
+
+    Raises:
+      ValueError: the model takes prepared images only (no preparation in its sidecar).
+      data_utils.BadImageError: see data_utils.prepare_fundus.
+    """
+    size = metadata["prepare_image_size"]
+    if not size:
+        raise ValueError("this grader was exported with --prepare_image_size=0: it takes images prepared elsewhere")
+    image, crop, quality = data_utils.prepare_fundus(path, size, metadata["crop_threshold"],
+                                                     crop_mode=metadata["crop_mode"])
+    if metadata["graham"]:
+        image = data_utils.graham_normalise(image, data_utils.disc_mask(crop, size, data_utils.GRAHAM_DISC_SHARE))
+    encoded = io.BytesIO()
+    Image.fromarray(image).save(encoded, format="JPEG", quality=data_utils.JPEG_QUALITY,
+                                subsampling=data_utils.JPEG_SUBSAMPLING)
+    return _pipeline_jpeg_decoder()(encoded.getvalue()), quality
+
+
+@functools.lru_cache(maxsize=None)
+def _pipeline_jpeg_decoder():
+    """Returns fn(JPEG bytes) -> uint8 RGB array, decoded as the input pipeline decodes (one session, kept)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        encoded = tf.placeholder(tf.string, [])
+        decoded = tf.io.decode_jpeg(encoded, channels=3)
+    session = tf.Session(graph=graph)
+    return lambda data: session.run(decoded, {encoded: data})
 
 
 class TFLiteGrader:

@@ -1,11 +1,12 @@
 """export_inference_graph.py --tflite: graders of prepared images run by LiteRT, as eval grades them."""
+import glob
 import json
 import os
 
 import numpy as np
 import pytest
 
-from evaluation import evaluator, split_images, tflite_export, tflite_grader
+from evaluation import evaluator, saved_model_grader, split_images, tflite_export, tflite_grader
 from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
 from training import run_settings
@@ -18,18 +19,24 @@ SIZE = TRAIN_SETTINGS["train_image_size"]
 INT8_MIN_AGREEMENT = 0.8
 MOBILENETS = ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 MOBILENET_SIZE = 96
+# Written next to the TFLite files by the float32 export.
+SAVED_MODEL = "saved_model"
 
 
 @pytest.fixture(scope="module")
 def exported(trained_run, tmp_path_factory):
-    """Exports the trained run at each precision with the command line; returns {precision: (path, output)}."""
+    """Exports the trained run at each precision with the command line; returns {precision: (path, output)}.
+
+    The float32 export also writes the SavedModel, to SAVED_MODEL in the same folder.
+    """
     train_dir, tfrecords, _ = trained_run
     directory = tmp_path_factory.mktemp("tflite")
     files = {}
     for precision in tflite_export.PRECISIONS:
         path = str(directory / f"grader_{precision}.tflite")
+        saved_model = [f"--saved_model_dir={directory / SAVED_MODEL}"] if precision == "float32" else []
         run = run_script("export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--tflite={path}",
-                         f"--tflite_precision={precision}", f"--dataset_dir={tfrecords}", merged=True)
+                         f"--tflite_precision={precision}", f"--dataset_dir={tfrecords}", *saved_model, merged=True)
         assert run.returncode == 0, run.stdout[-3000:]
         files[precision] = (path, run.stdout)
     return files
@@ -55,6 +62,21 @@ def test_float32_gives_the_evaluators_probabilities_and_grades(exported, validat
     outputs = graded(exported["float32"][0], images.images)
     np.testing.assert_allclose(outputs["probabilities"], expected.probabilities, atol=1e-4)
     np.testing.assert_array_equal(outputs["grade"], expected.grades)
+
+
+def test_camera_photos_prepared_in_python_get_the_saved_models_grades(exported, trained_run):
+    path, _ = exported["float32"]
+    photos = sorted(glob.glob(os.path.join(trained_run[2], "*.jpeg")))
+    metadata = tflite_export.read_sidecar(path)
+    images = np.array([tflite_grader.prepare_photo(photo, metadata)[0] for photo in photos])
+    saved_model = saved_model_grader.SavedModelGrader(os.path.join(os.path.dirname(path), SAVED_MODEL))
+    try:
+        probabilities, grades = saved_model.graded([open(photo, "rb").read() for photo in photos])
+    finally:
+        saved_model.close()
+    outputs = graded(path, images)
+    np.testing.assert_allclose(outputs["probabilities"], probabilities, atol=1e-4)
+    np.testing.assert_array_equal(outputs["grade"], grades)
 
 
 def test_float16_is_close_and_int8_grades_mostly_agree(exported, validation, trained_run):
