@@ -99,8 +99,7 @@ def run():
                                         FLAGS.labels_offset)
     report_request = FLAGS.report_dir and trial_report.ReportRequest(
         FLAGS.report_dir, f"{FLAGS.dataset_name}, split {FLAGS.dataset_split_name}",
-        imageability.conversion_photos(FLAGS.dataset_dir, imageability.written_splits(FLAGS.dataset_name,
-                                                                                      FLAGS.dataset_split_name)))
+        imageability.conversion_photos(FLAGS.dataset_dir, FLAGS.dataset_name, FLAGS.dataset_split_name))
     with writer_lock.sole_writer(FLAGS.eval_dir, "eval_dir"):
         evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
                           predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,

@@ -66,18 +66,25 @@ def operating_point_table(points):
 
 
 def imageability_part(summary):
-    if not summary["measured"]:
+    """The imageability table: the conversion's verdicts (quality.csv) and the dataset's graders', where known."""
+    rows = []
+    if summary["measured"]:
+        kept_out = summary["ungradable_kept_out"]
+        rows += [("photos with the conversion's verdict", summary["measured"]),
+                 ("gradable (95 % CI)", summary["gradable"].text()),
+                 ("patients with every photo gradable (95 % CI)", summary["patients_gradable"].text()),
+                 ("ungradable, evaluated: graded by the model and counted above",
+                  _listed(summary["ungradable_evaluated"])),
+                 ("ungradable, kept out of the TFRecords at conversion: not evaluated",
+                  "unknown" if kept_out is None else _listed(kept_out)),
+                 ("evaluated photos without a verdict", summary["unmeasured"])]
+    if summary["graders_ungradable"] is not None:
+        rows += [("gradable to the dataset's graders (95 % CI)", summary["graders_gradable"].text()),
+                 ("ungradable to the dataset's graders: no grade, not evaluated",
+                  _listed(summary["graders_ungradable"]))]
+    if not rows:
         return [html_page.text("No gradability verdicts for these photos (the conversion wrote no quality.csv beside "
                                "the TFRecords).", "note")]
-    kept_out = summary["ungradable_kept_out"]
-    rows = [("photos with a verdict", summary["measured"]),
-            ("gradable (95 % CI)", summary["gradable"].text()),
-            ("patients with every photo gradable (95 % CI)", summary["patients_gradable"].text()),
-            ("ungradable, evaluated: graded by the model and counted above",
-             _listed(summary["ungradable_evaluated"])),
-            ("ungradable, kept out of the TFRecords at conversion: not evaluated",
-             "unknown" if kept_out is None else _listed(kept_out)),
-            ("evaluated photos without a verdict", summary["unmeasured"])]
     return [html_page.table(("imageability", ""), rows)]
 
 

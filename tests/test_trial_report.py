@@ -48,8 +48,10 @@ def written(development, tmp_path_factory):
     predictions = evaluator.Predictions(names, labels, probabilities, thresholds=development["thresholds"])
     qualities = {name: good(index % 13 != 5) for index, name in enumerate(names)}
     qualities.update({"90_left": good(False), "90_right": good(False), "91_left": good(True)})
-    # 90's eyes were ungradable and kept out of the TFRecords; 91_left was not evaluated (a partial pass).
-    conversion = imageability.ConversionPhotos(qualities, frozenset(names + ["90_left", "90_right", "91_left"]))
+    # 90's eyes were ungradable and kept out of the TFRecords; 91_left was not evaluated (a partial pass); the
+    # dataset's graders could not grade 92_left.
+    conversion = imageability.ConversionPhotos(qualities, frozenset(names + ["90_left", "90_right", "91_left"]),
+                                               frozenset(["92_left"]))
     directory = str(tmp_path_factory.mktemp("report"))
     pictures = [(f"{names[index]} (grade 2)", Image.new("RGB", (48, 48), (200, 90, 40))) for index in range(2)]
     paths = trial_report.write(trial_report.ReportRequest(directory, "diabetic, split test", conversion), predictions,
@@ -77,8 +79,8 @@ def estimates(value, where=""):
 def test_every_interval_contains_its_point_estimate(written):
     found = list(estimates(written["report"]))
     # Per level: AUC, QWK and four rates at nine points (the model's, four development ones, four of this
-    # split); then the two imageability shares.
-    assert len(found) == 2 * (2 + 4 * 9) + 2
+    # split); then the three imageability shares.
+    assert len(found) == 2 * (2 + 4 * 9) + 3
     for where, estimate in found:
         if estimate["estimate"] is not None:
             assert estimate["low"] <= estimate["estimate"] <= estimate["high"], where
@@ -130,6 +132,8 @@ def test_imageability_counts_the_evaluated_and_the_kept_out(written):
     assert summary["ungradable_evaluated"] == ungradable
     assert summary["ungradable_kept_out"] == ["90_left", "90_right"]
     assert summary["patients"] == 45 and summary["unmeasured"] == 0
+    assert summary["graders_ungradable"] == ["92_left"]
+    assert (summary["graders_gradable"]["successes"], summary["graders_gradable"]["total"]) == (84, 85)
 
 
 class PageParser(html.parser.HTMLParser):
@@ -169,6 +173,7 @@ def test_the_page_is_self_contained_and_holds_the_figures(written):
     for words in ("ROC of P(grade >= 2), per eye", "per patient", "confusion matrix", "reliability", "Grad-CAM"):
         assert words in captions
     assert "Operating points fixed beforehand on the development split" in written["page"]
+    assert "ungradable to the dataset&#x27;s graders" in written["page"]
     assert sorted(os.listdir(written["directory"])) == [trial_report.REPORT_HTML, trial_report.REPORT_JSON]
 
 
@@ -185,25 +190,29 @@ def test_dme_makes_a_photo_referable_and_the_dataset_names_the_patients(developm
     assert report["patient"]["units"] == 1 + 8  # patient A has the first four photos
 
 
-def test_the_split_of_the_conversion_names_its_photos_kept_out(tmp_path):
+def test_the_conversion_folders_name_the_photos_kept_out_and_those_the_graders_could_not_grade(tmp_path):
     tfrecords = tmp_path / "tfrecords"
     tfrecords.mkdir()
-    for split, grade, name in (("validation", 0, "5_left"), ("validation", 2, "5_right"), ("train", 1, "6_left")):
-        folder = tmp_path / "processed_images" / split / str(grade)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.jpeg").write_bytes(b"")
+    for split, folder, name in (("validation", "0", "5_left"), ("validation", "2", "5_right"), ("train", "1", "6_left"),
+                                ("validation_ungradable", "unlabelled", "7_left")):
+        (tmp_path / "processed_images" / split / folder).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "processed_images" / split / folder / f"{name}.jpeg").write_bytes(b"")
     with open(tmp_path / "quality.csv", "w", newline="") as handle:
-        fundus_quality.write_csv(handle, {"5_left": good(), "5_right": good(False), "6_left": good(False)})
-    conversion = imageability.conversion_photos(str(tfrecords), ("validation",))
-    assert conversion.split == {"5_left", "5_right"} and set(conversion.qualities) == {"5_left", "5_right", "6_left"}
-    summary = imageability.summarise(conversion, ["5_left"])
-    assert summary["ungradable_kept_out"] == ["5_right"] and summary["gradable"].successes == 1
-    assert summary["patients_gradable"].successes == 0  # patient 5 has an ungradable eye
+        fundus_quality.write_csv(handle, {"5_left": good(), "5_right": good(False), "6_left": good(False),
+                                          "7_left": good()})
+    # Kaggle's layout has no graders' verdicts; DDR's has a `validation_ungradable` split.
+    for dataset, graders in (("diabetic", None), ("ddr", ["7_left"])):
+        conversion = imageability.conversion_photos(str(tfrecords), dataset, "validation")
+        assert conversion.split == {"5_left", "5_right"} and len(conversion.qualities) == 4
+        summary = imageability.summarise(conversion, ["5_left"])
+        assert summary["ungradable_kept_out"] == ["5_right"] and summary["gradable"].successes == 1
+        assert summary["patients_gradable"].successes == 0  # patient 5 has an ungradable eye
+        assert summary["graders_ungradable"] == graders
+    assert (summary["graders_gradable"].successes, summary["graders_gradable"].total) == (1, 2)
     # Without a conversion beside the TFRecords nothing is known.
-    elsewhere = imageability.conversion_photos(str(tmp_path / "other" / "tfrecords"), ("validation",))
+    elsewhere = imageability.conversion_photos(str(tmp_path / "other" / "tfrecords"), "ddr", "validation")
     unknown = imageability.summarise(elsewhere, ["5_left"])
     assert unknown["measured"] == 0 and unknown["ungradable_kept_out"] is None and unknown["unmeasured"] == 1
-    assert imageability.written_splits("diabetic", "validation") == ("validation",)
 
 
 def read_report(directory):
