@@ -95,6 +95,11 @@ flags.DEFINE_float("balanced_sampling_end", 1.0, "With --balanced_sampling: the 
                    "frequencies; the mix moves linearly from balanced at step 0. 1: balanced throughout; 0: the "
                    "split's frequencies at the end (as De Fauw, 5th on Kaggle in 2015, moved from balanced "
                    "towards the true frequencies).")
+flags.DEFINE_bool("prior_correction", True, "With --balanced_sampling: record the class frequencies the batches "
+                  "had next to the training split's, so that eval, predict and export undo the sampling (Bayes' "
+                  "rule: the probabilities under the split's own frequencies, graded by their expected grade; "
+                  "evaluation/class_prior.py). --noprior_correction grades as trained, under the sampled "
+                  "frequencies.")
 flags.DEFINE_float("batch_norm_decay", None, "Batch-norm moving-average decay; None keeps the network's "
                    "(0.9997 for Inception: too slow to adapt in short fine-tuning runs).")
 flags.DEFINE_bool("freeze_batch_norm", False, "Run batch norm in inference mode: normalise with the "

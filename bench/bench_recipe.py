@@ -2,6 +2,8 @@
 Kaggle-skewed sample.
 
     python bench/bench_recipe.py [--seeds 3] [--steps 300] [--num_patients 100] [--configs demo,recipe]
+    python bench/bench_recipe.py --configs recipe --sample_seeds 1,2,3,4,5 --seeds 3 \
+        --num_patients 200 --validation_size 120                     # the worst case over draws x seeds
 
 It writes an embedded sample with Kaggle's grade frequencies (73.5/6.9/15.1/2.5/2.0 %), converts
 it (patient split stratified by grade; for `graham` again with Graham's normalisation), trains
@@ -16,8 +18,17 @@ thresholds on the grade score, the two-eye fusion, test-time augmentation (8 fli
 Thresholds and fusions are cross-fitted: fitted on one half of the validation patients and
 applied to the other, both ways, so no figure is fitted on the images it is measured on.
 
-Per row it prints mean ± standard deviation over seeds of: QWK, mean per-grade recall
-(Mean_Recall: QWK alone hides rare grades never predicted), referable AUC and referable
+With `--sample_seeds`, every configuration and seed runs once on each of several samples (the
+same generator and frequencies, other patients; the camera variety is in every sample), and
+each run is also printed as one row: QWK, mean recall and accuracy of the model's own grades
+(what the recipe's summary calls the trained model), the same before the class-prior correction
+(evaluation.class_prior: what balanced sampling left them, a regression head's output rounded),
+and the majority-class baseline's accuracy on that draw. The last table gives each
+configuration's worst run, not only the mean: the lowest QWK and mean recall, and the runs whose
+own grades were less accurate than the baseline.
+
+Per row it prints mean ± standard deviation over runs of: QWK, mean per-grade recall
+(Mean_Recall: QWK alone hides rare grades never predicted), accuracy, referable AUC and referable
 sensitivity at specificity 0.90. The figures come from a CPU-sized sample of a few dozen
 validation images: they show direction and noise, not Kaggle performance.
 """
@@ -37,8 +48,9 @@ from absl import flags as absl_flags  # noqa: E402
 import train_image_classifier  # noqa: E402
 from datasets import dataset_factory, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
-from evaluation import evaluate, evaluator, grading, metrics, screening  # noqa: E402
+from evaluation import class_prior, evaluate, evaluator, grading, metrics, screening, thresholds  # noqa: E402
 from slim_compat import tf  # noqa: E402
+from training import run_settings  # noqa: E402
 
 NUM_CLASSES = 5
 # The demo's training flags (scripts/finetune_inception_v3_on_diabetic.sh), per configuration extra flags.
@@ -49,10 +61,13 @@ DEMO_FLAGS = ["--dataset_name=diabetic", "--dataset_split_name=train", "--model_
 DECAY = ["--learning_rate_decay_type=polynomial", "--end_learning_rate=0.00001", "--num_epochs_per_decay={run_epochs}"]
 REGRESSION = ["--regression_loss=smooth_l1"]
 BALANCED = ["--balanced_sampling"]
+# Balanced sampling moving to the training split's own frequencies by the last step (De Fauw, 5th place).
+SCHEDULE = ["--balanced_sampling", "--balanced_sampling_end=0"]
 # name: (extra training flags, TFRecords folder); `{run_epochs}` becomes the run's length in epochs.
 TRAINED_CONFIGS = {
     "demo": ([], "tfrecords"),
     "recipe": (BALANCED + REGRESSION + DECAY, "tfrecords"),
+    "recipe_schedule": (SCHEDULE + REGRESSION + DECAY, "tfrecords"),
     "regression": (REGRESSION, "tfrecords"),
     "balanced": (BALANCED, "tfrecords"),
     "decay": (DECAY, "tfrecords"),
@@ -69,17 +84,19 @@ def parse_args():
     parser.add_argument("--image_size", type=int, default=128)
     parser.add_argument("--batch_size", type=int, default=16)
     parser.add_argument("--sample_seed", type=int, default=13, help="seed of the generated sample")
+    parser.add_argument("--sample_seeds", default=None,
+                        help="comma-separated seeds of several samples, each trained on (overrides --sample_seed)")
     parser.add_argument("--configs", default="demo,recipe",
                         help=f"trained configurations, of {', '.join(TRAINED_CONFIGS)}")
     parser.add_argument("--output_dir", default=None, help="working folder (default: a temporary one)")
     return parser.parse_args()
 
 
-def prepare_data(work_dir, args, configs):
+def prepare_data(work_dir, args, configs, sample_seed):
     """Writes the Kaggle-skewed sample and converts it as the configurations need; returns its folder."""
-    dataset_dir = os.path.join(work_dir, "kaggle_sample")
+    dataset_dir = os.path.join(work_dir, f"kaggle_sample_seed{sample_seed}")
     if not os.path.exists(os.path.join(dataset_dir, "trainLabels.csv")):
-        kaggle_sample.write_kaggle_sample(dataset_dir, args.num_patients, (800, 1200), seed=args.sample_seed,
+        kaggle_sample.write_kaggle_sample(dataset_dir, args.num_patients, (800, 1200), seed=sample_seed,
                                           grade_weights=kaggle_sample.KAGGLE_GRADE_WEIGHTS)
     for graham in sorted({TRAINED_CONFIGS[name][1] == "tfrecords_graham" for name in configs}):
         convert.run(dataset_dir, validation_size=args.validation_size, image_size=args.image_size, graham=graham)
@@ -96,29 +113,43 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
 
 
 def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False):
+    """The run's validation predictions, graded as eval grades them (with its recorded class-prior correction)."""
     dataset = dataset_factory.get_dataset("diabetic", "validation", tfrecords_dir)
+    factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
     config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
-                                   image_size=args.image_size, regression=regression, tta=tta)
+                                   image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return evaluator.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
 
 
 def figures(predictions, grades):
-    """QWK, mean recall, referable AUC and sensitivity at specificity 0.90 of `grades`."""
+    """QWK, mean recall, accuracy, referable AUC and sensitivity at specificity 0.90 of `grades`."""
     matrix = metrics.confusion_matrix(predictions.labels, grades, NUM_CLASSES)
     referable = predictions.labels >= metrics.REFERABLE_GRADE
     scores = metrics.referable_probability(predictions.probabilities)
     points = screening.screening_operating_points(referable, scores)
     return {"QWK": metrics.quadratic_weighted_kappa(matrix),
             "mean recall": metrics.mean_recall(metrics.per_grade_recall(matrix)),
+            "accuracy": float(np.mean(np.asarray(grades) == predictions.labels)),
             "referable AUC": metrics.roc_auc(referable, scores),
             "sens@spec0.90": points["Referable_Sensitivity_at_Specificity90"][0]}
 
 
-def rows_of_run(config, predictions, tta_predictions, regression):
+def uncorrected_grades(predictions, regression, factors):
+    """The grades as trained, before the class-prior correction with `factors`: a regression head's output
+    rounded, else the argmax of the probabilities the softmax gave (the correction only reweighs them)."""
+    if regression:
+        return thresholds.apply_thresholds(predictions.regression, thresholds.rounding_thresholds(NUM_CLASSES))
+    return class_prior.corrected(predictions.probabilities, 1.0 / np.asarray(factors)).argmax(axis=1)
+
+
+def rows_of_run(config, predictions, tta_predictions, regression, factors=None):
     """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
     rows = {config: figures(predictions, predictions.grades)}
+    if factors is not None:
+        rows[f"{config}, before the class-prior correction"] = figures(
+            predictions, uncorrected_grades(predictions, regression, factors))
     if regression:
         rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
     rows[f"{config} + QWK thresholds"] = figures(
@@ -131,9 +162,9 @@ def rows_of_run(config, predictions, tta_predictions, regression):
     return rows
 
 
-def print_table(results, seeds):
+def print_table(results, runs):
     names = list(next(iter(results.values()))[0])
-    print(f"\n| setting ({seeds} seeds: mean ± sd) | " + " | ".join(names) + " |")
+    print(f"\n| setting ({runs} runs: mean ± sd) | " + " | ".join(names) + " |")
     print("|---" * (len(names) + 1) + "|")
     for row, per_seed in results.items():
         cells = []
@@ -143,39 +174,92 @@ def print_table(results, seeds):
         print(f"| {row} | " + " | ".join(cells) + " |")
 
 
+def majority_accuracy(tfrecords_dir, labels):
+    """The majority-class baseline's accuracy on `labels`: every image given the training split's commonest grade."""
+    from datasets import input_pipeline
+    train = dataset_factory.get_dataset("diabetic", "train", tfrecords_dir)
+    return float(np.mean(labels == int(np.argmax(input_pipeline.count_labels(train, NUM_CLASSES)))))
+
+
+def print_runs(runs):
+    """One row per run: the model's own grades and those before the class-prior correction, against the baseline."""
+    print("\n| sample seed | training seed | setting | QWK | mean recall | accuracy | majority baseline's accuracy "
+          "| before the correction: QWK | mean recall | accuracy |")
+    print("|---" * 10 + "|")
+    for run in runs:
+        own, before = run["own"], run.get("before") or {}
+        cells = [f"{own[name]:.3f}" for name in ("QWK", "mean recall", "accuracy")] + [f"{run['majority']:.3f}"]
+        cells += [f"{before[name]:.3f}" if before else "" for name in ("QWK", "mean recall", "accuracy")]
+        flag = " **below the baseline**" if own["accuracy"] < run["majority"] else ""
+        print(f"| {run['sample_seed']} | {run['seed']} | {run['config']}{flag} | " + " | ".join(cells) + " |")
+
+
+def print_worst(runs):
+    """Per configuration, its worst run: lowest QWK and mean recall, runs below the baseline's accuracy."""
+    print("\n| setting (own grades) | runs | worst QWK | worst mean recall | lowest accuracy - baseline's "
+          "| runs below the baseline | before the correction: worst QWK | runs below the baseline |")
+    print("|---" * 8 + "|")
+    for config in dict.fromkeys(run["config"] for run in runs):
+        mine = [run for run in runs if run["config"] == config]
+        margins = [run["own"]["accuracy"] - run["majority"] for run in mine]
+        cells = [str(len(mine)), f"{min(run['own']['QWK'] for run in mine):.3f}",
+                 f"{min(run['own']['mean recall'] for run in mine):.3f}", f"{min(margins):+.3f}",
+                 str(sum(margin < 0 for margin in margins))]
+        if all(run.get("before") for run in mine):
+            cells += [f"{min(run['before']['QWK'] for run in mine):.3f}",
+                      str(sum(run["before"]["accuracy"] < run["majority"] for run in mine))]
+        else:
+            cells += ["", ""]
+        print(f"| {config} | " + " | ".join(cells) + " |")
+
+
 def main():
     args = parse_args()
     configs = args.configs.split(",")
     unknown = sorted(set(configs) - set(TRAINED_CONFIGS))
     if unknown:
         sys.exit(f"bench_recipe.py: --configs: unknown {', '.join(unknown)}; known: {', '.join(TRAINED_CONFIGS)}")
+    sample_seeds = [int(seed) for seed in args.sample_seeds.split(",")] if args.sample_seeds else [args.sample_seed]
     work_dir = args.output_dir or tempfile.mkdtemp(prefix="bench_recipe_")
     start = time.time()
-    dataset_dir = prepare_data(work_dir, args, configs)
-    sizes = dataset_factory.get_dataset("diabetic", "validation", os.path.join(dataset_dir, "tfrecords"))
-    print(f"Sample in {dataset_dir}: {sizes.num_samples} validation images; prepared in {time.time() - start:.0f}s")
-    results = {}
-    for seed in range(args.seeds):
-        for config in configs:
-            extra_flags, tfrecords = TRAINED_CONFIGS[config]
-            tfrecords_dir = os.path.join(dataset_dir, tfrecords)
-            train_dir = os.path.join(work_dir, f"{config}_seed{seed}")
-            run_start = time.time()
-            train_images = dataset_factory.get_dataset("diabetic", "train", tfrecords_dir).num_samples
-            run_epochs = args.steps * args.batch_size / train_images
-            train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed, args)
-            regression = REGRESSION[0] in extra_flags
-            predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
-            tta_predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True)
-            for row, values in rows_of_run(config, predictions, tta_predictions, regression).items():
-                results.setdefault(row, []).append(values)
-                print(f"seed {seed} {row}: " + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
-            print(f"  ({time.time() - run_start:.0f}s; {time.time() - start:.0f}s in all)", flush=True)
-    labels = predictions.labels
-    print(f"\nValidation grades: {np.bincount(labels, minlength=NUM_CLASSES).tolist()} (grades 0-4); "
+    results, runs, grade_counts = {}, [], []
+    for sample_seed in sample_seeds:
+        dataset_dir = prepare_data(work_dir, args, configs, sample_seed)
+        sizes = dataset_factory.get_dataset("diabetic", "validation", os.path.join(dataset_dir, "tfrecords"))
+        print(f"Sample {sample_seed} in {dataset_dir}: {sizes.num_samples} validation images; "
+              f"{time.time() - start:.0f}s so far", flush=True)
+        for seed in range(args.seeds):
+            for config in configs:
+                extra_flags, tfrecords = TRAINED_CONFIGS[config]
+                tfrecords_dir = os.path.join(dataset_dir, tfrecords)
+                train_dir = os.path.join(work_dir, f"sample{sample_seed}_{config}_seed{seed}")
+                run_start = time.time()
+                train_images = dataset_factory.get_dataset("diabetic", "train", tfrecords_dir).num_samples
+                run_epochs = args.steps * args.batch_size / train_images
+                train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed,
+                      args)
+                regression = REGRESSION[0] in extra_flags
+                predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
+                tta_predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True)
+                factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
+                rows = rows_of_run(config, predictions, tta_predictions, regression, factors)
+                for row, values in rows.items():
+                    results.setdefault(row, []).append(values)
+                    print(f"sample {sample_seed} seed {seed} {row}: "
+                          + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
+                majority = majority_accuracy(tfrecords_dir, predictions.labels)
+                runs.append({"sample_seed": sample_seed, "seed": seed, "config": config, "own": rows[config],
+                             "before": rows.get(f"{config}, before the class-prior correction"),
+                             "majority": majority})
+                print(f"  majority-class baseline's accuracy {majority:.3f} ({time.time() - run_start:.0f}s; "
+                      f"{time.time() - start:.0f}s in all)", flush=True)
+        grade_counts.append(np.bincount(predictions.labels, minlength=NUM_CLASSES).tolist())
+    print(f"\nValidation grades per sample (grades 0-4): {grade_counts}; "
           f"{args.steps} steps of {args.batch_size} at {args.image_size}px from random initialisation; "
           f"{time.time() - start:.0f}s in all")
-    print_table(results, args.seeds)
+    print_table(results, len(sample_seeds) * args.seeds)
+    print_runs(runs)
+    print_worst(runs)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from absl import logging
 from datasets import input_pipeline
 from evaluation import (checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission,
                         trial_report)
+from evaluation import baseline
 from slim_compat import tf
 from training import run_settings
 from utils import checkpoint_files
@@ -86,7 +87,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
                          "to write predictions for it")
     if fit_grading:
         grading_record = grading.fit(predictions, config.num_classes, f"{checkpoint} on {eval_input.source}",
-                                     config.regression, eval_input.source)
+                                     config.regression_scores, eval_input.source)
         run_settings.record(run_settings.checkpoint_directory(checkpoint), {grading.GRADING: grading_record})
         predictions.thresholds = grading_record["thresholds"]
     if predictions_file:
@@ -99,6 +100,11 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
                                                cross_fit=fit_grading))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
+    if eval_input.dr_grades and predictions.labels.size:
+        warning = baseline.below_majority_warning(f"the grades of {checkpoint}", predictions.labels,
+                                                  predictions.grades, int(np.argmax(np.bincount(predictions.labels))))
+        if warning:
+            logging.warning("%s", warning)
     if eval_input.dr_grades:
         referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
                                  global_step)

@@ -11,7 +11,7 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory, tfrecord_check
-from evaluation import heatmaps, thresholds
+from evaluation import class_prior, heatmaps, thresholds
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
@@ -54,6 +54,10 @@ class ModelConfig:
         output is the continuous grade score, else the softmax's expected grade is.
       thresholds: ascending cuts of the grade score into grades (fitted for QWK); None grades
         by the softmax's argmax.
+      prior_factors: per-class factors π_g / s_g undoing the class frequencies s_g the model was
+        trained on (evaluation.class_prior): its probabilities are then those under the training
+        split's frequencies π_g, and the grade score is their expected grade (also with a
+        regression head, whose raw output is kept as 'regression'). None: as trained.
     """
     model_name: str
     num_classes: int
@@ -63,6 +67,7 @@ class ModelConfig:
     tta: bool = False
     regression: bool = False
     thresholds: tuple = None
+    prior_factors: tuple = None
 
     def __post_init__(self):
         nets_factory.check_image_network(self.model_name)
@@ -72,7 +77,13 @@ class ModelConfig:
         """The ModelConfig of a training run's recorded settings (training.run_settings)."""
         return cls(model_name=settings["model_name"], num_classes=settings["num_classes"],
                    preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
-                   moving_average_decay=settings.get("moving_average_decay"))
+                   moving_average_decay=settings.get("moving_average_decay"),
+                   prior_factors=class_prior.ratio(settings.get(class_prior.CLASS_PRIOR)))
+
+    @property
+    def regression_scores(self):
+        """Whether the grade score is the regression head's output (else the expected grade of the probabilities)."""
+        return self.regression and self.prior_factors is None
 
     def grade_cuts(self):
         """Cuts of the grade score into the model's grades: the fitted thresholds; else, with a
@@ -98,7 +109,8 @@ class ModelConfig:
 class Predictions:
     """Per-image results of one pass, in input order; `labels` are -1 for unlabelled images.
 
-    `scores` is the continuous grade (regression output, or the softmax's expected grade);
+    `scores` is the continuous grade (regression output, or the softmax's expected grade:
+    ModelConfig.regression_scores); `regression` the regression head's raw output, when it has one;
     `grades`, the model's grades, cuts it at `thresholds` (ModelConfig.grade_cuts) when there
     are some, else takes the softmax's argmax. `extras` holds the dataset's labels beyond the
     grade that the batches carried (EXTRA_ITEMS: {item: [num_images] array}).
@@ -108,6 +120,7 @@ class Predictions:
     probabilities: np.ndarray
     scores: np.ndarray = None
     thresholds: tuple = None
+    regression: np.ndarray = None
     extras: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -132,11 +145,17 @@ def _network_outputs(config, images, with_heatmaps):
     plus 'heatmaps' (Grad-CAM of the softmax's grade) when asked."""
     logits, end_points = config.network_fn()(images)
     probabilities = end_points["Predictions"]
+    if config.prior_factors is not None:
+        # Bayes' rule from the sampled class frequencies to the training split's (evaluation.class_prior).
+        weighted = probabilities * tf.constant(config.prior_factors, probabilities.dtype)
+        probabilities = weighted / tf.reduce_sum(weighted, axis=1, keepdims=True)
+    outputs = {"probabilities": probabilities}
     if config.regression:
-        scores = grade_regression.add_grade_regression(logits, end_points)
+        outputs["regression"] = grade_regression.add_grade_regression(logits, end_points)
+    if config.regression_scores:
+        outputs["scores"] = outputs["regression"]
     else:
-        scores = tf.linalg.matvec(probabilities, tf.range(config.num_classes, dtype=probabilities.dtype))
-    outputs = {"probabilities": probabilities, "scores": scores}
+        outputs["scores"] = tf.linalg.matvec(probabilities, tf.range(config.num_classes, dtype=probabilities.dtype))
     if with_heatmaps:
         outputs["heatmaps"] = heatmaps.grad_cam(logits, heatmaps.feature_map(end_points),
                                                 tf.argmax(logits, axis=1))
@@ -222,6 +241,8 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
         fetches = {"probabilities": outputs["probabilities"], "scores": outputs["scores"],
                    "labels": batches["labels"], "filenames": batches["filenames"],
                    **{item: batches[item] for item in EXTRA_ITEMS if item in batches}}
+        if "regression" in outputs:
+            fetches["regression"] = outputs["regression"]
         heatmap_fetches = {"images": batches["images"], "heatmaps": outputs.get("heatmaps"),
                            "grades": outputs["grades"]}
         collected = {name: [] for name in fetches}
@@ -255,4 +276,5 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
         probabilities=(np.concatenate(collected["probabilities"]) if collected["probabilities"]
                        else np.zeros([0, num_classes], np.float32)),
         scores=np.concatenate(collected["scores"]) if collected["scores"] else np.zeros([0], np.float32),
+        regression=np.concatenate(collected["regression"]) if collected.get("regression") else None,
         thresholds=config.grade_cuts(), extras=extras)

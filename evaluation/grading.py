@@ -96,7 +96,8 @@ def grading_variants(predictions, num_classes, grading, regression, cross_fit=Fa
     """Returns QWK and mean recall of the other ways to grade, for eval to report next to the model's own.
 
     `_Softmax`: the softmax's argmax (when the model grades otherwise); `_Regression`: the
-    regression output rounded (with a regression head); `_Thresholds`: the grade score cut at
+    regression head's raw output rounded (with a regression head; what the model's own grades
+    were before the class-prior correction, evaluation.class_prior); `_Thresholds`: the grade score cut at
     `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. With `cross_fit` (the
     grading was fitted on these predictions, whose figures it flatters) also
     `_Thresholds_CrossFitted` and `_EyeFusion_CrossFitted`: each half of the patients graded by
@@ -107,7 +108,8 @@ def grading_variants(predictions, num_classes, grading, regression, cross_fit=Fa
     if predictions.thresholds is not None:
         variants["Softmax"] = predictions.probabilities.argmax(axis=1)
     if regression:
-        variants["Regression"] = thresholds.apply_thresholds(scores, thresholds.rounding_thresholds(num_classes))
+        raw = predictions.regression if predictions.regression is not None else scores
+        variants["Regression"] = thresholds.apply_thresholds(raw, thresholds.rounding_thresholds(num_classes))
     if grading and grading.get("thresholds"):
         variants["Thresholds"] = thresholds.apply_thresholds(scores, grading["thresholds"])
     if grading and grading.get("eye_fusion"):

@@ -16,7 +16,7 @@ from absl import flags, logging
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import evaluator, grading
+from evaluation import class_prior, evaluator, grading
 from nets import nets_factory
 from training import run_settings
 from utils import flag_checks
@@ -205,7 +205,8 @@ def model_config(num_classes, image_size, settings=None):
     """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
 
     From the training run's `settings` (apply_run_settings' result) it takes whether the network
-    has a grade regression head and the grade thresholds fitted for it (grading.GRADING).
+    has a grade regression head, the grade thresholds fitted for it (grading.GRADING) and the
+    correction for the class frequencies it was trained on (class_prior.CLASS_PRIOR).
     """
     options = flags.FLAGS
     settings = settings or {}
@@ -213,7 +214,8 @@ def model_config(num_classes, image_size, settings=None):
     return evaluator.ModelConfig(
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
         image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
-        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None)
+        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None,
+        prior_factors=class_prior.ratio(settings.get(class_prior.CLASS_PRIOR)))
 
 
 def check_dr_grades_flag(name):

@@ -20,6 +20,10 @@ not know. Keys written by training:
                 with CONVERSION_IMAGE_SIZE and CONVERSION_CROP_THRESHOLD: the settings of
                 the TFRecords folder's conversion.json, when the conversion wrote one.
 
+Recorded by training after the model's settings: `class_prior` (evaluation.class_prior: the
+class frequencies of the training split and of its batches, when they differ, e.g. with
+--balanced_sampling; eval, predict and export then grade under the split's frequencies).
+
 Fitted after training: `grading` (evaluation.grading: QWK thresholds and two-eye fusion,
 recorded by `eval_image_classifier.py --fit_grading`).
 

@@ -6,7 +6,8 @@ from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
+from evaluation import class_prior
+from training import (checkpoint_init, losses, optimization, precision, run_settings, settings_record, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
 from utils import checkpoint_files, flag_checks, writer_lock
@@ -119,6 +120,24 @@ def _sampling_schedule(flags, label_counts, balanced_labels, resume_from, exampl
                  "the split's frequencies", flags.max_number_of_steps,
                  ", ".join(f"{share:.3f}" for share in schedule.probabilities(schedule.num_examples)))
     return schedule
+
+
+def _class_prior_record(flags, label_counts, balanced_labels, schedule):
+    """The class_prior.CLASS_PRIOR record of a run whose batches do not follow the split's frequencies, else None.
+
+    Balanced sampling draws each of `balanced_labels` alike; a schedule ends at its last step's mix.
+    Eval, predict and export then grade under the split's own frequencies (evaluation.class_prior)
+    unless --noprior_correction.
+    """
+    if not balanced_labels or not getattr(flags, "prior_correction", True):
+        return None
+    counts = label_counts()
+    sampled = [0.0] * len(counts)
+    shares = (schedule.probabilities(schedule.num_examples) if schedule
+              else [1.0 / len(balanced_labels)] * len(balanced_labels))
+    for label, share in zip(balanced_labels, shares):
+        sampled[label] = float(share)
+    return class_prior.record([count / sum(counts) for count in counts], sampled)
 
 
 def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
@@ -279,6 +298,9 @@ def _train(flags, resume_from):
             if flags.balanced_sampling else None
         schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
                                       flags.batch_size * deploy_config.num_clones)
+        if flags.task == 0:
+            run_settings.record(flags.train_dir, {
+                class_prior.CLASS_PRIOR: _class_prior_record(flags, label_counts, balanced_labels, schedule)})
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
                                schedule)
         end_points, images, labels = clones[0].outputs

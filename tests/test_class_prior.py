@@ -1,0 +1,107 @@
+"""The class-prior correction: a model trained on balanced batches graded under the split's own frequencies."""
+import os
+import types
+
+import numpy as np
+import pytest
+
+from datasets import input_pipeline
+from evaluation import baseline, class_prior, evaluator, metrics, thresholds
+from tests.fine_tuning import train_in_process
+from tests.model_helpers import split_predictions
+from training import run_settings, trainer
+
+KAGGLE = np.array([0.735, 0.069, 0.151, 0.025, 0.020])
+BALANCED = np.full(5, 0.2)
+IMAGE_SIZE = 28
+
+
+def test_ratio_undoes_balanced_sampling_and_is_none_when_there_is_nothing_to_undo():
+    factors = class_prior.ratio(class_prior.record(KAGGLE, BALANCED))
+    np.testing.assert_allclose(factors, KAGGLE / 0.2)
+    assert class_prior.ratio(None) is None and class_prior.ratio({}) is None
+    assert class_prior.ratio(class_prior.record(KAGGLE, KAGGLE)) is None
+    # A grade absent from training (never sampled) keeps its probability's weight.
+    absent = class_prior.ratio(class_prior.record([0.9, 0.1, 0.0], [0.5, 0.5, 0.0]))
+    np.testing.assert_allclose(absent, [1.8, 0.2, 1.0])
+    with pytest.raises(ValueError, match="class_prior"):
+        class_prior.ratio({"frequencies": [0.5, 0.5], "sampled": [1.0]})
+
+
+def balanced_posteriors(labels, rng):
+    """What a softmax trained on balanced batches says of eyes whose grade 0 and 1 look alike.
+
+    Each eye's likelihood is peaked on its grade, except that grades 0 and 1 give the same picture
+    (few microaneurysms at low resolution); under balanced sampling the posterior is the
+    normalised likelihood.
+    """
+    likelihood = np.full((labels.size, 5), 0.001)
+    likelihood[np.arange(labels.size), labels] = 1.0
+    mild_or_healthy = labels <= 1
+    likelihood[mild_or_healthy, :2] = rng.uniform(0.8, 1.0, size=(mild_or_healthy.sum(), 2))
+    return likelihood / likelihood.sum(axis=1, keepdims=True)
+
+
+def test_on_kaggle_frequencies_the_corrected_grades_beat_the_majority_baseline_where_balanced_ones_do_not():
+    rng = np.random.default_rng(0)
+    labels = rng.choice(5, size=400, p=KAGGLE)
+    balanced = balanced_posteriors(labels, rng)
+    rounding = thresholds.rounding_thresholds(5)
+    as_trained = thresholds.apply_thresholds(thresholds.expected_grade(balanced), rounding)
+    corrected = class_prior.corrected(balanced, class_prior.ratio(class_prior.record(KAGGLE, BALANCED)))
+    graded = thresholds.apply_thresholds(thresholds.expected_grade(corrected), rounding)
+    majority = np.mean(labels == 0)
+    # As trained: the healthy eyes' expected grade sits near 0.5, and about half of them are called 1.
+    assert np.mean(as_trained == labels) < majority
+    assert baseline.below_majority_warning("as trained", labels, as_trained, 0) is not None
+    # Corrected: the ambiguous eyes go to the grade that is 10 times as common; the others keep theirs.
+    assert np.mean(graded == labels) > majority
+    assert np.all(graded[labels >= 2] == labels[labels >= 2])
+    kappa = metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, graded, 5))
+    assert kappa > metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, as_trained, 5))
+
+
+@pytest.fixture(scope="module")
+def balanced_run(tmp_path_factory, tiny_diabetic_dir):
+    """A 1-step LeNet run with balanced sampling and the regression head on the tiny TFRecords: its train dir."""
+    train_dir = str(tmp_path_factory.mktemp("balanced"))
+    train_in_process([f"--train_dir={train_dir}", "--dataset_name=diabetic", "--dataset_split_name=train",
+                      f"--dataset_dir={tiny_diabetic_dir}", "--model_name=lenet", "--batch_size=2",
+                      f"--train_image_size={IMAGE_SIZE}", "--max_number_of_steps=1", "--regression_loss=smooth_l1",
+                      "--balanced_sampling", "--optimizer=adam", "--opt_epsilon=1e-8", "--seed=3"])
+    return train_dir
+
+
+def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_split_ones(balanced_run,
+                                                                                       tiny_diabetic_dir):
+    settings = run_settings.read(balanced_run)
+    record = settings[class_prior.CLASS_PRIOR]
+    # The tiny training split holds grades 0-4 as 4, 3, 3, 3, 3 of 16; balanced sampling drew each at 1/5.
+    np.testing.assert_allclose(record["frequencies"], [4 / 16, 3 / 16, 3 / 16, 3 / 16, 3 / 16])
+    np.testing.assert_allclose(record["sampled"], [0.2] * 5)
+    factors = class_prior.ratio(record)
+    assert evaluator.ModelConfig.from_settings(settings).prior_factors == factors
+    checkpoint = os.path.join(balanced_run, "model.ckpt-1")
+    plain = evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True)
+    raw = split_predictions(tiny_diabetic_dir, checkpoint, "validation", plain)
+    fixed = split_predictions(tiny_diabetic_dir, checkpoint, "validation",
+                              evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
+                                                    prior_factors=factors))
+    # Without the correction the score is the regression head's; with it, the corrected probabilities' mean.
+    np.testing.assert_allclose(raw.scores, raw.regression)
+    np.testing.assert_allclose(fixed.probabilities, class_prior.corrected(raw.probabilities, factors), atol=1e-5)
+    np.testing.assert_allclose(fixed.scores, thresholds.expected_grade(fixed.probabilities), atol=1e-5)
+    np.testing.assert_allclose(fixed.regression, raw.regression, atol=1e-5)
+    np.testing.assert_array_equal(fixed.grades, thresholds.apply_thresholds(fixed.scores, (0.5, 1.5, 2.5, 3.5)))
+
+
+def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing():
+    flags = types.SimpleNamespace(prior_correction=True)
+    counts = [60, 20, 20, 0, 0]
+    schedule = input_pipeline.SamplingSchedule((0.6, 0.2, 0.2), num_examples=100, end_mix=0.5)
+    record = trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], schedule)
+    np.testing.assert_allclose(record["frequencies"], [0.6, 0.2, 0.2, 0, 0])
+    np.testing.assert_allclose(record["sampled"], [0.5 / 3 + 0.3, 0.5 / 3 + 0.1, 0.5 / 3 + 0.1, 0, 0])
+    assert trainer._class_prior_record(flags, lambda: counts, None, None) is None
+    flags.prior_correction = False
+    assert trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], None) is None
