@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from datasets import dataset_utils
 from slim_compat import tf
 
 SHUFFLE_BUFFER_BATCHES = 20
@@ -162,10 +163,16 @@ def build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training
             records = _balanced(dataset, records, balanced_labels, labels_offset, seed, sampling_schedule)
         records = records.shuffle(SHUFFLE_BUFFER_BATCHES * batch_size, seed=seed)
 
+    # An evaluation pass also carries the labels beyond the grade that the split's decoder has (patient, DME).
+    extra_items = [] if is_training else [item for item, _ in dataset_utils.EXTRA_FEATURES.values()
+                                          if item in dataset.decoder.list_items()]
+
     def decode_and_preprocess(serialized):
         image, label, filename = decode_example(dataset, serialized)
         image = preprocessing_fn(image, image_size, image_size, add_image_summaries=False)
-        return {"images": image, "labels": label - labels_offset, "filenames": filename}
+        batch = {"images": image, "labels": label - labels_offset, "filenames": filename}
+        batch.update(zip(extra_items, dataset.decoder.decode(serialized, extra_items)))
+        return batch
 
     parallel_calls = tf.data.AUTOTUNE if num_preprocessing_threads is None else max(1, num_preprocessing_threads)
     batches = records.map(decode_and_preprocess, num_parallel_calls=parallel_calls,

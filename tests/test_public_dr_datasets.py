@@ -12,7 +12,7 @@ from PIL import Image
 
 import data_utils
 from datasets import (convert_aptos2019, convert_ddr, convert_idrid, convert_messidor2, dataset_factory,
-                      dataset_utils, diabetic, fundus_conversion, kaggle_sample)
+                      dataset_utils, diabetic, fundus_conversion, input_pipeline, kaggle_sample)
 from datasets import download_and_convert_diabetic as convert_diabetic
 from slim_compat import slim, tf
 from tests import public_dr_layouts
@@ -259,3 +259,24 @@ def test_another_class_meaning_or_preparation_is_a_one_line_error(trained_run, c
     assert run.returncode == 1
     last_line = run.stderr.strip().splitlines()[-1]
     assert last_line.startswith("eval_image_classifier.py: ") and problem in last_line, last_line
+
+
+def test_an_evaluation_pass_carries_each_photos_patient_and_dme(converted):
+    folder, expected, _ = converted["messidor2"]
+    carried = {}
+    with tf.Graph().as_default():
+        dataset = dataset_factory.get_dataset("messidor2", "test", os.path.join(folder, "tfrecords"))
+        batches = input_pipeline.build_batches(
+            dataset, lambda image, height, width, add_image_summaries: tf.image.resize(image, [height, width]),
+            image_size=32, batch_size=4, is_training=False)
+        with tf.Session() as session:
+            try:
+                while True:
+                    batch = session.run(batches)
+                    for name, patient, dme in zip(batch["filenames"], batch["patient"], batch["dme"]):
+                        carried[name.decode()] = (patient.decode(), int(dme))
+            except tf.errors.OutOfRangeError:
+                pass
+    assert carried == {name: (extras.get(dataset_utils.PATIENT_FEATURE, ""), extras.get(dataset_utils.DME_FEATURE, -1))
+                       for name, (_, extras) in expected["test"].items()}
+    assert any(patient for patient, _ in carried.values()) and any(dme >= 0 for _, dme in carried.values())
