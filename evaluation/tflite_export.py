@@ -20,10 +20,11 @@ logits, 59 with them in float).
 import json
 
 import slim_compat
-from evaluation import evaluator
+from evaluation import evaluator, grading
 from slim_compat import tf
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow.lite.tools import flatbuffer_utils
+from tensorflow.python.util import deprecation
 from utils import atomic_files
 
 PRECISIONS = ("float32", "float16", "int8")
@@ -111,8 +112,6 @@ def _quiet_conversion(convert):
     """Runs `convert()` without the converter's routine chatter and deprecation notices (unless logs are wanted)."""
     if slim_compat.tensorflow_logs_wanted():
         return convert()
-    from tensorflow.python.util import deprecation
-
     with slim_compat.stderr_without(CONVERTER_CHATTER), deprecation.silence():
         return convert()
 
@@ -173,7 +172,7 @@ def sidecar(config, size, precision, metadata, preparation=None, graham=False, s
         "input": {"name": INPUT_NAME, "dtype": "uint8", "shape": [1, size, size, 3]},
         "outputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in outputs.items()},
         "graham": bool(preparation and graham),
-        "grading": settings.get("grading"),
+        "grading": settings.get(grading.GRADING),
         "grade_thresholds": list(config.grade_cuts()) if config.grade_cuts() is not None else None,
     }
 
