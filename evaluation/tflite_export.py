@@ -5,8 +5,8 @@ TFLite's built-in ops cannot run. The TFLite model starts after the preparation:
 one prepared image, uint8 RGB [1, size, size, 3] at the conversion's size (the model's size
 when the run recorded none), applies the trained model's eval preprocessing and returns
 `probabilities` [1, classes], `grade` [1] (cut at the fitted thresholds when the model has
-some, as evaluation.evaluator grades) and, for a model with a regression head, its output
-`score` [1]. The preparation (data_utils.prepare_fundus, then graham_normalise when the
+some, as evaluation.evaluator grades) and, for a model with a regression head, its raw output
+`regression` [1]. The preparation (data_utils.prepare_fundus, then graham_normalise when the
 run's conversion used it) runs before it on the device; the sidecar says how.
 
 Precisions: float32; float16 (weights stored in float16, computed in float32); int8
@@ -29,7 +29,7 @@ from utils import atomic_files
 
 PRECISIONS = ("float32", "float16", "int8")
 INPUT_NAME = "image"
-SCORE_OUTPUT = "score"
+REGRESSION_OUTPUT = "regression"
 SIDECAR_SUFFIX = ".json"
 # TFLite ops holding a layer's weights: walking back from an output, the first one ends the float head.
 WEIGHT_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -53,7 +53,7 @@ def build_graph(config, size):
 
     Returns:
       (the uint8 [1, size, size, 3] placeholder, {name: output tensor}): `probabilities`, `grade`
-      and, with a regression head, `score`.
+      and, with a regression head, `regression`.
     """
     image = tf.placeholder(tf.uint8, [1, size, size, 3], name=INPUT_NAME)
     preprocessed = config.preprocessing_fn()(image[0], config.input_size(), config.input_size(),
@@ -62,7 +62,7 @@ def build_graph(config, size):
     served = {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
               "grade": tf.identity(outputs["grades"], "grade")}
     if config.regression:
-        served[SCORE_OUTPUT] = tf.identity(outputs["scores"], SCORE_OUTPUT)
+        served[REGRESSION_OUTPUT] = tf.identity(outputs["regression"], REGRESSION_OUTPUT)
     return image, served
 
 
@@ -164,7 +164,7 @@ def sidecar(config, size, precision, metadata, preparation=None, graham=False, s
     settings = settings or {}
     outputs = {"probabilities": ["float32", [1, config.num_classes]], "grade": ["int64", [1]]}
     if config.regression:
-        outputs[SCORE_OUTPUT] = ["float32", [1]]
+        outputs[REGRESSION_OUTPUT] = ["float32", [1]]
     return {
         **metadata,
         "run_settings": settings,

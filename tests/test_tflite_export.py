@@ -9,6 +9,7 @@ import pytest
 from evaluation import evaluator, saved_model_grader, split_images, tflite_export, tflite_grader
 from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
+from slim_compat import tf
 from training import run_settings
 from utils import atomic_files
 
@@ -129,6 +130,27 @@ def test_mobilenets_convert_and_give_the_evaluators_probabilities(model_name, tm
     path = str(tmp_path / "grader.tflite")
     tflite_export.write(path, tflite_export.convert(checkpoint, config, MOBILENET_SIZE, "float32"), {})
     np.testing.assert_allclose(graded(path, images.images)["probabilities"], expected.probabilities, atol=1e-4)
+
+
+def test_a_regression_head_is_an_output_and_its_thresholds_cut_the_grade(tmp_path, tiny_diabetic_dir):
+    config = evaluator.ModelConfig("mobilenet_v3_small", num_classes=5, image_size=MOBILENET_SIZE, regression=True,
+                                   thresholds=(0.5, 1.5, 2.5, 3.5))
+    images = split_images.read_split("diabetic", "validation", tiny_diabetic_dir, MOBILENET_SIZE).images
+    checkpoint = str(tmp_path / "model.ckpt-1")
+    with tf.Graph().as_default():
+        image, outputs = tflite_export.build_graph(config, MOBILENET_SIZE)
+        with tf.Session() as session:
+            session.run(tf.global_variables_initializer())
+            tf.train.Saver().save(session, checkpoint)
+            expected = [session.run(outputs, {image: pixels[None]}) for pixels in images]
+    for precision, tolerance in (("float32", 1e-4), ("int8", 0.5)):
+        path = str(tmp_path / f"{precision}.tflite")
+        tflite_export.write(path, tflite_export.convert(checkpoint, config, MOBILENET_SIZE, precision, images), {})
+        served = graded(path, images)
+        assert set(served) == {"probabilities", "grade", "regression"}
+        regression = np.concatenate([values["regression"] for values in expected])
+        np.testing.assert_allclose(served["regression"], regression, atol=tolerance)
+        np.testing.assert_array_equal(served["grade"], np.digitize(served["regression"], config.thresholds))
 
 
 def test_int8_keeps_the_last_layer_float_and_the_rest_integer(exported):
