@@ -89,6 +89,7 @@ def parse_args():
     parser.add_argument("--configs", default="demo,recipe",
                         help=f"trained configurations, of {', '.join(TRAINED_CONFIGS)}")
     parser.add_argument("--output_dir", default=None, help="working folder (default: a temporary one)")
+    parser.add_argument("--no_tta", action="store_true", help="leave out the TTA rows (8 passes per run)")
     return parser.parse_args()
 
 
@@ -156,9 +157,10 @@ def rows_of_run(config, predictions, tta_predictions, regression, factors=None):
         predictions, grading.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
     rows[f"{config} + two-eye fusion"] = figures(
         predictions, grading.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
-    rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
-    rows[f"{config} + TTA + two-eye fusion"] = figures(
-        tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
+    if tta_predictions is not None:
+        rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
+        rows[f"{config} + TTA + two-eye fusion"] = figures(
+            tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
     return rows
 
 
@@ -240,7 +242,8 @@ def main():
                       args)
                 regression = REGRESSION[0] in extra_flags
                 predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
-                tta_predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True)
+                tta_predictions = (None if args.no_tta else
+                                   validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True))
                 factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
                 rows = rows_of_run(config, predictions, tta_predictions, regression, factors)
                 for row, values in rows.items():

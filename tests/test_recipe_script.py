@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from datasets import kaggle_sample
-from evaluation import grading
+from evaluation import class_prior, grading
 from training import run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,6 +73,25 @@ def test_summary_compares_the_untrained_and_trained_model_with_mean_recall(kaggl
     assert header.split()[:2] == ["QuadraticWeightedKappa", "Mean_Recall"]
     for name in ("majority-class baseline", "untrained model", "trained model", "+ grading fitted on validation"):
         assert any(line.startswith(name) for line in lines), name
+
+
+def test_balanced_sampling_is_recorded_for_the_class_prior_correction(kaggle_recipe_run):
+    output_dir, _ = kaggle_recipe_run
+    record = run_settings.read(os.path.join(output_dir, "train"))[class_prior.CLASS_PRIOR]
+    sampled = [share for share in record["sampled"] if share]
+    assert sum(record["frequencies"]) == pytest.approx(1.0)
+    assert sampled == pytest.approx([1 / len(sampled)] * len(sampled))
+
+
+def test_summary_warns_loudly_exactly_when_the_trained_model_is_less_accurate_than_the_baseline(kaggle_recipe_run):
+    _, printed = kaggle_recipe_run
+    lines = printed.splitlines()
+    header = next(line for line in lines if "QuadraticWeightedKappa" in line and "Mean_Recall" in line)
+    column = header.split().index("Accuracy")
+    accuracy = {name: float(line[len(name):].split()[column]) for line in lines
+                for name in ("majority-class baseline", "trained model") if line.startswith(name)}
+    warned = [line for line in lines if line.startswith("WARNING: trained model: accuracy")]
+    assert len(warned) == (accuracy["trained model"] < accuracy["majority-class baseline"])
 
 
 def test_without_a_checkpoint_or_network_the_error_says_how_to_train_from_scratch(kaggle_dir, tmp_path):
