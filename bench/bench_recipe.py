@@ -21,11 +21,13 @@ applied to the other, both ways, so no figure is fitted on the images it is meas
 With `--sample_seeds`, every configuration and seed runs once on each of several samples (the
 same generator and frequencies, other patients; the camera variety is in every sample), and
 each run is also printed as one row: QWK, mean recall and accuracy of the model's own grades
-(what the recipe's summary calls the trained model), the same before the class-prior correction
-(evaluation.class_prior: what balanced sampling left them, a regression head's output rounded),
-and the majority-class baseline's accuracy on that draw. The last table gives each
-configuration's worst run, not only the mean: the lowest QWK and mean recall, and the runs whose
-own grades were less accurate than the baseline.
+(what the recipe's summary calls the trained model: for the `recipe*` configurations, the
+class-prior-corrected score cut at the frequency cuts fitted on the training split, as
+RECIPE=kaggle does), of the corrected score rounded instead, and of the grades before the
+class-prior correction (evaluation.class_prior: what balanced sampling left them, a regression
+head's output rounded), next to the majority-class baseline's accuracy on that draw. The last
+table gives each configuration's worst run, not only the mean: the lowest QWK and mean recall,
+and the runs whose grades were less accurate than the baseline.
 
 Per row it prints mean ± standard deviation over runs of: QWK, mean per-grade recall
 (Mean_Recall: QWK alone hides rare grades never predicted), accuracy, referable AUC and referable
@@ -113,15 +115,27 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
     train_image_classifier.main(None)
 
 
-def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False):
-    """The run's validation predictions, graded as eval grades them (with its recorded class-prior correction)."""
-    dataset = dataset_factory.get_dataset("diabetic", "validation", tfrecords_dir)
+def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False, split="validation", cuts=None):
+    """The run's predictions on `split`, graded as eval grades them: with its recorded class-prior correction,
+    cut at `cuts` (else rounded with a regression head, else the argmax)."""
+    dataset = dataset_factory.get_dataset("diabetic", split, tfrecords_dir)
     factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
     config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
-                                   image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors)
+                                   image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors,
+                                   thresholds=tuple(cuts) if cuts else None)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return evaluator.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
+
+
+def frequency_cuts(config, train_dir, tfrecords_dir, regression, args):
+    """The cuts RECIPE=kaggle fits on the training split (python -m evaluation.class_prior) for a `recipe*`
+    configuration with a class-prior correction; else None."""
+    if not config.startswith("recipe") or class_prior.ratio(
+            run_settings.read(train_dir).get(class_prior.CLASS_PRIOR)) is None:
+        return None
+    train = validation_predictions(train_dir, tfrecords_dir, regression, args, split="train")
+    return class_prior.fit_frequency_cuts(train.labels, train.scores, NUM_CLASSES, "train")["thresholds"]
 
 
 def figures(predictions, grades):
@@ -145,12 +159,17 @@ def uncorrected_grades(predictions, regression, factors):
     return class_prior.corrected(predictions.probabilities, 1.0 / np.asarray(factors)).argmax(axis=1)
 
 
+ROUNDED, BEFORE = "the corrected score rounded (no frequency cuts)", "before the class-prior correction"
+
+
 def rows_of_run(config, predictions, tta_predictions, regression, factors=None):
     """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
     rows = {config: figures(predictions, predictions.grades)}
     if factors is not None:
-        rows[f"{config}, before the class-prior correction"] = figures(
-            predictions, uncorrected_grades(predictions, regression, factors))
+        rounding = evaluator.ModelConfig("inception_v3", NUM_CLASSES, regression=regression).grade_cuts()
+        rows[f"{config}, {ROUNDED}"] = figures(predictions, thresholds.apply_thresholds(predictions.scores, rounding)
+                                               if rounding else predictions.probabilities.argmax(axis=1))
+        rows[f"{config}, {BEFORE}"] = figures(predictions, uncorrected_grades(predictions, regression, factors))
     if regression:
         rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
     rows[f"{config} + QWK thresholds"] = figures(
@@ -184,35 +203,41 @@ def majority_accuracy(tfrecords_dir, labels):
 
 
 def print_runs(runs):
-    """One row per run: the model's own grades and those before the class-prior correction, against the baseline."""
-    print("\n| sample seed | training seed | setting | QWK | mean recall | accuracy | majority baseline's accuracy "
-          "| before the correction: QWK | mean recall | accuracy |")
-    print("|---" * 10 + "|")
+    """One row per run: the model's own grades, the corrected score rounded and the grades before the correction,
+    each QWK / mean recall / accuracy, against the majority-class baseline's accuracy."""
+    print("\n| sample seed | training seed | setting | majority baseline's accuracy | own grades: QWK / mean recall / "
+          f"accuracy | {ROUNDED} | {BEFORE} |")
+    print("|---" * 7 + "|")
     for run in runs:
-        own, before = run["own"], run.get("before") or {}
-        cells = [f"{own[name]:.3f}" for name in ("QWK", "mean recall", "accuracy")] + [f"{run['majority']:.3f}"]
-        cells += [f"{before[name]:.3f}" if before else "" for name in ("QWK", "mean recall", "accuracy")]
-        flag = " **below the baseline**" if own["accuracy"] < run["majority"] else ""
-        print(f"| {run['sample_seed']} | {run['seed']} | {run['config']}{flag} | " + " | ".join(cells) + " |")
+        cells = [f"{run['majority']:.3f}"]
+        for kind in ("own", "rounded", "before"):
+            values = run.get(kind)
+            cell = " / ".join(f"{values[name]:.3f}" for name in ("QWK", "mean recall", "accuracy")) if values else ""
+            if values and values["accuracy"] < run["majority"]:
+                cell += " **below**"
+            cells.append(cell)
+        print(f"| {run['sample_seed']} | {run['seed']} | {run['config']} | " + " | ".join(cells) + " |")
 
 
 def print_worst(runs):
-    """Per configuration, its worst run: lowest QWK and mean recall, runs below the baseline's accuracy."""
-    print("\n| setting (own grades) | runs | worst QWK | worst mean recall | lowest accuracy - baseline's "
-          "| runs below the baseline | before the correction: worst QWK | runs below the baseline |")
+    """Per configuration and way of grading, over all runs: the worst QWK and mean recall, the lowest accuracy
+    less the baseline's, the runs below the baseline's accuracy, and the mean of each figure."""
+    print("\n| setting | runs | worst QWK | worst mean recall | lowest accuracy - baseline's | runs below the baseline "
+          "| mean QWK | mean mean recall |")
     print("|---" * 8 + "|")
     for config in dict.fromkeys(run["config"] for run in runs):
         mine = [run for run in runs if run["config"] == config]
-        margins = [run["own"]["accuracy"] - run["majority"] for run in mine]
-        cells = [str(len(mine)), f"{min(run['own']['QWK'] for run in mine):.3f}",
-                 f"{min(run['own']['mean recall'] for run in mine):.3f}", f"{min(margins):+.3f}",
-                 str(sum(margin < 0 for margin in margins))]
-        if all(run.get("before") for run in mine):
-            cells += [f"{min(run['before']['QWK'] for run in mine):.3f}",
-                      str(sum(run["before"]["accuracy"] < run["majority"] for run in mine))]
-        else:
-            cells += ["", ""]
-        print(f"| {config} | " + " | ".join(cells) + " |")
+        for kind, label in (("own", "own grades"), ("rounded", ROUNDED), ("before", BEFORE)):
+            if not all(run.get(kind) for run in mine):
+                continue
+            values = [run[kind] for run in mine]
+            margins = [value["accuracy"] - run["majority"] for value, run in zip(values, mine)]
+            cells = [str(len(mine)), f"{min(value['QWK'] for value in values):.3f}",
+                     f"{min(value['mean recall'] for value in values):.3f}", f"{min(margins):+.3f}",
+                     str(sum(margin < 0 for margin in margins)),
+                     f"{np.mean([value['QWK'] for value in values]):.3f}",
+                     f"{np.mean([value['mean recall'] for value in values]):.3f}"]
+            print(f"| {config}: {label} | " + " | ".join(cells) + " |")
 
 
 def main():
@@ -241,9 +266,11 @@ def main():
                 train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed,
                       args)
                 regression = REGRESSION[0] in extra_flags
-                predictions = validation_predictions(train_dir, tfrecords_dir, regression, args)
+                cuts = frequency_cuts(config, train_dir, tfrecords_dir, regression, args)
+                predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, cuts=cuts)
                 tta_predictions = (None if args.no_tta else
-                                   validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True))
+                                   validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True,
+                                                          cuts=cuts))
                 factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
                 rows = rows_of_run(config, predictions, tta_predictions, regression, factors)
                 for row, values in rows.items():
@@ -252,7 +279,7 @@ def main():
                           + ", ".join(f"{name} {value:.3f}" for name, value in values.items()))
                 majority = majority_accuracy(tfrecords_dir, predictions.labels)
                 runs.append({"sample_seed": sample_seed, "seed": seed, "config": config, "own": rows[config],
-                             "before": rows.get(f"{config}, before the class-prior correction"),
+                             "rounded": rows.get(f"{config}, {ROUNDED}"), "before": rows.get(f"{config}, {BEFORE}"),
                              "majority": majority})
                 print(f"  majority-class baseline's accuracy {majority:.3f} ({time.time() - run_start:.0f}s; "
                       f"{time.time() - start:.0f}s in all)", flush=True)

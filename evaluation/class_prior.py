@@ -20,14 +20,32 @@ score rounded (with a regression head) or their argmax (without); fitted thresho
 fusion cut the same score. The regression head still trains the network with its ordinal loss; its
 raw output is reported next to the model's grades (eval's `_Regression`).
 
-Record (training.run_settings key CLASS_PRIOR):
-  {"frequencies": [π_0, ..., π_{n-1}],    each class's share of the training split
-   "sampled": [s_0, ..., s_{n-1}]}        the class probabilities of the training batches
-                                          (balanced: 1/k for each of the k classes present)
+The posterior mean is cautious with the rarest grades: an eye the network cannot place between
+grades 3 and 4 scores nearer 3, because grade 4 is the rarer. The frequency cuts keep the
+grades as frequent as they are: `python -m evaluation.class_prior --checkpoint_path=TRAIN
+--dataset_dir=DIR/tfrecords` grades the training split and records, as FREQUENCY_CUTS, the cuts
+of its grade scores at the quantiles of its own grade frequencies (73.5 % of its images below
+the first cut on Kaggle's; thresholds.frequency_thresholds). Eval, predict and export then cut
+the score there instead of rounding it (thresholds fitted on validation with --fit_grading still
+come first). No validation label is used, and only the order of the training images' scores
+matters. The cuts belong to one checkpoint: training clears them when it starts.
+
+Records (training.run_settings keys):
+  CLASS_PRIOR      {"frequencies": [π_0, ..., π_{n-1}],  each class's share of the training split
+                    "sampled": [s_0, ..., s_{n-1}]}      the class probabilities of the training batches
+                                                         (balanced: 1/k for each of the k classes present)
+  FREQUENCY_CUTS   {"thresholds": [t_1, ..., t_{n-1}],   the cuts of the grade score
+                    "frequencies": [...],                the grade frequencies they give the split
+                    "fitted_on": "..."}                  the checkpoint and split
 """
+import sys
+
 import numpy as np
 
+from evaluation import thresholds
+
 CLASS_PRIOR = "class_prior"
+FREQUENCY_CUTS = "frequency_cuts"
 
 
 def record(frequencies, sampled):
@@ -63,3 +81,74 @@ def corrected(probabilities, factors):
     """Returns `probabilities` ([num_images, num_classes]) under the true frequencies: p_g f_g / Σ_h p_h f_h."""
     weighted = np.asarray(probabilities, dtype=np.float64) * np.asarray(factors, dtype=np.float64)
     return weighted / weighted.sum(axis=1, keepdims=True)
+
+
+def fit_frequency_cuts(labels, scores, num_classes, fitted_on):
+    """Returns the FREQUENCY_CUTS record: cuts that grade `scores` with the grade frequencies of `labels`.
+
+    Raises:
+      ValueError: fewer than two grades among the labels (nothing to cut).
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.bincount(labels[labels >= 0], minlength=num_classes)[:num_classes]
+    if np.count_nonzero(counts) < 2:
+        raise ValueError("frequency cuts need labelled images of at least two grades")
+    cuts = thresholds.frequency_thresholds(np.asarray(scores)[labels >= 0], counts)
+    return {"thresholds": [float(cut) for cut in cuts],
+            "frequencies": [float(count) / counts.sum() for count in counts], "fitted_on": fitted_on}
+
+
+def main(argv):
+    from absl import flags, logging
+
+    from datasets import dataset_factory
+    from evaluation import evaluate, evaluator, model_flags
+    from training import run_settings
+    from utils import checkpoint_files, flag_checks
+
+    del argv
+    options = flags.FLAGS
+    try:
+        settings = model_flags.apply_run_settings(options.checkpoint_path)
+        flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size")
+        dataset = dataset_factory.get_dataset(options.dataset_name, options.dataset_split_name, options.dataset_dir)
+        num_classes = dataset.num_classes - options.labels_offset
+        config = model_flags.model_config(num_classes, options.eval_image_size, settings)
+        checkpoint = checkpoint_files.resolve(options.checkpoint_path)
+        split_input = evaluate.dataset_input(dataset, num_classes, options.batch_size,
+                                             options.num_preprocessing_threads, options.labels_offset)
+        predictions = evaluator.collect_predictions(checkpoint, config, split_input.make_batches,
+                                                    split_input.num_samples)
+        record = fit_frequency_cuts(predictions.labels, predictions.scores, num_classes,
+                                    f"{checkpoint} on {split_input.source}")
+    except ValueError as error:
+        sys.exit(f"class_prior: {error}")
+    run_settings.record(run_settings.checkpoint_directory(checkpoint), {FREQUENCY_CUTS: record})
+    logging.info("Recorded the frequency cuts in %s", run_settings.settings_path(
+        run_settings.checkpoint_directory(checkpoint)))
+    print(f"Frequency cuts of the grade score on {options.dataset_split_name} ({len(predictions.labels)} images, "
+          f"grades {', '.join(f'{share:.3f}' for share in record['frequencies'])}): "
+          f"{', '.join(f'{cut:.3f}' for cut in record['thresholds'])}")
+
+
+def define_flags():
+    """Defines this module's command-line flags (only when run as a script)."""
+    from absl import flags
+
+    from evaluation import model_flags
+
+    model_flags.define_model_flags()
+    model_flags.define_batch_flags()
+    flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset.")
+    flags.DEFINE_string("dataset_split_name", "train", "The split whose images and grade frequencies give the cuts.")
+    flags.DEFINE_string("dataset_dir", None, "The folder with the TFRecords.")
+    flags.mark_flag_as_required("dataset_dir")
+
+
+if __name__ == "__main__":
+    from absl import app
+
+    import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
+
+    define_flags()
+    app.run(main)

@@ -205,12 +205,14 @@ def model_config(num_classes, image_size, settings=None):
     """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
 
     From the training run's `settings` (apply_run_settings' result) it takes whether the network
-    has a grade regression head, the grade thresholds fitted for it (grading.GRADING) and the
-    correction for the class frequencies it was trained on (class_prior.CLASS_PRIOR).
+    has a grade regression head, the grade thresholds fitted for it (grading.GRADING; else the
+    frequency cuts fitted on its training split, class_prior.FREQUENCY_CUTS) and the correction for
+    the class frequencies it was trained on (class_prior.CLASS_PRIOR).
     """
     options = flags.FLAGS
     settings = settings or {}
-    cuts = (settings.get(grading.GRADING) or {}).get("thresholds")
+    cuts = ((settings.get(grading.GRADING) or {}).get("thresholds")
+            or (settings.get(class_prior.FREQUENCY_CUTS) or {}).get("thresholds"))
     return evaluator.ModelConfig(
         model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
         image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,

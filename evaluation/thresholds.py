@@ -48,10 +48,21 @@ def _candidates(scores):
     return np.r_[distinct[0] - 1, cuts, distinct[-1] + 1]
 
 
+def frequency_thresholds(scores, frequencies):
+    """Returns the ascending cuts of `scores` that grade them with the given grade `frequencies`.
+
+    Each cut is the score quantile at the cumulative share of the grades below it, so that
+    (ties aside) a share frequencies[g] of the scores falls into grade g: the grading keeps the
+    order of the scores and takes the grades' frequencies from elsewhere (e.g. the training split's).
+    """
+    frequencies = np.asarray(frequencies, dtype=np.float64)
+    shares = np.clip(np.cumsum(frequencies)[:-1] / frequencies.sum(), 0.0, 1.0)
+    return np.quantile(np.asarray(scores, dtype=np.float64), shares)
+
+
 def _histogram_thresholds(labels, scores, num_classes):
     """Cuts at the score quantiles that give each grade its share of the labels."""
-    shares = np.cumsum(np.bincount(labels, minlength=num_classes))[:-1] / labels.size
-    return np.quantile(scores, shares)
+    return frequency_thresholds(scores, np.bincount(labels, minlength=num_classes))
 
 
 def _ascend(labels, scores, thresholds, candidates, num_classes):

@@ -32,6 +32,9 @@
 # fusion fitted on validation, and a submission graded with both. From random initialisation (the
 # demo, CHECKPOINT_PATH=none) it keeps the demo's sizes and what helped there: the regression head,
 # balanced sampling, a learning rate falling to ~0 over the run, fitted grading (not Graham's images).
+# The model's own grades undo the balanced sampling: probabilities under the training split's grade
+# frequencies (Bayes' rule), their expected grade cut where the training images get those frequencies.
+# The summary prints a WARNING when the trained model's own grades are less accurate than the baseline.
 set -euo pipefail
 
 # Paths given relative to the caller's folder; the steps below run from the repository root.
@@ -202,6 +205,14 @@ else
       "${train_extra[@]}"
     TRAIN_DIR=$TRAIN_DIR/all
   fi
+fi
+
+if [ "${RECIPE:-book}" = kaggle ]; then
+  # Balanced sampling trained the model on grades drawn alike; eval, predict and export grade it under the
+  # training split's own frequencies (evaluation/class_prior.py), cut where the training images get them.
+  stage "Fit the model's grade cuts on the training split (its own grade frequencies; no validation label)"
+  "$PYTHON" -m evaluation.class_prior --checkpoint_path="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
+    --eval_image_size="$IMAGE_SIZE"
 fi
 
 stage "Evaluate the trained model on validation"

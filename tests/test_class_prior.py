@@ -61,6 +61,41 @@ def test_on_kaggle_frequencies_the_corrected_grades_beat_the_majority_baseline_w
     assert kappa > metrics.quadratic_weighted_kappa(metrics.confusion_matrix(labels, as_trained, 5))
 
 
+def test_frequency_thresholds_give_each_grade_its_share():
+    scores = np.linspace(0.0, 1.0, 1000)
+    cuts = thresholds.frequency_thresholds(scores, [0.7, 0.1, 0.1, 0.05, 0.05])
+    shares = np.bincount(thresholds.apply_thresholds(scores, cuts), minlength=5) / scores.size
+    np.testing.assert_allclose(shares, [0.7, 0.1, 0.1, 0.05, 0.05], atol=0.002)
+    record = class_prior.fit_frequency_cuts([0, 0, 0, 1, -1], [0.1, 0.2, 0.3, 0.9, 5.0], 2, "here")
+    assert record["frequencies"] == [0.75, 0.25] and len(record["thresholds"]) == 1
+    assert 0.3 <= record["thresholds"][0] <= 0.9  # the unlabelled image (-1) does not count
+    with pytest.raises(ValueError, match="two grades"):
+        class_prior.fit_frequency_cuts([0, 0], [0.1, 0.2], 2, "here")
+
+
+def test_frequency_cuts_from_the_training_split_keep_a_rare_grade_the_posterior_mean_pulls_down():
+    rng = np.random.default_rng(1)
+    factors = class_prior.ratio(class_prior.record(KAGGLE, BALANCED))
+
+    def split(size):
+        labels = rng.choice(5, size=size, p=KAGGLE)
+        likelihood = np.full((size, 5), 0.001)
+        likelihood[np.arange(size), labels] = 1.0
+        # Grade-4 eyes look half like grade 3: under the true frequencies grade 3 is the likelier.
+        severe = labels == 4
+        likelihood[severe, 3] = rng.uniform(0.6, 0.9, severe.sum())
+        corrected = class_prior.corrected(likelihood / likelihood.sum(axis=1, keepdims=True), factors)
+        return labels, thresholds.expected_grade(corrected)
+
+    train_labels, train_scores = split(3000)
+    labels, scores = split(1000)
+    rounded = thresholds.apply_thresholds(scores, thresholds.rounding_thresholds(5))
+    cuts = class_prior.fit_frequency_cuts(train_labels, train_scores, 5, "train")["thresholds"]
+    cut = thresholds.apply_thresholds(scores, cuts)
+    assert np.mean(rounded[labels == 4] == 4) < 0.2
+    assert np.mean(cut[labels == 4] == 4) > 0.8 and np.mean(cut == labels) > 0.95
+
+
 @pytest.fixture(scope="module")
 def balanced_run(tmp_path_factory, tiny_diabetic_dir):
     """A 1-step LeNet run with balanced sampling and the regression head on the tiny TFRecords: its train dir."""
@@ -105,3 +140,21 @@ def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing(
     assert trainer._class_prior_record(flags, lambda: counts, None, None) is None
     flags.prior_correction = False
     assert trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], None) is None
+
+
+def test_the_recipe_step_records_frequency_cuts_that_eval_uses_and_training_clears(balanced_run,
+                                                                                   tiny_diabetic_dir):
+    from tests.model_helpers import run_script
+
+    fitted = run_script("-m", "evaluation.class_prior", f"--checkpoint_path={balanced_run}",
+                        f"--dataset_dir={tiny_diabetic_dir}", "--model_name=lenet", "--batch_size=8")
+    assert fitted.returncode == 0, fitted.stderr[-3000:]
+    assert "Frequency cuts of the grade score on train (16 images" in fitted.stdout
+    settings = run_settings.read(balanced_run)
+    cuts = settings[class_prior.FREQUENCY_CUTS]["thresholds"]
+    assert len(cuts) == 4 and cuts == sorted(cuts)
+    train_in_process([f"--train_dir={balanced_run}", "--dataset_name=diabetic", "--dataset_split_name=train",
+                      f"--dataset_dir={tiny_diabetic_dir}", "--model_name=lenet", "--batch_size=2",
+                      f"--train_image_size={IMAGE_SIZE}", "--max_number_of_steps=2", "--regression_loss=smooth_l1",
+                      "--balanced_sampling", "--optimizer=adam", "--opt_epsilon=1e-8", "--seed=3"])
+    assert run_settings.read(balanced_run)[class_prior.FREQUENCY_CUTS] is None

@@ -299,8 +299,10 @@ def _train(flags, resume_from):
         schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
                                       flags.batch_size * deploy_config.num_clones)
         if flags.task == 0:
+            # Frequency cuts fitted on an earlier checkpoint do not fit the one this run writes.
             run_settings.record(flags.train_dir, {
-                class_prior.CLASS_PRIOR: _class_prior_record(flags, label_counts, balanced_labels, schedule)})
+                class_prior.CLASS_PRIOR: _class_prior_record(flags, label_counts, balanced_labels, schedule),
+                class_prior.FREQUENCY_CUTS: None})
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
                                schedule)
         end_points, images, labels = clones[0].outputs
