@@ -100,7 +100,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
                                                cross_fit=fit_grading))
     report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
-    if eval_input.dr_grades and predictions.labels.size:
+    if eval_input.dr_grades and predictions.labels.size and global_step > 0:  # step 0: untrained, as expected
         warning = baseline.below_majority_warning(f"the grades of {checkpoint}", predictions.labels,
                                                   predictions.grades, int(np.argmax(np.bincount(predictions.labels))))
         if warning:

@@ -142,6 +142,25 @@ def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing(
     assert trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], None) is None
 
 
+def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_grade(balanced_run,
+                                                                                  tiny_diabetic_dir, tmp_path,
+                                                                                  caplog):
+    from datasets import dataset_factory
+    from evaluation import evaluate
+
+    dataset = dataset_factory.get_dataset("diabetic", "train", tiny_diabetic_dir)
+    split_input = evaluate.dataset_input(dataset, 5, batch_size=8)
+    # Cuts below every score: each eye graded 4 (3 of 16 right), while the split's commonest grade is 0 (4 of 16).
+    everything_four = evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
+                                            thresholds=(-1e9, -1e9 + 1, -1e9 + 2, -1e9 + 3))
+    with caplog.at_level("WARNING"):
+        evaluate.evaluate(os.path.join(balanced_run, "model.ckpt-1"), split_input, everything_four,
+                          str(tmp_path / "eval"), num_heatmaps=0)
+    warnings = [record.getMessage() for record in caplog.records if "BELOW the majority-class baseline" in
+                record.getMessage()]
+    assert len(warnings) == 1 and warnings[0].startswith("WARNING: the grades of ")
+
+
 def test_the_recipe_step_records_frequency_cuts_that_eval_uses_and_training_clears(balanced_run,
                                                                                    tiny_diabetic_dir):
     from tests.model_helpers import run_script
