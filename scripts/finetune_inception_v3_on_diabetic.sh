@@ -225,7 +225,7 @@ if [ ${#eval_extra[@]} -gt 0 ]; then
 fi
 "$PYTHON" eval_image_classifier.py --alsologtostderr --checkpoint_path="$TRAIN_DIR" \
   --dataset_split_name=validation "${common[@]}" --eval_image_size="$IMAGE_SIZE" --eval_dir="$EVAL_DIR" \
-  --predictions_file="$EVAL_DIR/predictions.csv" "${eval_extra[@]}"
+  --predictions_file="$EVAL_DIR/predictions.csv" --report_dir="$EVAL_DIR/report" "${eval_extra[@]}"
 
 if grep -q '^test:' "$TFRECORDS/split_sizes.txt" 2>/dev/null; then
   stage "Predict the blind test split into $OUTPUT_DIR/submission.csv"
@@ -251,3 +251,4 @@ echo "  tensorboard --logdir $OUTPUT_DIR"
 echo "Pictures:"
 echo "  $OUTPUT_DIR/sample_grid.png       (preprocessed training images by grade)"
 echo "  $EVAL_DIR/confusion_matrix.png  (validation confusion matrix of the trained model)"
+echo "  $EVAL_DIR/report/report.html    (screening-trial report: per eye and per patient, with 95 % intervals)"

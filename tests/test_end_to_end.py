@@ -5,6 +5,7 @@ steps than the demo), and checks that the model learned the grading task: its
 validation QWK is well above the majority-class baseline's (0 by definition) and above
 the untrained step-0 model's. This is the suite's one slow test (a few minutes).
 """
+import json
 import os
 import subprocess
 
@@ -69,3 +70,16 @@ def test_demo_writes_pictures_submission_and_tensorboard_events(demo_run):
     assert rows[0] == "image,level" and len(rows) == 1 + 2 * (int(SHORT_DEMO["NUM_PATIENTS"]) // 4)
     for run in ("train", "eval"):
         assert any(name.startswith("events.out.tfevents") for name in os.listdir(os.path.join(output_dir, run)))
+
+
+def test_demo_writes_the_screening_trial_report_of_the_validation_split(demo_run):
+    output_dir, printed = demo_run
+    report_dir = os.path.join(output_dir, "eval", "report")
+    with open(os.path.join(report_dir, "report.json")) as handle:
+        report = json.load(handle)
+    with open(os.path.join(report_dir, "report.html")) as handle:
+        page = handle.read()
+    assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
+    assert report["photos"] == report["eye"]["units"] == int(SHORT_DEMO["VALIDATION_SIZE"])
+    assert report["patient"]["units"] < report["eye"]["units"]
+    assert os.path.join(report_dir, "report.html") in printed
