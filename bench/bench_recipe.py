@@ -52,7 +52,7 @@ from datasets import dataset_factory, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import class_prior, evaluate, evaluator, grading, metrics, screening, thresholds  # noqa: E402
 from slim_compat import tf  # noqa: E402
-from training import run_settings  # noqa: E402
+from utils import run_settings  # noqa: E402
 
 NUM_CLASSES = 5
 # The demo's training flags (scripts/finetune_inception_v3_on_diabetic.sh), per configuration extra flags.

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from evaluation import evaluator, image_folder, saved_model_grader  # noqa: E402
 from utils.checkpoint_files import resolve  # noqa: E402
-from training import run_settings  # noqa: E402
+from utils import run_settings  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")
 flags.DEFINE_string("saved_model_dir", None, "The SavedModel exported from that checkpoint.")

@@ -30,7 +30,7 @@ the score there instead of rounding it (thresholds fitted on validation with --f
 come first). No validation label is used, and only the order of the training images' scores
 matters. The cuts belong to one checkpoint: training clears them when it starts.
 
-Records (training.run_settings keys):
+Records (utils.run_settings keys):
   CLASS_PRIOR      {"frequencies": [π_0, ..., π_{n-1}],  each class's share of the training split
                     "sampled": [s_0, ..., s_{n-1}]}      the class probabilities of the training batches
                                                          (balanced: 1/k for each of the k classes present)
@@ -103,7 +103,7 @@ def main(argv):
 
     from datasets import dataset_factory
     from evaluation import evaluate, evaluator, model_flags
-    from training import run_settings
+    from utils import run_settings
     from utils import checkpoint_files, flag_checks
 
     del argv

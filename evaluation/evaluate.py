@@ -10,7 +10,7 @@ from evaluation import (checkpoints, evaluator, grading, heatmaps, metrics, refe
                         trial_report)
 from evaluation import baseline
 from slim_compat import tf
-from training import run_settings
+from utils import run_settings
 from utils import checkpoint_files
 
 
@@ -64,7 +64,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
       grading_record: the model's recorded grading.GRADING (thresholds, eye fusion), or None;
         the QWKs it gives are reported next to the softmax's (on DR grades only).
       fit_grading: fit the grading on this split instead and record it in the checkpoint's
-        training folder settings (training.run_settings), where predict and export find it
+        training folder settings (utils.run_settings), where predict and export find it
         (DR grades only: model_flags.check_dr_grades_flag refuses it on other datasets).
       num_heatmaps: put Grad-CAM pictures of this many images (from the first batch) into
         TensorBoard, as `eval/GradCAM/i`, and into the trial report.

@@ -74,7 +74,7 @@ class ModelConfig:
 
     @classmethod
     def from_settings(cls, settings):
-        """The ModelConfig of a training run's recorded settings (training.run_settings)."""
+        """The ModelConfig of a training run's recorded settings (utils.run_settings)."""
         return cls(model_name=settings["model_name"], num_classes=settings["num_classes"],
                    preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
                    moving_average_decay=settings.get("moving_average_decay"),

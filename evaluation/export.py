@@ -103,7 +103,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
       checkpoint: the checkpoint's path; only its name in its train dir (`model.ckpt-300`) is recorded.
       global_step: the checkpoint's training step.
       preparation: see build_serving_graph.
-      settings: the training run's recorded settings (training.run_settings), or None.
+      settings: the training run's recorded settings (utils.run_settings), or None.
     """
     settings = settings or {}
     return {

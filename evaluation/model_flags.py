@@ -5,7 +5,7 @@ then belong to that script, as if it had defined them itself, so its `--help`
 lists them.
 
 When the checkpoint comes from a training folder with recorded settings
-(training.run_settings), `apply_run_settings` makes them the defaults of the
+(utils.run_settings), `apply_run_settings` makes them the defaults of the
 flags in SETTING_FLAGS; a flag given explicitly with another value is an error
 unless --override_run_settings is set. Another --dataset_name is no contradiction
 when its classes mean what the model's mean (two datasets of DR grades: a model
@@ -18,7 +18,7 @@ import data_utils
 from datasets import dataset_factory
 from evaluation import class_prior, evaluator, grading
 from nets import nets_factory
-from training import run_settings
+from utils import run_settings
 from utils import flag_checks
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).

@@ -9,7 +9,8 @@ from datasets import input_pipeline
 from evaluation import baseline, class_prior, evaluator, metrics, thresholds
 from tests.fine_tuning import train_in_process
 from tests.model_helpers import split_predictions
-from training import run_settings, trainer
+from training import trainer
+from utils import run_settings
 
 KAGGLE = np.array([0.735, 0.069, 0.151, 0.025, 0.020])
 BALANCED = np.full(5, 0.2)

@@ -33,7 +33,7 @@ import pytest
 from datasets import kaggle_sample
 from tests.checkpoints import save_inception_v3_checkpoint
 from tests.dicom_samples import write_ct_slice
-from training import run_settings
+from utils import run_settings
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO_ROOT, "README.md")

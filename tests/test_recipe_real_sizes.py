@@ -15,7 +15,7 @@ import pytest
 from datasets import kaggle_sample
 from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
-from training import run_settings
+from utils import run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")

@@ -13,7 +13,7 @@ import pytest
 
 from datasets import kaggle_sample
 from evaluation import class_prior, grading
-from training import run_settings
+from utils import run_settings
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")

@@ -12,7 +12,7 @@ from preprocessing import preprocessing_factory
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
 from tests.test_eval_image_classifier import METRIC_LINE
-from training import run_settings
+from utils import run_settings
 from tests.test_train_image_classifier import train_in_process
 
 IMAGE_SIZE = 128  # the smallest size at which Inception V3 keeps its auxiliary head

@@ -1,4 +1,4 @@
-"""training.run_settings: what a training run records about its model, and how the other scripts use it."""
+"""utils.run_settings: what a training run records about its model, and how the other scripts use it."""
 import csv
 import glob
 import json
@@ -11,7 +11,7 @@ from evaluation import evaluator
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS, TRAIN_STEPS, train_flags
-from training import run_settings
+from utils import run_settings
 
 
 def test_record_merges_into_the_file_and_read_returns_it(tmp_path):

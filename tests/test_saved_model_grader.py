@@ -16,7 +16,7 @@ from fundus import degradations
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_STEPS
-from training import run_settings
+from utils import run_settings
 
 CONVERSION_SIZE = CONVERSION["image_size"]
 

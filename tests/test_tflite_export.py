@@ -10,7 +10,7 @@ from evaluation import evaluator, saved_model_grader, split_images, tflite_expor
 from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
 from slim_compat import tf
-from training import run_settings
+from utils import run_settings
 from utils import atomic_files
 
 SIZE = TRAIN_SETTINGS["train_image_size"]

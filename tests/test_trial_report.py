@@ -14,7 +14,7 @@ from PIL import Image
 from evaluation import evaluator, grading, image_folder, imageability, operating_points, trial_report
 from fundus import quality as fundus_quality
 from tests.model_helpers import read_encoded_images, run_script
-from training import run_settings
+from utils import run_settings
 
 GRADES = ("0", "1", "2", "3", "4")
 

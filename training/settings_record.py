@@ -1,9 +1,9 @@
-"""What a training run records about its model (training.run_settings) and where it shows it."""
+"""What a training run records about its model (utils.run_settings) and where it shows it."""
 from absl import logging
 
 from datasets import download_and_convert_diabetic
 from slim_compat import tf
-from training import run_settings
+from utils import run_settings
 
 
 def model_settings(flags, dataset, num_classes, image_size):

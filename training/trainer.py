@@ -7,10 +7,10 @@ from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
 from evaluation import class_prior
-from training import (checkpoint_init, losses, optimization, precision, run_settings, settings_record, summaries,
+from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
-from utils import checkpoint_files, flag_checks, writer_lock
+from utils import checkpoint_files, flag_checks, run_settings, writer_lock
 
 
 def check_flags(flags):
