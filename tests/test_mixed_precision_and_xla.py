@@ -159,3 +159,15 @@ def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_r
     [metrics] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, 5),
                                   evaluator.ModelConfig("lenet", num_classes=5), str(tmp_path / "eval"))
     assert 0.0 <= metrics["Accuracy"] <= 1.0
+
+
+CPUINFO_HEAD = "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Example CPU\n"
+
+
+def test_bfloat16_support_is_read_from_the_processor_flags_of_cpuinfo():
+    with_bf16 = precision.cpu_flags(CPUINFO_HEAD + "flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n")
+    without = precision.cpu_flags(CPUINFO_HEAD + "flags\t\t: fpu sse2 avx2 avx512f avx512_vnni\n")
+    assert {"avx512f", "avx512_bf16"} <= with_bf16
+    assert precision.cpu_bfloat16_support(with_bf16) == "avx512_bf16,amx_bf16"
+    assert precision.cpu_bfloat16_support(without) == ""
+    assert precision.cpu_flags("processor\t: 0\n") == frozenset()  # no flags line (other systems): nothing claimed

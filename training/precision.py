@@ -23,6 +23,9 @@ from tensorflow.core.protobuf import rewriter_config_pb2
 from slim_compat import tf
 
 DTYPES = ("float16", "bfloat16")
+CPUINFO = "/proc/cpuinfo"
+# Processor flags (Linux's names) of the instructions that make oneDNN's bfloat16 faster than float32.
+BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
 def check_dtype(dtype):
@@ -34,6 +37,29 @@ def check_dtype(dtype):
 def gpu_available():
     """True when TensorFlow sees a GPU on this machine."""
     return bool(tf.config.list_physical_devices("GPU"))
+
+
+def cpu_flags(cpuinfo_text=None):
+    """The processor's feature flags, from `cpuinfo_text` (/proc/cpuinfo's format; read when None).
+
+    Empty where there is no /proc/cpuinfo (other systems): no flag is claimed that was not seen.
+    """
+    if cpuinfo_text is None:
+        try:
+            with open(CPUINFO) as handle:
+                cpuinfo_text = handle.read()
+        except OSError:
+            return frozenset()
+    for line in cpuinfo_text.splitlines():
+        name, _, value = line.partition(":")
+        if name.strip() == "flags":
+            return frozenset(value.split())
+    return frozenset()
+
+
+def cpu_bfloat16_support(flags):
+    """The flags of BFLOAT16_CPU_FLAGS among the processor's `flags`, comma-separated; "" when none."""
+    return ",".join(flag for flag in BFLOAT16_CPU_FLAGS if flag in flags)
 
 
 def session_config(dtype=None):
