@@ -32,6 +32,7 @@ from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from slim_compat import tf  # noqa: E402
 from training import losses, precision  # noqa: E402
+import results_file  # noqa: E402
 
 CASES = {"float32": (False, False), "mixed": (True, False), "mixed_xla": (True, True)}
 MODEL = "inception_v3"
@@ -52,6 +53,7 @@ flags.DEFINE_integer("sample_width", 600, "Width of the generated photographs (c
 flags.DEFINE_integer("max_batch", 1024, "Double the batch (mixed precision, synthetic inputs) up to this while "
                      "it fits; 0: skip. Only with a GPU.")
 flags.DEFINE_string("dataset_dir", None, "Existing diabetic TFRecords to read instead of a generated sample.")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 
 
@@ -208,4 +210,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_gpu"))

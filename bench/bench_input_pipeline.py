@@ -21,12 +21,14 @@ from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from slim_compat import tf  # noqa: E402
 from training import losses  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_string("dataset_dir", None, "diabetic TFRecords; default: temporary ones from a sample photo")
 flags.DEFINE_integer("batch_size", 32, "images per batch")
 flags.DEFINE_integer("pipeline_batches", 20, "batches timed for the pipeline alone")
 flags.DEFINE_integer("train_steps", 3, "training steps timed (after one warm-up step)")
 flags.DEFINE_integer("num_preprocessing_threads", os.cpu_count(), "parallel preprocessing calls")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 IMAGE_SIZE = 299
 
@@ -92,4 +94,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_input_pipeline"))

@@ -22,10 +22,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from nets import nets_factory  # noqa: E402
 from slim_compat import slim, tf  # noqa: E402
 from training import losses  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_list("models", None, "networks to time (names of nets_factory); default: all but the video networks")
 flags.DEFINE_integer("batch_size", 2, "images per training step")
 flags.DEFINE_integer("steps", 3, "training steps timed, after one warm-up step")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 BASELINE = "inception_v3"
 NUM_CLASSES = 5
@@ -75,4 +77,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_networks"))

@@ -23,12 +23,14 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import data_utils  # noqa: E402
 from datasets import kaggle_sample  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_integer("num_images", 24, "Photographs to preprocess (an even number: two eyes per patient).")
 flags.DEFINE_integer("min_width", 2592, "Smallest photograph width (Kaggle's run from about 2,000 to 5,000).")
 flags.DEFINE_integer("max_width", 4752, "Largest photograph width.")
 flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the images written.")
 flags.DEFINE_string("work_dir", None, "Where to write the photographs and outputs; default a temporary folder.")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 
 
@@ -104,4 +106,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_preprocess"))

@@ -26,12 +26,14 @@ import data_utils  # noqa: E402
 from fundus import degradations  # noqa: E402
 from fundus import disc as fundus_disc  # noqa: E402
 from fundus import quality as fundus_quality  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_string("photos", None, "A Kaggle-layout folder (train/ and/or test/ of JPEG photographs).")
 flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the prepared images.")
 flags.DEFINE_string("sheet", "real_photos.png", "Where to write the contact sheet (PNG).")
 flags.DEFINE_boolean("degrade", True, "Also judge degraded copies of every photo.")
 flags.mark_flag_as_required("photos")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 
 TILE = 200
@@ -142,4 +144,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_real_photos"))

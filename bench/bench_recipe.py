@@ -53,6 +53,7 @@ from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import class_prior, evaluate, evaluator, grading, metrics, screening, thresholds  # noqa: E402
 from slim_compat import tf  # noqa: E402
 from utils import run_settings  # noqa: E402
+import results_file  # noqa: E402
 
 NUM_CLASSES = 5
 # The demo's training flags (scripts/finetune_inception_v3_on_diabetic.sh), per configuration extra flags.
@@ -92,6 +93,7 @@ def parse_args():
                         help=f"trained configurations, of {', '.join(TRAINED_CONFIGS)}")
     parser.add_argument("--output_dir", default=None, help="working folder (default: a temporary one)")
     parser.add_argument("--no_tta", action="store_true", help="leave out the TTA rows (8 passes per run)")
+    parser.add_argument("--results_file", default=None, help=results_file.HELP)
     return parser.parse_args()
 
 
@@ -242,6 +244,12 @@ def print_worst(runs):
 
 def main():
     args = parse_args()
+    with results_file.recording(args.results_file, "bench_recipe"):
+        run(args)
+
+
+def run(args):
+    """Trains and grades every configuration and seed on every sample, then prints the tables."""
     configs = args.configs.split(",")
     unknown = sorted(set(configs) - set(TRAINED_CONFIGS))
     if unknown:

@@ -21,11 +21,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from evaluation import evaluator, image_folder, saved_model_grader  # noqa: E402
 from utils.checkpoint_files import resolve  # noqa: E402
 from utils import run_settings  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")
 flags.DEFINE_string("saved_model_dir", None, "The SavedModel exported from that checkpoint.")
 flags.DEFINE_string("image_dir", None, "A folder of camera photographs (JPEG).")
 flags.DEFINE_integer("batch_size", 16, "Images per batch on both paths.")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 
 
@@ -77,4 +79,4 @@ def main(_):
 
 if __name__ == "__main__":
     flags.mark_flags_as_required(["checkpoint_path", "saved_model_dir", "image_dir"])
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_saved_model"))

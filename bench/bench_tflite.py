@@ -27,6 +27,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
 from evaluation import metrics, saved_model_grader, split_images, tflite_export, tflite_grader  # noqa: E402
+import results_file  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")
 flags.DEFINE_string("dataset_dir", None, "The TFRecords folder it was trained on (calibration and the split).")
@@ -35,6 +36,7 @@ flags.DEFINE_string("work_dir", None, "Where the exports are written (a new temp
 flags.DEFINE_integer("calibration_images", 200, "Training images the int8 quantisation is calibrated on.")
 flags.DEFINE_integer("num_threads", os.cpu_count(), "Threads of each TFLite interpreter.")
 flags.DEFINE_integer("repeats", 3, "Timed passes over the split per model; the fastest counts.")
+results_file.define_flag()
 FLAGS = flags.FLAGS
 
 
@@ -126,4 +128,4 @@ def main(_):
 
 if __name__ == "__main__":
     flags.mark_flags_as_required(["checkpoint_path", "dataset_dir"])
-    app.run(main)
+    app.run(results_file.recorded(main, "bench_tflite"))
