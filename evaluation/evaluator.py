@@ -162,6 +162,13 @@ def _network_outputs(config, images, with_heatmaps):
     return outputs
 
 
+def graph_grades(scores, cuts):
+    """thresholds.apply_thresholds in the graph: [batch] int64 grades, the number of `cuts` at or below
+    each of the [batch] `scores`, both cast to thresholds.CUT_DTYPE."""
+    cuts = tf.constant(np.asarray(cuts, dtype=thresholds.CUT_DTYPE))
+    return tf.reduce_sum(tf.cast(tf.cast(scores, cuts.dtype)[:, None] >= cuts, tf.int64), axis=1)
+
+
 def build_outputs(config, images, with_heatmaps=False):
     """Builds the network on `images` and returns its outputs, averaged over TTA variants if asked.
 
@@ -183,8 +190,7 @@ def build_outputs(config, images, with_heatmaps=False):
         outputs = _network_outputs(config, images, with_heatmaps)
     cuts = config.grade_cuts()
     if cuts is not None:
-        cuts = tf.constant(cuts, outputs["scores"].dtype)
-        outputs["grades"] = tf.reduce_sum(tf.cast(outputs["scores"][:, None] >= cuts, tf.int64), axis=1)
+        outputs["grades"] = graph_grades(outputs["scores"], cuts)
     else:
         outputs["grades"] = tf.argmax(outputs["probabilities"], axis=1)
     return outputs

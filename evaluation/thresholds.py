@@ -15,6 +15,8 @@ from evaluation import metrics
 
 MAX_CANDIDATES = 256
 MAX_ROUNDS = 20
+# Scores meet cuts at the graph's precision, so eval's grades are those of the SavedModel and TFLite graders.
+CUT_DTYPE = np.float32
 
 
 def expected_grade(probabilities):
@@ -24,9 +26,14 @@ def expected_grade(probabilities):
 
 
 def apply_thresholds(scores, thresholds):
-    """Returns the grade of each score: the number of (ascending) thresholds at or below it."""
-    return np.searchsorted(np.asarray(thresholds, dtype=np.float64), np.asarray(scores, dtype=np.float64),
-                           side="right")
+    """Returns the grade of each score: the number of thresholds at or below it, both in CUT_DTYPE.
+
+    This is the one grade-cut rule; evaluator.graph_grades builds the same cast, comparison and
+    count in the graph (a test pins the two equal, ties at a cut included).
+    """
+    scores = np.asarray(scores, dtype=CUT_DTYPE)
+    cuts = np.asarray(thresholds, dtype=CUT_DTYPE)
+    return np.sum(scores[..., None] >= cuts, axis=-1, dtype=np.int64)
 
 
 def rounding_thresholds(num_classes):

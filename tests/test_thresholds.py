@@ -4,7 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from evaluation import metrics, thresholds
+from evaluation import evaluator, metrics, thresholds
+from slim_compat import tf
 
 
 def kappa(labels, grades):
@@ -53,3 +54,24 @@ def test_expected_grade_and_applying_thresholds():
 def test_fitting_needs_two_grades():
     with pytest.raises(ValueError, match="at least two grades"):
         thresholds.fit_thresholds([2, 2, 2], [0.1, 0.5, 0.9], 5)
+
+
+@pytest.mark.parametrize("cuts", [[0.5, 1.5, 2.5, 3.5], [2.7, 0.35, 1.1, 3.3]], ids=["rounding", "fitted_unsorted"])
+def test_the_graph_grades_every_score_as_numpy_does(cuts):
+    # Ties exactly at a cut, cuts that float32 cannot hold (0.35 rounds down, 1.1 up), scores either
+    # side of them by one float32 step, and the ends of the scale.
+    at_cuts = np.asarray(cuts, np.float32)
+    scores = np.concatenate([at_cuts, np.nextafter(at_cuts, -np.inf), np.nextafter(at_cuts, np.inf),
+                             np.asarray([-np.inf, -1.0, 0.0, 4.0, 9.0, np.inf], np.float32)])
+    with tf.Graph().as_default():
+        score_input = tf.placeholder(tf.float32, [None])
+        graded = evaluator.graph_grades(score_input, cuts)
+        with tf.Session() as session:
+            in_graph = session.run(graded, {score_input: scores})
+            empty = session.run(graded, {score_input: np.zeros([0], np.float32)})
+    np.testing.assert_array_equal(in_graph, thresholds.apply_thresholds(scores, cuts))
+    assert empty.shape == thresholds.apply_thresholds(np.zeros([0], np.float32), cuts).shape == (0,)
+    # Each cut's own value takes the grade above it; a step below it stays under.
+    ranks = np.argsort(np.argsort(cuts))
+    np.testing.assert_array_equal(in_graph[:len(cuts)], ranks + 1)
+    np.testing.assert_array_equal(in_graph[len(cuts):2 * len(cuts)], ranks)
