@@ -86,6 +86,7 @@ def test_grades_less_accurate_than_the_majority_grade_get_a_loud_warning():
     assert baseline.below_majority_warning("m", labels, np.zeros(10, int), majority_grade=0) is None
 
 
+@pytest.mark.slow
 def test_summary_prints_the_warning_for_the_models_it_checks(tmp_path, tiny_diabetic_dir):
     import os
     import subprocess

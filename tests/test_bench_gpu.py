@@ -1,7 +1,11 @@
 """bench/bench_gpu.py end to end in its reduced CPU mode: sample, conversion, synthetic and real inputs, table."""
 import re
 
+import pytest
+
 from tests.model_helpers import run_script
+
+pytestmark = pytest.mark.slow  # runs the bench script end to end
 
 
 def test_smoke_run_trains_on_synthetic_and_real_inputs_and_prints_the_ratio():

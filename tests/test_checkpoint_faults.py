@@ -13,6 +13,8 @@ from tests.trained_run import train_flags
 from training import trainer
 from utils import checkpoint_files
 
+pytestmark = pytest.mark.slow  # runs the scripts on damaged copies of a trained run
+
 SCRIPTS_READING_A_CHECKPOINT = ("eval_image_classifier.py", "predict_image_classifier.py", "export_inference_graph.py")
 
 

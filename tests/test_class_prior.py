@@ -108,6 +108,7 @@ def balanced_run(tmp_path_factory, tiny_diabetic_dir):
     return train_dir
 
 
+@pytest.mark.slow
 def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_split_ones(balanced_run,
                                                                                        tiny_diabetic_dir):
     settings = run_settings.read(balanced_run)
@@ -143,6 +144,7 @@ def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing(
     assert trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], None) is None
 
 
+@pytest.mark.slow
 def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_grade(balanced_run,
                                                                                   tiny_diabetic_dir, tmp_path,
                                                                                   caplog):
@@ -162,6 +164,7 @@ def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_g
     assert len(warnings) == 1 and warnings[0].startswith("WARNING: the grades of ")
 
 
+@pytest.mark.slow
 def test_the_recipe_step_records_frequency_cuts_that_eval_uses_and_training_clears(balanced_run,
                                                                                    tiny_diabetic_dir):
     from tests.model_helpers import run_script

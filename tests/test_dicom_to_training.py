@@ -81,6 +81,7 @@ def decode_split(split_name, dataset_dir):
     return dataset, [(image, int(label), filename.decode()) for image, label, filename in decoded]
 
 
+@pytest.mark.slow
 def test_export_keeps_the_clean_values_and_reports_the_typos(converted):
     png_dir, export_log = converted
     rows = labels_csv_rows(png_dir)
@@ -90,6 +91,7 @@ def test_export_keeps_the_clean_values_and_reports_the_typos(converted):
     assert rows["patient0/cine_frame0001.png"] == rows["patient0/cine_frame0002.png"] == "normal"
 
 
+@pytest.mark.slow
 def test_tfrecords_decode_through_slim_to_the_exported_pixels_and_labels(converted):
     png_dir, _ = converted
     dataset_dir = os.path.join(png_dir, "tfrecords")
@@ -109,6 +111,7 @@ def test_tfrecords_decode_through_slim_to_the_exported_pixels_and_labels(convert
     assert seen["patient0/cine_frame0001.png"] == seen["patient0/cine_frame0002.png"]
 
 
+@pytest.mark.slow
 def test_one_training_step_runs_on_the_dicom_derived_tfrecords(converted, tmp_path):
     png_dir, _ = converted
     status, log = run_script("train_image_classifier.py", f"--train_dir={tmp_path}",

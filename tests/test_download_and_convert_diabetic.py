@@ -235,6 +235,7 @@ def test_a_rerun_keeps_current_images_and_tfrecords_and_overwrite_redoes_all(con
     assert "27 images to preprocess, 0 already done" in caplog.text
 
 
+@pytest.mark.slow
 def test_killed_run_resumes_to_a_complete_dataset(tmp_path):
     dataset_dir = str(tmp_path)
     written = kaggle_sample.write_kaggle_sample(dataset_dir, 10, (1400, 1800), seed=9)

@@ -14,6 +14,8 @@ import pytest
 from datasets import dataset_factory, input_pipeline
 from evaluation import baseline
 
+pytestmark = pytest.mark.slow  # runs the CPU demo end to end
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")
 SHORT_DEMO = {"NUM_PATIENTS": "60", "VALIDATION_SIZE": "40", "TRAIN_STEPS": "150", "IMAGE_SIZE": "128",

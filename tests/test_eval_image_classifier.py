@@ -21,6 +21,8 @@ from tests.model_helpers import (REPO_ROOT, TEST_IMAGE_SIZE, TEST_MODEL, run_scr
                                  shared_train_dir)
 from utils import checkpoint_files
 
+pytestmark = pytest.mark.slow  # runs eval and predict on Inception V3 checkpoints
+
 METRIC_LINE = re.compile(r"^eval/(\w+)\[(.+)\]$", re.MULTILINE)
 
 

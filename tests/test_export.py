@@ -10,6 +10,8 @@ from utils import atomic_files
 from tests.model_helpers import (TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
                                  shared_train_dir, split_predictions)
 
+pytestmark = pytest.mark.slow  # runs export_inference_graph.py and loads its SavedModel
+
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):

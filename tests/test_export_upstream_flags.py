@@ -4,11 +4,14 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from google.protobuf import text_format
 
 from evaluation import export
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, run_script
+
+pytestmark = pytest.mark.slow  # runs export_inference_graph.py on Inception V3
 
 # Calls export_inference_graph.main as a library, without a command line, as upstream's own test does.
 LIBRARY_CALLS = textwrap.dedent("""

@@ -169,6 +169,7 @@ def test_grad_cam_at_the_deepest_map_of_8x8_peaks_on_the_lesion_and_stays_on_the
         assert misses_at_the_last_map >= len(shown) // 2  # why the last map (Mixed_7c's 2x2 there) is not taken
 
 
+@pytest.mark.slow
 def test_feature_map_of_inception_v3_is_mixed_5d_at_128_and_mixed_7c_at_299():
     for size, name in ((128, "Mixed_5d"), (299, "Mixed_7c")):
         with tf.Graph().as_default():
@@ -199,6 +200,7 @@ def test_overlay_keeps_the_image_size_and_colours_the_hot_region_of_the_disc():
     assert picture[39, 0].tolist() == [0, 0, 0]  # off the disc nothing is drawn
 
 
+@pytest.mark.slow
 def test_predict_writes_one_heatmap_per_image(tiny_diabetic_dir, tmp_path_factory, tmp_path):
     train_dir = shared_train_dir(tmp_path_factory)
     split_input = evaluate.dataset_input(dataset_factory.get_dataset("diabetic", "test", tiny_diabetic_dir), 5, 4)
@@ -213,6 +215,7 @@ def test_predict_writes_one_heatmap_per_image(tiny_diabetic_dir, tmp_path_factor
         assert picture.size == (TEST_CONFIG.image_size, TEST_CONFIG.image_size) and picture.mode == "RGB"
 
 
+@pytest.mark.slow
 def test_eval_puts_a_few_heatmaps_into_tensorboard(tiny_diabetic_dir, tmp_path_factory, tmp_path):
     train_dir = shared_train_dir(tmp_path_factory)
     split_input = evaluate.dataset_input(dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir),

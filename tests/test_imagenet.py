@@ -116,6 +116,7 @@ def test_readable_names_put_background_first_and_synsets_in_list_order():
     assert names == {0: "background", 1: "tench", 2: "goldfish, Carassius auratus"}
 
 
+@pytest.mark.slow
 def test_upstream_default_export_command_builds_inception_v3_for_imagenet(tmp_path):
     graph_file = tmp_path / "graph.pb"
     result = run_script("export_inference_graph.py", "--model_name=inception_v3", f"--output_file={graph_file}")

@@ -16,6 +16,8 @@ from tests.test_one_line_errors import stopped_training
 from tests.test_train_image_classifier import small_run, wait_for_log
 from utils import writer_lock
 
+pytestmark = pytest.mark.slow  # runs two script processes side by side
+
 HOLD_LOCK = """import sys, time
 from utils import writer_lock
 with writer_lock.sole_writer(sys.argv[1], "train_dir"):

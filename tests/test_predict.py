@@ -18,6 +18,7 @@ def checkpoint(tmp_path_factory):
     return os.path.join(shared_train_dir(tmp_path_factory), "model.ckpt-2")
 
 
+@pytest.mark.slow
 def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tmp_path):
     submission_file = tmp_path / "submission.csv"
     result = run_script("predict_image_classifier.py", f"--checkpoint_path={checkpoint}", "--dataset_name=diabetic",
@@ -33,6 +34,7 @@ def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tm
     assert all(level in {"0", "1", "2", "3", "4"} for _, level in rows[1:])
 
 
+@pytest.mark.slow
 def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skipped(tiny_diabetic_dir, checkpoint,
                                                                                    tmp_path):
     encoded = read_encoded_images(tiny_diabetic_dir, "test")
@@ -85,6 +87,7 @@ def test_submission_refuses_an_image_listed_twice(tmp_path):
     assert not (tmp_path / "s.csv").exists()
 
 
+@pytest.mark.slow
 def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(checkpoint, tmp_path):
     kaggle_dir = str(tmp_path / "kaggle")
     kaggle_sample.write_kaggle_sample(kaggle_dir, num_patients=2, image_width_range=(700, 900), with_test=True)

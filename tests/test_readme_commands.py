@@ -35,6 +35,8 @@ from tests.checkpoints import save_inception_v3_checkpoint
 from tests.dicom_samples import write_ct_slice
 from utils import run_settings
 
+pytestmark = pytest.mark.slow  # runs README's commands end to end
+
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO_ROOT, "README.md")
 FENCE = re.compile(r"^```(?:bash|sh|shell)\n(.*?)^```", re.S | re.M)

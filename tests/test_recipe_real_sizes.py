@@ -17,6 +17,8 @@ from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
 from utils import run_settings
 
+pytestmark = pytest.mark.slow  # runs the recipe script at its default image sizes
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")
 NUM_PATIENTS = 6

@@ -15,6 +15,8 @@ from datasets import kaggle_sample
 from evaluation import class_prior, grading
 from utils import run_settings
 
+pytestmark = pytest.mark.slow  # runs the recipe script end to end
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")
 TINY_RUN = {"CHECKPOINT_PATH": "none", "TRAIN_STEPS": "3", "IMAGE_SIZE": "112", "BATCH_SIZE": "4",

@@ -15,6 +15,8 @@ from tests.test_eval_image_classifier import METRIC_LINE
 from utils import run_settings
 from tests.test_train_image_classifier import train_in_process
 
+pytestmark = pytest.mark.slow  # trains and evaluates in subprocesses
+
 IMAGE_SIZE = 128  # the smallest size at which Inception V3 keeps its auxiliary head
 
 

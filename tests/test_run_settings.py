@@ -13,6 +13,8 @@ from tests.model_helpers import run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS, TRAIN_STEPS, train_flags
 from utils import run_settings
 
+pytestmark = pytest.mark.slow  # trains, evaluates and predicts in subprocesses
+
 
 def test_record_merges_into_the_file_and_read_returns_it(tmp_path):
     directory = str(tmp_path / "train")

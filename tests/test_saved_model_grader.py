@@ -18,6 +18,8 @@ from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, spli
 from tests.trained_run import CONVERSION, TRAIN_STEPS
 from utils import run_settings
 
+pytestmark = pytest.mark.slow  # exports SavedModels and runs the scripts
+
 CONVERSION_SIZE = CONVERSION["image_size"]
 
 

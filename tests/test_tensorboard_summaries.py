@@ -4,6 +4,7 @@ import io
 import os
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from evaluation import referable_curves, report, screening
@@ -17,6 +18,7 @@ def events(directory):
             for event in tf.train.summary_iterator(path) for value in event.summary.value]
 
 
+@pytest.mark.slow
 def test_training_writes_summaries_at_its_final_step(trained_run):
     train_dir, _, _ = trained_run
     # The run: TRAIN_STEPS steps with --save_summaries_secs=600, so only the final-step write reaches the last.

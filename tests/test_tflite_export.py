@@ -13,6 +13,8 @@ from slim_compat import tf
 from utils import run_settings
 from utils import atomic_files
 
+pytestmark = pytest.mark.slow  # exports SavedModels and converts them to TFLite
+
 SIZE = TRAIN_SETTINGS["train_image_size"]
 # int8 against float32 on the trained run's validation and test images (12): a 2-step model's probabilities lie
 # within a few hundredths of each other, so a flip or two is allowed (measured: all equal, largest probability

@@ -220,6 +220,7 @@ def read_report(directory):
         return json.load(handle)
 
 
+@pytest.mark.slow
 def test_eval_reports_at_the_operating_points_it_fixed_on_validation(trained_run, tmp_path):
     train_dir, tfrecords, _ = trained_run
     model = str(tmp_path / "train")
@@ -250,6 +251,7 @@ def test_eval_reports_at_the_operating_points_it_fixed_on_validation(trained_run
         assert handle.read().count("<img ") == 2 + 2 + 1 + 3  # ROC, confusion matrices, reliability, 3 heatmaps
 
 
+@pytest.mark.slow
 def test_report_dir_on_a_dataset_without_dr_grades_is_a_one_line_error(tmp_path):
     result = run_script("eval_image_classifier.py", f"--checkpoint_path={tmp_path}", "--dataset_name=flowers",
                         f"--dataset_dir={tmp_path}", f"--report_dir={tmp_path / 'report'}",

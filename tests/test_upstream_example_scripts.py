@@ -4,9 +4,13 @@ import os
 import subprocess
 import tarfile
 
+import pytest
+
 from slim_compat import tf
 from tests import upstream_archives
 from tests.model_helpers import REPO_ROOT
+
+pytestmark = pytest.mark.slow  # runs upstream's shell scripts end to end
 
 SCRIPTS = ["finetune_inception_v1_on_flowers.sh", "finetune_inception_v3_on_flowers.sh",
            "finetune_resnet_v1_50_on_flowers.sh", "train_cifarnet_on_cifar10.sh", "train_lenet_on_mnist.sh"]
