@@ -30,6 +30,7 @@ from datasets import diabetic, fundus_conversion, grade_tables, listed_photos
 # The conversion's outputs, by the names its readers know them by here.
 from datasets.fundus_conversion import (PROCESSED_DIR, QUALITY_FILENAME, REPORT_FILENAME,  # noqa: F401
                                         TFRECORDS_DIR, read_conversion)
+from utils import eye_photos
 
 LABELS_CSV = "trainLabels.csv"
 SOLUTION_CSV = "retinopathy_solution.csv"
@@ -79,12 +80,6 @@ def read_solution(csv_path, report):
     return listed_photos.listed_rows(rows, csv_path, report, _solution_row)
 
 
-def patient_id(image_name):
-    """Returns `10` for `10_left` or `10_right`; other names are their own patient."""
-    stem, _, eye = image_name.rpartition("_")
-    return stem if stem and eye in ("left", "right") else image_name
-
-
 def split_by_patient(image_names, validation_size, seed, grades=None):
     """Puts whole patients into validation until it holds at least `validation_size` images.
 
@@ -97,7 +92,7 @@ def split_by_patient(image_names, validation_size, seed, grades=None):
     """
     patients = {}
     for name in image_names:
-        patients.setdefault(patient_id(name), []).append(name)
+        patients.setdefault(eye_photos.patient_id(name), []).append(name)
     order = sorted(patients)
     random.Random(seed).shuffle(order)
     if grades is not None:
@@ -140,10 +135,10 @@ def _test_jobs(dataset_dir, processed, report):
     folder = os.path.join(dataset_dir, "test")
     solution_path = os.path.join(dataset_dir, SOLUTION_CSV)
     if not os.path.exists(solution_path):
-        return listed_photos.blind_jobs(processed, "test", folder, report, patient_id)
+        return listed_photos.blind_jobs(processed, "test", folder, report, eye_photos.patient_id)
     solution = read_solution(solution_path, report)
     found = fundus_conversion.locate(folder, [item.name for item in solution], report, SOLUTION_CSV, IMAGE_EXTENSION)
-    return listed_photos.listed_jobs(processed, solution, found, patient_id)
+    return listed_photos.listed_jobs(processed, solution, found, eye_photos.patient_id)
 
 
 def plan(dataset_dir, validation_size, seed, report, processed):
@@ -164,7 +159,8 @@ def plan(dataset_dir, validation_size, seed, report, processed):
     validation_names = split_by_patient(
         [name for name, _ in present], effective_validation_size(validation_size, len(present)), seed, dict(present))
     listed = [Listed(name, "validation" if name in validation_names else "train", grade) for name, grade in present]
-    return listed_photos.listed_jobs(processed, listed, found, patient_id) + _test_jobs(dataset_dir, processed, report)
+    return (listed_photos.listed_jobs(processed, listed, found, eye_photos.patient_id)
+            + _test_jobs(dataset_dir, processed, report))
 
 
 def run(dataset_dir, validation_size=DEFAULT_VALIDATION_SIZE, seed=0, **options):

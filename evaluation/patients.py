@@ -1,12 +1,12 @@
 """Per-patient figures from per-photo ones: a patient is referable when the worse eye is (worst-eye rule).
 
 Photos are grouped by the patient the dataset names (its `patient` item) or else by the
-conversion's rule (`10_left`, `10_right` -> patient `10`; any other name is its own
-patient), as the split keeps a patient's photos together.
+conversion's rule (utils.eye_photos: `10_left`, `10_right` -> patient `10`; any other name is
+its own patient), as the split keeps a patient's photos together.
 """
 import numpy as np
 
-from datasets.download_and_convert_diabetic import patient_id
+from utils import eye_photos
 
 
 def patient_index(filenames, patient_ids=None):
@@ -16,7 +16,7 @@ def patient_index(filenames, patient_ids=None):
     """
     ids, patient_of = {}, []
     for name, patient in zip(filenames, patient_ids if patient_ids is not None else [""] * len(filenames)):
-        patient_of.append(ids.setdefault(patient or patient_id(name), len(ids)))
+        patient_of.append(ids.setdefault(patient or eye_photos.patient_id(name), len(ids)))
     return np.array(patient_of, dtype=np.int64), list(ids)
 
 

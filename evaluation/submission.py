@@ -5,14 +5,12 @@ have similar grades, so top entries let each eye's prediction borrow from the ot
 """
 import collections
 import csv
-import re
 
 import numpy as np
 
-from utils import atomic_files
+from utils import atomic_files, eye_photos
 
 SUBMISSION_HEADER = ("image", "level")
-EYE_NAME = re.compile(r"^(?P<patient>.+)_(?:left|right)$")
 DEFAULT_OTHER_EYE_WEIGHT = 0.25
 
 
@@ -76,9 +74,9 @@ def other_eye_indices(filenames):
     """
     eyes_of_patient = collections.defaultdict(list)
     for index, name in enumerate(filenames):
-        match = EYE_NAME.match(name)
-        if match:
-            eyes_of_patient[match.group("patient")].append(index)
+        patient = eye_photos.eye_patient(name)
+        if patient:
+            eyes_of_patient[patient].append(index)
     partners = np.arange(len(filenames))
     for eyes in eyes_of_patient.values():
         if len(eyes) == 2:

@@ -18,6 +18,7 @@ from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
 from tests.test_data_utils import jpeg_header_claiming
 from tests.test_datasets import read_all
+from utils import eye_photos
 
 IMAGE_SIZE = 48
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -190,7 +191,7 @@ def test_good_images_round_trip_through_get_split_with_their_labels(converted):
     grades = dict(convert.read_labels(os.path.join(dataset_dir, "trainLabels.csv"), fundus_conversion.Report()))
     present = [name for name in grades if os.path.exists(os.path.join(dataset_dir, "train", name + ".jpeg"))]
     assert set(validation) == convert.split_by_patient(present, 6, seed=0, grades=grades) & set(expected)
-    assert not {convert.patient_id(name) for name in train} & {convert.patient_id(name) for name in validation}
+    assert not {eye_photos.patient_id(name) for name in train} & {eye_photos.patient_id(name) for name in validation}
     assert all(image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) for image, _ in {**train, **validation}.values())
     sizes = dataset_utils.read_split_sizes(os.path.join(dataset_dir, "tfrecords"))
     assert sizes == {"train": len(train), "validation": len(validation), "test": len(written["test"])}

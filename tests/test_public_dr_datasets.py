@@ -18,6 +18,7 @@ from slim_compat import slim, tf
 from tests import public_dr_layouts
 from tests.model_helpers import run_script
 from tests.trained_run import CONVERSION
+from utils import eye_photos
 
 IMAGE_SIZE = 48
 CONVERTERS = {"aptos2019": convert_aptos2019, "messidor2": convert_messidor2, "idrid": convert_idrid,
@@ -192,7 +193,7 @@ def test_kaggle_solution_labels_the_test_photos_public_and_private(tmp_path):
     public, private = (read_split("diabetic", split, tfrecords) for split in ("test_public", "test_private"))
     assert graded(public) == truth["test_public"] and graded(private) == truth["test_private"]
     assert {extras[dataset_utils.PATIENT_FEATURE] for _, extras in private.values()} == {
-        convert_diabetic.patient_id(name) for name in truth["test_private"]}
+        eye_photos.patient_id(name) for name in truth["test_private"]}
     assert graded(read_split("diabetic", "test", tfrecords)) == {**truth["test_public"], **truth["test_private"]}
     assert not [name for name in os.listdir(tfrecords) if name.startswith("diabetic_test_0")]
     os.remove(os.path.join(folder, convert_diabetic.SOLUTION_CSV))
@@ -232,6 +233,7 @@ def eval_flags(train_dir, tfrecords, eval_dir, *extra):
             "--batch_size=4", "--num_heatmaps=0", *extra]
 
 
+@pytest.mark.slow
 def test_a_model_trained_on_diabetic_is_evaluated_on_messidor2(trained_run, messidor2_as_trained, tmp_path):
     train_dir, _, _ = trained_run
     tfrecords, expected = messidor2_as_trained
@@ -250,6 +252,7 @@ def test_a_model_trained_on_diabetic_is_evaluated_on_messidor2(trained_run, mess
                   "photos with crop_threshold=12, image_size=128; convert it again with --crop_threshold=12 "
                   "--image_size=128, or add --override_run_settings"),
 ])
+@pytest.mark.slow
 def test_another_class_meaning_or_preparation_is_a_one_line_error(trained_run, converted, tmp_path, dataset_name,
                                                                   problem):
     train_dir, _, _ = trained_run
