@@ -20,10 +20,10 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from training import trainer
-from utils import interruption
+from utils import interruption, shared_flags
 
 # Upstream's flags, names and defaults unchanged.
-flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
+shared_flags.define_master()
 flags.DEFINE_string("train_dir", "/tmp/tfmodel/", "Directory where checkpoints and event logs are written to.")
 flags.DEFINE_integer("num_clones", 1, "Number of model clones to deploy. Note For historical reasons loss from "
                      "all clones averaged out and learning rate decay happen per clone epochs")
@@ -33,8 +33,7 @@ flags.DEFINE_integer("num_ps_tasks", 0, "The number of parameter servers. If the
                      "are handled locally by the worker.")
 flags.DEFINE_integer("num_readers", None, "The number of TFRecord shards read in parallel. None: one per "
                      "CPU core, tf.data autotuning the reads.")
-flags.DEFINE_integer("num_preprocessing_threads", None, "The number of images decoded and preprocessed in "
-                     "parallel. None: tf.data autotunes it from the CPU cores.")
+shared_flags.define_num_preprocessing_threads(None)
 flags.DEFINE_integer("log_every_n_steps", 10, "The frequency with which logs are printed.")
 flags.DEFINE_integer("save_summaries_secs", 600, "The frequency with which summaries are saved, in seconds.")
 flags.DEFINE_integer("save_interval_secs", 600, "The frequency with which the model is saved, in seconds.")
@@ -53,8 +52,7 @@ flags.DEFINE_float("ftrl_l2", 0.0, "The FTRL l2 regularization strength.")
 flags.DEFINE_float("momentum", 0.9, "The momentum for the MomentumOptimizer and RMSPropOptimizer.")
 flags.DEFINE_float("rmsprop_momentum", 0.9, "Momentum.")
 flags.DEFINE_float("rmsprop_decay", 0.9, "Decay term for RMSProp.")
-flags.DEFINE_integer("quantize_delay", -1, "Unsupported (tf.contrib.quantize is gone from TensorFlow 2): "
-                     "any value >= 0 is an error.")
+shared_flags.define_refused("quantize_delay", "use_grayscale")
 flags.DEFINE_string("learning_rate_decay_type", "exponential", "Specifies how the learning rate is decayed. "
                     "One of fixed, exponential or polynomial")
 flags.DEFINE_float("learning_rate", 0.01, "Initial learning rate.")
@@ -64,22 +62,15 @@ flags.DEFINE_float("learning_rate_decay_factor", 0.94, "Learning rate decay fact
 flags.DEFINE_float("num_epochs_per_decay", 2.0, "Number of epochs after which learning rate decays.")
 flags.DEFINE_bool("sync_replicas", False, "Whether or not to synchronize the replicas during training.")
 flags.DEFINE_integer("replicas_to_aggregate", 1, "The Number of gradients to collect before updating params.")
-flags.DEFINE_float("moving_average_decay", None, "The decay to use for the moving average. If left as None, "
-                   "then moving averages are not used.")
-flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset to load.")
-flags.DEFINE_string("dataset_split_name", "train", "The name of the train/test split.")
-flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
-flags.DEFINE_integer("labels_offset", 0, "An offset for the labels in the dataset. This flag is primarily used "
-                     "to evaluate the VGG and ResNet architectures which do not use a background class for the "
-                     "ImageNet dataset.")
-flags.DEFINE_string("model_name", "inception_v3", "The name of the architecture to train.")
-flags.DEFINE_string("preprocessing_name", None, "The name of the preprocessing to use. If left as `None`, then "
-                    "the model_name flag is used. `fundus` gives rotation/flip augmentation without crops.")
-flags.DEFINE_integer("batch_size", 32, "The number of samples in each batch.")
+shared_flags.define_moving_average_decay()
+shared_flags.define_dataset_name()
+shared_flags.define_dataset_split_name("train")
+shared_flags.define_dataset_dir()
+shared_flags.define_network()
+shared_flags.define_batch_size(32)
 flags.DEFINE_integer("train_image_size", None, "Train image size")
 flags.DEFINE_integer("max_number_of_steps", None, "The maximum number of training steps.")
-flags.DEFINE_bool("use_grayscale", False, "Unsupported here (fundus colour matters): must stay False.")
-flags.DEFINE_string("checkpoint_path", None, "The path to a checkpoint from which to fine-tune.")
+shared_flags.define_checkpoint_path(None, "training fine-tunes from it (None: from scratch).")
 flags.DEFINE_string("checkpoint_exclude_scopes", None, "Comma-separated list of scopes of variables to exclude "
                     "when restoring from a checkpoint.")
 flags.DEFINE_string("trainable_scopes", None, "Comma-separated list of scopes to filter the set of variables "

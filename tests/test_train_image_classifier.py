@@ -215,6 +215,7 @@ def test_restore_shape_mismatch_names_the_variable_and_the_flag(
 
 @pytest.mark.parametrize("flag, error", [
     ("--quantize_delay=0", "--quantize_delay is not supported"),
+    ("--use_grayscale", "--use_grayscale is not supported: the colour of lesions matters for grading"),
     ("--model_name=inception_v9", "Name of network unknown inception_v9"),
     ("--optimizer=lamb", "Optimizer [lamb] was not recognized"),
     ("--checkpoint_path=/nonexistent/inception_v3.ckpt",

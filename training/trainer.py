@@ -10,6 +10,7 @@ from evaluation import class_prior
 from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
+from utils import shared_flags
 from utils import checkpoint_files, flag_checks, run_settings, writer_lock
 
 
@@ -33,11 +34,7 @@ def check_flags(flags):
     flag_checks.fraction(flags, "label_smoothing")
     flag_checks.decay(flags, "moving_average_decay", "batch_norm_decay")
     nets_factory.check_image_size(flags.model_name, flags.train_image_size, "--train_image_size")
-    if flags.quantize_delay is not None and flags.quantize_delay >= 0:
-        raise ValueError("--quantize_delay is not supported: tf.contrib.quantize no longer exists in "
-                         "TensorFlow 2; leave it at -1")
-    if flags.use_grayscale:
-        raise ValueError("--use_grayscale is not supported: the colour of lesions matters for grading")
+    shared_flags.check_refused(flags, "quantize_delay", "use_grayscale")
     losses.check_regression_loss(flags.regression_loss)
     _check_sampling_flags(flags)
     optimization.check_optimizer_name(flags.optimizer)
