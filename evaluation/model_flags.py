@@ -20,6 +20,7 @@ from evaluation import class_prior, evaluator, grading
 from nets import nets_factory
 from utils import run_settings
 from utils import flag_checks
+from utils import shared_flags
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
 flags.disclaim_key_flags()
@@ -52,12 +53,8 @@ CONTRADICTION_REASONS = {"dataset_name": ": its classes are not the ones the mod
 
 def define_model_flags():
     """Defines the flags naming the trained network and how it is run (eval, predict and export)."""
-    flags.DEFINE_string("model_name", "inception_v3", "The name of the architecture.")
-    flags.DEFINE_string("preprocessing_name", None, "The name of the preprocessing to use; defaults to model_name.")
-    flags.DEFINE_integer("labels_offset", 0, "An offset for the labels in the dataset, e.g. 1 for a model "
-                         "trained without the background class.")
-    flags.DEFINE_float("moving_average_decay", None, "The decay to use for the moving average; if given, the "
-                       "moving averages of the weights are restored instead of the weights.")
+    shared_flags.define_network()
+    shared_flags.define_moving_average_decay()
     flags.DEFINE_boolean("tta", False, "Average probabilities over the 8 flips and quarter turns of each image.")
     flags.DEFINE_boolean(OVERRIDE_FLAG, False, "Let flags given explicitly differ from the settings recorded by "
                          f"the checkpoint's training run ({run_settings.SETTINGS_FILE}, which otherwise gives "
@@ -66,12 +63,11 @@ def define_model_flags():
 
 def define_batch_flags():
     """Defines the flags of a pass over images with a checkpoint (eval and predict)."""
-    flags.DEFINE_string("checkpoint_path", "/tmp/tfmodel/",
-                        "The directory where the model was written to or an absolute path to a checkpoint file.")
-    flags.DEFINE_integer("batch_size", 100, "The number of samples in each batch.")
-    flags.DEFINE_integer("num_preprocessing_threads", 4, "The number of images decoded and preprocessed in parallel.")
+    shared_flags.define_checkpoint_path(shared_flags.UPSTREAM_EVAL_CHECKPOINT_PATH, "the model to run.")
+    shared_flags.define_batch_size(100)
+    shared_flags.define_num_preprocessing_threads(4)
     flags.DEFINE_integer("eval_image_size", None, "Eval image size; defaults to the network's size.")
-    flags.DEFINE_string("master", "", "The address of the TensorFlow master to use.")
+    shared_flags.define_master()
 
 
 def define_preparation_flags(default_image_size):
