@@ -38,15 +38,15 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 from datasets import dataset_factory
 from evaluation import evaluate, grading, imageability, model_flags, trial_report
-from utils import interruption, writer_lock
+from utils import interruption, shared_flags, writer_lock
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
 flags.DEFINE_integer("max_num_batches", None, "Max number of batches to evaluate; by default one exact pass.")
 flags.DEFINE_string("eval_dir", "/tmp/tfmodel/", "Directory where the results are saved to.")
-flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset to load.")
-flags.DEFINE_string("dataset_split_name", "test", "The name of the train/test split.")
-flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
+shared_flags.define_dataset_name()
+shared_flags.define_dataset_split_name("test")
+shared_flags.define_dataset_dir()
 flags.DEFINE_string("predictions_file", None, "CSV to write image,label,prediction,prob_0..prob_4 to, "
                     "one row per image of the split (rewritten for each checkpoint).")
 flags.DEFINE_integer("eval_interval_secs", None, "Follow a training run: evaluate each new checkpoint in "
@@ -63,10 +63,7 @@ flags.DEFINE_string("report_dir", None, "Write a screening-trial report of the e
                     "self-contained page) and report.json (referable DR per eye and per patient with 95 % intervals "
                     "at the operating points fixed by --fit_grading on the development split, imageability, "
                     "calibration).")
-flags.DEFINE_bool("quantize", False, "Upstream: evaluate a quantized graph with tf.contrib.quantize; not supported, "
-                  "since tf.contrib does not exist in TensorFlow 2.")
-flags.DEFINE_bool("use_grayscale", False, "Upstream: convert the images to grayscale; not supported, as in "
-                  "training (the colour of lesions matters for grading).")
+shared_flags.define_refused("quantize", "use_grayscale")
 flags.mark_flag_as_required("dataset_dir")
 
 FLAGS = flags.FLAGS
@@ -82,10 +79,7 @@ def main(_):
 
 
 def run():
-    if FLAGS.quantize:
-        raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
-    if FLAGS.use_grayscale:
-        raise ValueError("--use_grayscale is not supported: training here makes colour models only")
+    shared_flags.check_refused(FLAGS, "quantize", "use_grayscale")
     settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
     model_flags.check_flags()
     model_flags.check_dr_grades_flag("fit_grading")

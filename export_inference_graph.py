@@ -29,27 +29,26 @@ from absl import app, flags, logging
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from evaluation import export, model_flags, split_images, tflite_export
-from utils import checkpoint_files, flag_checks, interruption
+from utils import checkpoint_files, flag_checks, interruption, shared_flags
 
 model_flags.define_model_flags()
 model_flags.define_preparation_flags(default_image_size=0)
 flags.DEFINE_boolean("is_training", False, "Whether to save out a training-focused version of the model.")
 flags.DEFINE_integer("image_size", None, "The image size to use; defaults to the network's size.")
 flags.DEFINE_integer("batch_size", None, "Batch size of the input placeholder; None accepts any.")
-flags.DEFINE_string("dataset_name", "imagenet", "The name of the dataset (gives the number of classes).")
+shared_flags.define_dataset_name()
 flags.DEFINE_string("output_file", "", "Where to save the resulting GraphDef.")
-flags.DEFINE_string("dataset_dir", "", "Directory of the dataset's TFRecords: labelled_images' class count (its "
-                    "labels.txt) and, for --tflite_precision=int8, the training images to calibrate on.")
-flags.DEFINE_bool("quantize", False, "Upstream: export a quantized graph with tf.contrib.quantize; "
-                  "not supported, since tf.contrib does not exist in TensorFlow 2.")
+shared_flags.define_dataset_dir("", " Export reads labelled_images' class count (its labels.txt) and, for "
+                                "--tflite_precision=int8, the training images to calibrate on.")
+shared_flags.define_refused("quantize")
 flags.DEFINE_bool("is_video_model", False, "Whether the model takes video clips: a 5-D input placeholder "
                   "[batch, num_frames, size, size, channels].")
 flags.DEFINE_integer("num_frames", None, "Frames per clip of a video model (required with --is_video_model).")
 flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text instead of binary protobuf.")
 flags.DEFINE_bool("use_grayscale", False, "Whether the model takes grayscale images: a 1-channel input "
                   "placeholder.")
-flags.DEFINE_string("checkpoint_path", None, "With --saved_model_dir or --tflite: a checkpoint file, or the "
-                    "directory of the latest one, whose weights the SavedModel (the TFLite file) holds.")
+shared_flags.define_checkpoint_path(None, "with --saved_model_dir or --tflite, the weights the SavedModel (the "
+                                   "TFLite file) holds.")
 flags.DEFINE_string("saved_model_dir", None, "Write a SavedModel serving encoded images here (a new directory).")
 flags.DEFINE_string("tflite", None, "With --checkpoint_path: write a TFLite grader of prepared images here, its "
                     f"metadata next to it (FILE{tflite_export.SIDECAR_SUFFIX}).")
@@ -77,8 +76,7 @@ def main(_):
         raise ValueError("You must supply the path to save to with --output_file (or --saved_model_dir, --tflite)")
     if FLAGS.is_video_model and not FLAGS.num_frames:
         raise ValueError("Number of frames must be specified for video models with --num_frames")
-    if FLAGS.quantize:
-        raise ValueError("--quantize is not supported: tf.contrib.quantize no longer exists in TensorFlow 2")
+    shared_flags.check_refused(FLAGS, "quantize")
     for name in ("saved_model_dir", "tflite"):
         if FLAGS[name].value and not FLAGS.checkpoint_path:
             raise ValueError(f"--{name} needs --checkpoint_path for the weights")

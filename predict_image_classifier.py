@@ -17,15 +17,15 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 import data_utils
 from datasets import dataset_factory
 from evaluation import evaluate, grading, image_folder, model_flags, predict, submission
-from utils import interruption
+from utils import interruption, shared_flags
 
 model_flags.define_model_flags()
 model_flags.define_batch_flags()
 model_flags.define_preparation_flags(data_utils.DEFAULT_IMAGE_SIZE)
 flags.DEFINE_string("submission_file", None, "The CSV to write.")
-flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset the model was trained on.")
-flags.DEFINE_string("dataset_split_name", "test", "The split to predict (ignored with --image_dir).")
-flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored.")
+shared_flags.define_dataset_name("diabetic")  # not upstream's imagenet: utils/shared_flags.py says why
+shared_flags.define_dataset_split_name("test")
+shared_flags.define_dataset_dir()
 flags.DEFINE_string("image_dir", None, "Predict the JPEG/PNG files of this folder instead of a TFRecord split "
                     "(--dataset_dir, if also given, then only tells the number of classes).")
 flags.DEFINE_boolean("combine_eyes", False, "Grade each eye from both of the patient's eyes: with the two-eye "

@@ -6,7 +6,7 @@ Each network trains all its layers on random images for 5 classes (the cross-ent
 logits and auxiliary logits plus weight decay, plain SGD, batch-norm updates), as a full
 fine-tuning step of train_image_classifier.py does, minus the input pipeline. Inception V3,
 the project's default, is measured in the same run as the baseline of the ratio column. Rows
-print as Markdown table rows, ready for README's network table.
+print as Markdown table rows; --results_file docs/results.md writes them into its Networks section.
 
 The cost is in core-seconds (CPU time of all of the process's threads), which other processes
 on a shared machine barely change; the wall-clock seconds, which they do change, print beside it.

@@ -11,7 +11,7 @@ MEASURED_SHARE of the radius and away from the frame's edges:
 
 The bounds were set on ten real EyePACS photographs that Kaggle's graders graded (all
 gradable, the underexposed 10_right included) against blurred, darkened, washed-out and
-disc-less copies of them (README, "Gradability").
+disc-less copies of them (docs/prepare.md, "Real cameras and gradability"; figures in docs/results.md).
 """
 import csv
 from collections import namedtuple

@@ -1,12 +1,18 @@
-"""Every fenced shell command of README.md runs as written, on small generated data.
+"""Every fenced shell command of README.md and of the docs/*.md pages runs as written, on small generated data.
 
-The convention, for whoever adds a command to README.md:
+The convention, for whoever adds a command to README.md or a docs page:
 
+- The pages are README.md, then the docs/*.md pages in the order README first links them (a page README does
+  not link is not run, and tests/test_docs_pages.py fails on it).
 - Commands are the lines of the ```bash (or sh, shell) blocks; a line ending in `\\` continues on the
-  next; comment lines are skipped, and a trailing `# comment` is left to bash.
+  next; comment lines are skipped, and a trailing `# comment` is left to bash. Other fences (```text,
+  ```python) are not run: a figure's command in docs/results.md is quoted in `backticks`, not fenced.
 - README's first block (setup + demo; setup + tests) is not run here: tests/test_end_to_end.py runs the
-  demo's steps on a smaller sample, and the second command is this suite itself.
-- Every other command runs in README order, on what the earlier ones wrote, as a reader would run them:
+  demo's steps on a smaller sample, and the second command is this suite itself. Long jobs (the demo, a
+  bench, the test suite) are therefore never fenced elsewhere; name them in `backticks`.
+- A command runs once: a page may repeat one that README (or an earlier page) already showed, with the same
+  words (spacing aside), and it is not run again.
+- Every other command runs in page order, on what the earlier ones wrote, as a reader would run them:
   in a scratch folder that links the repository's top-level files and folders (so relative outputs such as
   graph.pb, export/1 or png/ stay out of the checkout), with the virtual environment's bin folder first on
   PATH (`python`, `tensorboard`, `saved_model_cli`).
@@ -31,15 +37,14 @@ import numpy as np
 import pytest
 
 from datasets import kaggle_sample
+from tests import doc_pages
 from tests.checkpoints import save_inception_v3_checkpoint
 from tests.dicom_samples import write_ct_slice
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs README's commands end to end
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-README = os.path.join(REPO_ROOT, "README.md")
-FENCE = re.compile(r"^```(?:bash|sh|shell)\n(.*?)^```", re.S | re.M)
+REPO_ROOT = doc_pages.REPO_ROOT
 PLACEHOLDERS = {
     "DIR": "a Kaggle-layout folder: trainLabels.csv, train/ and test/ photographs of 400-600 px",
     "CKPT": "a folder with inception_v3.ckpt (ImageNet's variable names and shapes, random weights)",
@@ -54,25 +59,23 @@ READY_TIMEOUT_SECS = 300
 COMMAND_TIMEOUT_SECS = 300
 
 
-def readme_blocks(text):
-    """Returns the commands of each fenced shell block after the first: [[command, ...], ...]."""
-    blocks = []
-    for body in FENCE.findall(text)[1:]:
-        commands, pending = [], ""
-        for line in body.splitlines():
-            if line.rstrip().endswith("\\"):
-                pending += line.rstrip()[:-1] + " "
-                continue
-            command = (pending + line).strip()
-            pending = ""
-            if command and not command.startswith("#"):
-                commands.append(command)
-        blocks.append(commands)
+def documented_blocks():
+    """The blocks of every page to run, in order, each command only at its first appearance."""
+    blocks, seen = [], set()
+    for page in doc_pages.pages():
+        page_blocks = doc_pages.fenced_blocks(doc_pages.read(page))
+        for block in page_blocks[1:] if page == doc_pages.README else page_blocks:
+            new = [command for command in block if " ".join(command.split()) not in seen]
+            seen.update(" ".join(command.split()) for command in new)
+            if new:
+                blocks.append(new)
     return blocks
 
 
-BLOCKS = readme_blocks(open(README, encoding="utf-8").read())
+BLOCKS = documented_blocks()
 COMMANDS = [command for block in BLOCKS for command in block]
+README_COMMANDS = [command for block in doc_pages.fenced_blocks(doc_pages.read(doc_pages.README))[1:]
+                   for command in block]
 
 
 def free_port():
@@ -114,7 +117,7 @@ class World:
         self.values = {"DIR": dataset_dir, "CKPT": checkpoint_dir, "TRAIN": os.path.join(root, "train"),
                        "EVAL_DIR": os.path.join(root, "eval"),
                        "PHOTO": os.path.join(dataset_dir, "test", sample["test"][0] + ".jpeg")}
-        # The worker's own server, which README addresses as localhost:2222, is w0's: I is 0.
+        # The worker's own server, which docs/distributed.md addresses as localhost:2222, is w0's: I is 0.
         worker_port = free_port()
         ports = {"localhost:2222": worker_port, "ps0:2222": free_port(), "w0:2222": worker_port,
                  "w1:2222": free_port()}
@@ -194,7 +197,7 @@ def workers(command):
 
 
 def run_command(world, command):
-    """Runs one substituted README command as the module docstring says; returns None or the failure."""
+    """Runs one substituted documented command as the module docstring says; returns None or the failure."""
     server = next((mark for name, mark in SERVER_READY.items() if name in command), None)
     if command.endswith("&") and server is None:
         return "a command started with & must be a server of SERVER_READY (bounded check)"
@@ -220,7 +223,7 @@ def run_command(world, command):
 
 @pytest.fixture(scope="module")
 def readme_results(tmp_path_factory):
-    """{README command: None or why it failed}, running every block in order."""
+    """{documented command: None or why it failed}, running every block in order."""
     world = World(str(tmp_path_factory.mktemp("readme")))
     results = {}
     try:
@@ -236,12 +239,14 @@ def readme_results(tmp_path_factory):
     return results
 
 
-def test_readme_has_the_documented_commands():
-    scripts = " ".join(COMMANDS)
+def test_readme_has_one_command_per_job_and_the_pages_the_rest():
+    readme = " ".join(README_COMMANDS)
     for script in ("download_and_convert_data.py", "train_image_classifier.py", "eval_image_classifier.py",
-                   "predict_image_classifier.py", "export_inference_graph.py", "saved_model_cli", "tensorboard",
-                   "dicom_to_png.py", "scripts/start_server.py"):
-        assert script in scripts
+                   "predict_image_classifier.py", "export_inference_graph.py", "tensorboard", "dicom_to_png.py"):
+        assert script in readme
+    documented = " ".join(COMMANDS)
+    for script in ("saved_model_cli", "scripts/start_server.py", "--tflite", "bench/bench_real_photos.py"):
+        assert script in documented
     assert not [command for command in COMMANDS if "..." in command or "[--" in command]
 
 

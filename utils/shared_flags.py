@@ -12,6 +12,8 @@ need different ones, and then for one of these reasons:
 - predict_image_classifier.py's --dataset_name is `diabetic`, not upstream's `imagenet`: it writes
   DR grades, and a checkpoint without a recorded training run is graded as a DR model (a recorded
   run's dataset is the default otherwise, as in eval and export).
+- export_inference_graph.py keeps upstream's --dataset_dir default, "" (the others' is None), and
+  its --checkpoint_path is optional (None: a GraphDef without weights).
 - export_inference_graph.py defines its own --batch_size (the input placeholder's first dimension,
   None: any, not a batch of images read) and --use_grayscale (a 1-channel input it builds, where the
   other scripts refuse the flag).
@@ -53,9 +55,9 @@ def define_dataset_split_name(default):
     flags.DEFINE_string("dataset_split_name", default, "The name of the train/test split.")
 
 
-def define_dataset_dir(extra_help=""):
+def define_dataset_dir(default=None, extra_help=""):
     """Defines --dataset_dir; `extra_help` says what else a script reads from it."""
-    flags.DEFINE_string("dataset_dir", None, "The directory where the dataset files are stored." + extra_help)
+    flags.DEFINE_string("dataset_dir", default, "The directory where the dataset files are stored." + extra_help)
 
 
 def define_network():
