@@ -26,7 +26,7 @@
 # initialisation with the demo's settings and sizes (VALIDATION_SIZE [60]), for small sets and CPUs.
 # With KAGGLE_DIR: VALIDATION_SIZE [5126], IMAGE_SIZE [299], BATCH_SIZE [32], LOGITS_STEPS [5000],
 # FINETUNE_ALL_LAYERS [0], ALL_LAYERS_STEPS [5000], SEED [unset].
-# RECIPE=kaggle swaps the book's recipe for the Kaggle winners' (README, "Kaggle-mode recipe"):
+# RECIPE=kaggle swaps the book's recipe for the Kaggle winners' (docs/train.md, "Kaggle-mode recipe"):
 # Graham-normalised images at IMAGE_SIZE [512], a grade regression head next to the softmax,
 # balanced sampling, all layers fine-tuned after the logits warm-up, QWK thresholds and the two-eye
 # fusion fitted on validation, and a submission graded with both. From random initialisation (the
@@ -132,7 +132,7 @@ case "${RECIPE:-book}" in
     eval_extra=(--fit_grading)
     predict_extra=(--combine_eyes)
     if [ "$SCRATCH" = 0 ]; then
-      # Graham's normalisation did not help from random initialisation on the sample (README, Benchmarks).
+      # Graham's normalisation did not help from random initialisation on the sample (docs/results.md).
       TFRECORDS=$DATASET_DIR/tfrecords_graham
       prepare_extra=(--graham)
     fi ;;
@@ -169,7 +169,7 @@ if [ "$SCRATCH" = 1 ]; then
     schedule_text="learning rate 0.001 falling linearly to 0.00001"
   fi
   stage "Train Inception V3 from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px, $schedule_text"
-  # Settings measured for a short run (README, "What the demo shows"): batch-norm decay 0.9 lets the moving
+  # Settings measured for a short run (docs/train.md, "The demo"): batch-norm decay 0.9 lets the moving
   # statistics used at evaluation follow the weights within a few hundred steps (0.9997 would not);
   # Adam needs its usual epsilon, since upstream's --opt_epsilon=1.0 (meant for RMSProp) turns it
   # into a slow momentum SGD.

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow  # exports SavedModels and converts them to TFLite
 SIZE = TRAIN_SETTINGS["train_image_size"]
 # int8 against float32 on the trained run's validation and test images (12): a 2-step model's probabilities lie
 # within a few hundredths of each other, so a flip or two is allowed (measured: all equal, largest probability
-# difference 0.002; the demo's 300-step model: 59 of 60 validation grades, see README).
+# difference 0.002; the demo's 300-step model: 59 of 60 validation grades, see docs/results.md).
 INT8_MIN_AGREEMENT = 0.8
 MOBILENETS = ("mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large")
 MOBILENET_SIZE = 96
