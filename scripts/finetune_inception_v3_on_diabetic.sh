@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The book's pipeline for diabetic-retinopathy grading with Inception V3, end to end.
+# The book's pipeline for diabetic-retinopathy grading with Inception V3 (or a MobileNet), end to end.
 #
 # Usage (from anywhere):
 #   scripts/finetune_inception_v3_on_diabetic.sh                    # CPU demo on an embedded sample
@@ -12,7 +12,12 @@
 #   3. optionally (FINETUNE_ALL_LAYERS=1) fine-tune all layers from step 2's result;
 #   4. evaluate on the validation split (QWK, referable-DR figures, confusion matrix);
 #   5. write the Kaggle submission for the blind test split, if there is one.
-# Outputs go under OUTPUT_DIR (default KAGGLE_DIR/inception_v3).
+# Outputs go under OUTPUT_DIR (default KAGGLE_DIR/MODEL).
+#
+# MODEL [inception_v3] picks the network: mobilenet_v2, mobilenet_v3_small or mobilenet_v3_large train a
+# camera-sized grader the same way (from their own ImageNet checkpoints, new Logits only; default size 224 in
+# the book's recipe). TFLITE=float32|float16|int8 also exports the trained model to OUTPUT_DIR/grader_TFLITE.tflite
+# (evaluation/tflite_export.py; int8 calibrates on the training images).
 #
 # Without an argument it writes a small Kaggle-layout sample (skimage's real fundus photo with
 # grade-dependent lesions) into OUTPUT_DIR (default demo_output/) and runs the same steps at
@@ -40,7 +45,30 @@ set -euo pipefail
 # Paths given relative to the caller's folder; the steps below run from the repository root.
 absolute() { case "$1" in /*|"") echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
 
-CHECKPOINT_URL=http://download.tensorflow.org/models/inception_v3_2016_08_28.tar.gz
+# Per network: its name in the log, the ImageNet checkpoint (upstream TF-Slim's archive and the checkpoint in it),
+# the new layers a fine-tune trains from scratch, and the book's default image size. All of them take images in
+# [-1, 1], as the fundus preprocessing gives them (upstream preprocesses them all as Inception does).
+MODEL=${MODEL:-inception_v3}
+case "$MODEL" in
+  inception_v3) MODEL_TITLE="Inception V3" NEW_LAYERS=InceptionV3/Logits,InceptionV3/AuxLogits BOOK_SIZE=299
+    CHECKPOINT_URL=http://download.tensorflow.org/models/inception_v3_2016_08_28.tar.gz
+    CHECKPOINT_FILE=inception_v3.ckpt ;;
+  mobilenet_v2) MODEL_TITLE="MobileNet V2" NEW_LAYERS=MobilenetV2/Logits BOOK_SIZE=224
+    CHECKPOINT_URL=https://storage.googleapis.com/mobilenet_v2/checkpoints/mobilenet_v2_1.0_224.tgz
+    CHECKPOINT_FILE=mobilenet_v2_1.0_224.ckpt ;;
+  mobilenet_v3_small) MODEL_TITLE="MobileNet V3 small" NEW_LAYERS=MobilenetV3/Logits BOOK_SIZE=224
+    CHECKPOINT_URL=https://storage.googleapis.com/mobilenet_v3/checkpoints/v3-small_224_1.0_float.tgz
+    CHECKPOINT_FILE=v3-small_224_1.0_float/ema/model-388500 ;;
+  mobilenet_v3_large) MODEL_TITLE="MobileNet V3 large" NEW_LAYERS=MobilenetV3/Logits BOOK_SIZE=224
+    CHECKPOINT_URL=https://storage.googleapis.com/mobilenet_v3/checkpoints/v3-large_224_1.0_float.tgz
+    CHECKPOINT_FILE=v3-large_224_1.0_float/ema/model-540000 ;;
+  *) echo "$0: MODEL must be inception_v3, mobilenet_v2, mobilenet_v3_small or mobilenet_v3_large, not $MODEL" >&2
+     exit 2 ;;
+esac
+case "${TFLITE:-}" in
+  ""|float32|float16|int8) ;;
+  *) echo "$0: TFLITE must be float32, float16 or int8, not $TFLITE" >&2; exit 2 ;;
+esac
 DATASET_DIR=""
 CHECKPOINT_PATH=${CHECKPOINT_PATH:-}
 for argument in "$@"; do
@@ -63,23 +91,23 @@ stage() { echo; echo "=== [$(date +%H:%M:%S), ${SECONDS}s] $*"; }
 # Downloads and unpacks the ImageNet checkpoint into $1 unless it is there; prints its path.
 fetch_imagenet_checkpoint() {
   local folder=$1
-  if [ ! -f "$folder/inception_v3.ckpt.index" ] && [ ! -f "$folder/inception_v3.ckpt" ]; then
+  if [ ! -f "$folder/$CHECKPOINT_FILE.index" ] && [ ! -f "$folder/$CHECKPOINT_FILE" ]; then
     mkdir -p "$folder"
     echo "Downloading $CHECKPOINT_URL ..." >&2
     if ! "$PYTHON" -c "import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])" \
-        "$CHECKPOINT_URL" "$folder/inception_v3.tar.gz.part" 2>/dev/null; then
-      rm -f "$folder/inception_v3.tar.gz.part"
+        "$CHECKPOINT_URL" "$folder/$MODEL.tar.gz.part" 2>/dev/null; then
+      rm -f "$folder/$MODEL.tar.gz.part"
       echo "$0: cannot download the ImageNet checkpoint ($CHECKPOINT_URL)." >&2
-      echo "  Download and unpack it where the network allows (tar -xzf gives inception_v3.ckpt), then" >&2
-      echo "  rerun with CHECKPOINT_PATH=/path/to/inception_v3.ckpt or --checkpoint_path=/path/to/inception_v3.ckpt" >&2
-      echo "  (or put inception_v3.ckpt into $folder). CHECKPOINT_PATH=none trains from random initialisation" >&2
+      echo "  Download and unpack it where the network allows (tar -xzf gives $CHECKPOINT_FILE), then" >&2
+      echo "  rerun with CHECKPOINT_PATH=/path/to/$CHECKPOINT_FILE or --checkpoint_path=/path/to/$CHECKPOINT_FILE" >&2
+      echo "  (or unpack it into $folder). CHECKPOINT_PATH=none trains from random initialisation" >&2
       echo "  instead, with the CPU demo's settings (for small sets only)." >&2
       exit 1
     fi
-    tar -xzf "$folder/inception_v3.tar.gz.part" -C "$folder"
-    rm "$folder/inception_v3.tar.gz.part"
+    tar -xzf "$folder/$MODEL.tar.gz.part" -C "$folder"
+    rm "$folder/$MODEL.tar.gz.part"
   fi
-  echo "$folder/inception_v3.ckpt"
+  echo "$folder/$CHECKPOINT_FILE"
 }
 
 # SAMPLE: the data is the generated sample; SCRATCH: training starts from random initialisation.
@@ -102,7 +130,7 @@ else
   SAMPLE=0 SCRATCH=0
   [ "$CHECKPOINT_PATH" != none ] || SCRATCH=1
   [ -f "$DATASET_DIR/trainLabels.csv" ] || { echo "$0: $DATASET_DIR has no trainLabels.csv (Kaggle layout expected)" >&2; exit 1; }
-  OUTPUT_DIR=${OUTPUT_DIR:-$DATASET_DIR/inception_v3}
+  OUTPUT_DIR=${OUTPUT_DIR:-$DATASET_DIR/$MODEL}
 fi
 if [ "$SCRATCH" = 1 ]; then
   VALIDATION_SIZE=${VALIDATION_SIZE:-60}
@@ -111,7 +139,7 @@ if [ "$SCRATCH" = 1 ]; then
   BATCH_SIZE=${BATCH_SIZE:-16}
 else
   VALIDATION_SIZE=${VALIDATION_SIZE:-5126}
-  if [ "${RECIPE:-book}" = kaggle ]; then IMAGE_SIZE=${IMAGE_SIZE:-512}; else IMAGE_SIZE=${IMAGE_SIZE:-299}; fi
+  if [ "${RECIPE:-book}" = kaggle ]; then IMAGE_SIZE=${IMAGE_SIZE:-512}; else IMAGE_SIZE=${IMAGE_SIZE:-$BOOK_SIZE}; fi
   BATCH_SIZE=${BATCH_SIZE:-32}
   LOGITS_STEPS=${LOGITS_STEPS:-5000}
   ALL_LAYERS_STEPS=${ALL_LAYERS_STEPS:-5000}
@@ -157,7 +185,7 @@ stage "Sample grid of the preprocessed training images"
 "$PYTHON" -m datasets.sample_grid --dataset_dir="$TFRECORDS" --output="$OUTPUT_DIR/sample_grid.png" \
   --tile_size="$IMAGE_SIZE"
 
-common=(--dataset_name=diabetic --dataset_dir="$TFRECORDS" --model_name=inception_v3 --preprocessing_name=fundus)
+common=(--dataset_name=diabetic --dataset_dir="$TFRECORDS" --model_name="$MODEL" --preprocessing_name=fundus)
 
 if [ "$SCRATCH" = 1 ]; then
   schedule=(--learning_rate_decay_type=fixed) schedule_text="learning rate 0.001"
@@ -168,7 +196,7 @@ if [ "$SCRATCH" = 1 ]; then
               --num_epochs_per_decay="$(awk "BEGIN { print $TRAIN_STEPS * $BATCH_SIZE / $train_images }")")
     schedule_text="learning rate 0.001 falling linearly to 0.00001"
   fi
-  stage "Train Inception V3 from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px, $schedule_text"
+  stage "Train $MODEL_TITLE from random initialisation: $TRAIN_STEPS steps of $BATCH_SIZE images at ${IMAGE_SIZE}px, $schedule_text"
   # Settings measured for a short run (docs/train.md, "The demo"): batch-norm decay 0.9 lets the moving
   # statistics used at evaluation follow the weights within a few hundred steps (0.9997 would not);
   # Adam needs its usual epsilon, since upstream's --opt_epsilon=1.0 (meant for RMSProp) turns it
@@ -188,11 +216,10 @@ if [ "$SCRATCH" = 1 ]; then
     echo "(no step-0 checkpoint left in $TRAIN_DIR, a resumed run: the untrained model is not evaluated)"
   fi
 else
-  stage "Fine-tune Logits/AuxLogits from $CHECKPOINT_PATH: $LOGITS_STEPS steps"
+  stage "Fine-tune ${NEW_LAYERS//,/ and } from $CHECKPOINT_PATH: $LOGITS_STEPS steps"
   "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
     --checkpoint_path="$CHECKPOINT_PATH" \
-    --checkpoint_exclude_scopes=InceptionV3/Logits,InceptionV3/AuxLogits,GradeRegression \
-    --trainable_scopes=InceptionV3/Logits,InceptionV3/AuxLogits,GradeRegression \
+    --checkpoint_exclude_scopes="$NEW_LAYERS,GradeRegression" --trainable_scopes="$NEW_LAYERS,GradeRegression" \
     --train_image_size="$IMAGE_SIZE" --batch_size="$BATCH_SIZE" --max_number_of_steps="$LOGITS_STEPS" \
     --optimizer=rmsprop --learning_rate=0.01 --learning_rate_decay_type=fixed --weight_decay=0.00004 \
     "${train_extra[@]}"
@@ -234,6 +261,13 @@ if grep -q '^test:' "$TFRECORDS/split_sizes.txt" 2>/dev/null; then
     "${predict_extra[@]}"
 fi
 
+if [ -n "${TFLITE:-}" ]; then
+  TFLITE_FILE=$OUTPUT_DIR/grader_$TFLITE.tflite
+  stage "Export the trained model to TFLite ($TFLITE) for phones and cameras: $TFLITE_FILE"
+  "$PYTHON" export_inference_graph.py --checkpoint_path="$TRAIN_DIR" --tflite="$TFLITE_FILE" \
+    --tflite_precision="$TFLITE" --dataset_dir="$TFRECORDS"
+fi
+
 stage "Summary"
 models=(--predictions="trained model=$EVAL_DIR/predictions.csv")
 if [ ${#eval_extra[@]} -gt 0 ]; then
@@ -252,3 +286,7 @@ echo "Pictures:"
 echo "  $OUTPUT_DIR/sample_grid.png       (preprocessed training images by grade)"
 echo "  $EVAL_DIR/confusion_matrix.png  (validation confusion matrix of the trained model)"
 echo "  $EVAL_DIR/report/report.html    (screening-trial report: per eye and per patient, with 95 % intervals)"
+if [ -n "${TFLITE:-}" ]; then
+  echo "TFLite grader (prepared uint8 images in; its metadata in ${TFLITE_FILE}.json):"
+  echo "  $TFLITE_FILE  ($(awk -v bytes="$(wc -c < "$TFLITE_FILE")" 'BEGIN { printf "%.2f MB", bytes / 1e6 }'))"
+fi

@@ -6,6 +6,7 @@ network's smallest size): what is checked is that every stage runs on the user's
 records what it did, and leaves the outputs a user looks at, not how well it grades.
 """
 import csv
+import json
 import os
 import subprocess
 
@@ -13,6 +14,7 @@ import pytest
 
 from datasets import kaggle_sample
 from evaluation import class_prior, grading
+from slim_compat import tf
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs the recipe script end to end
@@ -113,3 +115,45 @@ def test_demo_draws_its_sample_with_the_grade_distribution_and_seed_asked_for(tm
     assert "--grade_distribution=1,2,3: expected sample or kaggle or five comma-separated" in result.stderr
     assert "kaggle_sample_2_1-2-3_seed7" in result.stdout
     assert not os.path.exists(os.path.join(tmp_path, "kaggle_sample_2_1-2-3_seed7", "trainLabels.csv"))
+
+
+@pytest.fixture(scope="module")
+def mobilenet_run(kaggle_dir, tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("mobilenet")
+    result = run_script(kaggle_dir, output_dir, MODEL="mobilenet_v3_small", TFLITE="int8")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return output_dir, result.stdout + result.stderr
+
+
+def test_model_mobilenet_v3_small_trains_a_mobilenet_and_prints_the_summary(mobilenet_run):
+    output_dir, printed = mobilenet_run
+    assert "Train MobileNet V3 small from random initialisation: 3 steps of 4 images at 112px" in printed
+    checkpoint = tf.train.latest_checkpoint(os.path.join(output_dir, "train"))
+    names = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    assert names["MobilenetV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 1024, 5]
+    assert not [name for name in names if name.startswith("InceptionV3")]
+    assert run_settings.read(os.path.join(output_dir, "train"))["model_name"] == "mobilenet_v3_small"
+    lines = printed.splitlines()
+    assert any("QuadraticWeightedKappa" in line and "Mean_Recall" in line for line in lines)
+    assert any(line.startswith("trained model") for line in lines)
+
+
+def test_tflite_asked_for_exports_the_trained_model_and_names_the_file_with_its_size(mobilenet_run):
+    output_dir, printed = mobilenet_run
+    path = os.path.join(output_dir, "grader_int8.tflite")
+    with open(path + ".json") as handle:
+        sidecar = json.load(handle)
+    assert sidecar["model_name"] == "mobilenet_v3_small" and sidecar["precision"] == "int8"
+    assert f"  {path}  ({os.path.getsize(path) / 1e6:.2f} MB)" in printed.splitlines()
+
+
+@pytest.mark.parametrize("knob, message", [
+    ({"MODEL": "resnet_v1_50"}, "MODEL must be inception_v3, mobilenet_v2, mobilenet_v3_small or mobilenet_v3_large, "
+                                "not resnet_v1_50"),
+    ({"TFLITE": "int4"}, "TFLITE must be float32, float16 or int8, not int4")])
+def test_an_unknown_model_or_tflite_precision_is_refused_in_one_line_before_any_work(kaggle_dir, tmp_path, knob,
+                                                                                    message):
+    result = run_script(kaggle_dir, tmp_path, **knob)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"{SCRIPT}: {message}"]
+    assert os.listdir(tmp_path) == []
