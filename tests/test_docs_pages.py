@@ -1,4 +1,4 @@
-"""README.md is a short front door that starts with its two commands; it links every docs page; no link is dead."""
+"""README.md is a short front door starting with its two commands; it links every docs page; no dead link or long job."""
 import glob
 import os
 import re
@@ -11,6 +11,9 @@ FIRST_COMMANDS = ["bash scripts/setup.sh && bash scripts/finetune_inception_v3_o
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 CODE = re.compile(r"^```.*?^```|`[^`\n]*`", re.S | re.M)
 HEADING = re.compile(r"^#+ (.+)$", re.M)
+# Fenced commands run in tests/test_readme_commands.py, so none may start a long job; the one fenced bench
+# prepares DIR's few photographs in seconds.
+LONG_JOBS = re.compile(r"scripts/(setup|finetune_|train_)|pytest|bench/(?!bench_real_photos\.py)")
 
 
 def anchor(heading):
@@ -25,6 +28,14 @@ def test_readme_is_at_most_200_lines_and_starts_with_the_demo_and_the_test_suite
     assert first_fence.group(1) == "bash"
     assert first_fence.group(2).splitlines() == FIRST_COMMANDS
     assert '.venv/bin/python -m pytest -q -m "not slow" tests' in text
+
+
+def test_no_page_fences_a_long_job_after_readmes_first_block():
+    fenced = [command for page in doc_pages.pages() for block in doc_pages.fenced_blocks(doc_pages.read(page))
+              for command in block]
+    assert fenced[:2] == FIRST_COMMANDS
+    assert not [command for command in fenced[2:] if LONG_JOBS.search(command)]
+    assert LONG_JOBS.search("python bench/bench_recipe.py --configs demo") and LONG_JOBS.search(FIRST_COMMANDS[1])
 
 
 def test_readme_links_every_docs_page():

@@ -8,8 +8,9 @@ The convention, for whoever adds a command to README.md or a docs page:
   next; comment lines are skipped, and a trailing `# comment` is left to bash. Other fences (```text,
   ```python) are not run: a figure's command in docs/results.md is quoted in `backticks`, not fenced.
 - README's first block (setup + demo; setup + tests) is not run here: tests/test_end_to_end.py runs the
-  demo's steps on a smaller sample, and the second command is this suite itself. Long jobs (the demo, a
-  bench, the test suite) are therefore never fenced elsewhere; name them in `backticks`.
+  demo's steps on a smaller sample, and the second command is this suite itself. Long jobs (the demo and
+  example scripts, the test suite, a bench that trains or times networks) are never fenced on any page: quote
+  them in `backticks`, as docs/results.md does (tests/test_docs_pages.py checks it).
 - A command runs once: a page may repeat one that README (or an earlier page) already showed, with the same
   words (spacing aside), and it is not run again.
 - Every other command runs in page order, on what the earlier ones wrote, as a reader would run them:
