@@ -1,4 +1,4 @@
-"""README.md is a short front door starting with its two commands; it links every docs page; no dead link or long job."""
+"""README starts with its two commands in at most 200 lines, links every docs page; no dead link, no long job."""
 import glob
 import os
 import re
