@@ -37,7 +37,7 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from datasets import dataset_factory
-from evaluation import evaluate, grading, imageability, model_flags, trial_report
+from evaluation import evaluate, imageability, model_flags, trial_report
 from utils import interruption, shared_flags, writer_lock
 
 model_flags.define_model_flags()
@@ -80,26 +80,27 @@ def main(_):
 
 def run():
     shared_flags.check_refused(FLAGS, "quantize", "use_grayscale")
-    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
+    description = model_flags.read_description(FLAGS.checkpoint_path)
     model_flags.check_flags()
-    model_flags.check_dr_grades_flag("fit_grading")
-    model_flags.check_dr_grades_flag("report_dir")
+    model_flags.check_image_size(description)
+    model_flags.check_dr_grades_flag("fit_grading", description)
+    model_flags.check_dr_grades_flag("report_dir", description)
     model_flags.check_outputs()
-    dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
-    model_flags.check_preparation(settings, dataset)
-    num_classes = dataset.num_classes - FLAGS.labels_offset
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
+    dataset = dataset_factory.get_dataset(description.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
+    model_flags.check_preparation(description, dataset)
+    num_classes = dataset.num_classes - description.labels_offset
+    description = model_flags.with_num_classes(description, num_classes)
     eval_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size, FLAGS.num_preprocessing_threads,
-                                        FLAGS.labels_offset)
+                                        description.labels_offset)
     report_request = FLAGS.report_dir and trial_report.ReportRequest(
-        FLAGS.report_dir, f"{FLAGS.dataset_name}, split {FLAGS.dataset_split_name}",
-        imageability.conversion_photos(FLAGS.dataset_dir, FLAGS.dataset_name, FLAGS.dataset_split_name))
+        FLAGS.report_dir, f"{description.dataset_name}, split {FLAGS.dataset_split_name}",
+        imageability.conversion_photos(FLAGS.dataset_dir, description.dataset_name, FLAGS.dataset_split_name))
     with writer_lock.sole_writer(FLAGS.eval_dir, "eval_dir"):
-        evaluate.evaluate(FLAGS.checkpoint_path, eval_input, config, FLAGS.eval_dir,
+        evaluate.evaluate(FLAGS.checkpoint_path, eval_input, model_flags.model_config(description), FLAGS.eval_dir,
                           predictions_file=FLAGS.predictions_file, max_num_batches=FLAGS.max_num_batches,
                           master=FLAGS.master, eval_interval_secs=FLAGS.eval_interval_secs,
                           max_evals=FLAGS.max_evals, timeout=FLAGS.timeout,
-                          grading_record=settings.get(grading.GRADING), fit_grading=FLAGS.fit_grading,
+                          model_grading=description.grading, fit_grading=FLAGS.fit_grading,
                           num_heatmaps=FLAGS.num_heatmaps, report_request=report_request)
 
 

@@ -82,29 +82,30 @@ def main(_):
             raise ValueError(f"--{name} needs --checkpoint_path for the weights")
     if FLAGS.tflite:
         check_tflite_flags()
-    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
-    if FLAGS.saved_model_dir and FLAGS.prepare_image_size and FLAGS.graham:
+    description = model_flags.read_description(FLAGS.checkpoint_path)
+    preparation = model_flags.preparation(description)
+    if FLAGS.saved_model_dir and preparation and preparation.graham:
         raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
                          "export with --prepare_image_size=0 and send it images converted with --graham")
-    num_classes = model_flags.num_classes(settings)
+    description = model_flags.with_num_classes(description)
     checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir or FLAGS.tflite else None
     flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir", "tflite")
     if FLAGS.output_file:
         graph_def = export.inference_graph_def(
-            FLAGS.model_name, num_classes, FLAGS.image_size, FLAGS.batch_size, FLAGS.is_training,
+            description.model_name, description.num_classes, description.image_size, FLAGS.batch_size,
+            FLAGS.is_training,
             num_frames=FLAGS.num_frames if FLAGS.is_video_model else None,
             num_channels=1 if FLAGS.use_grayscale else 3)
         export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if not checkpoint:
         return
-    config = model_flags.model_config(num_classes, FLAGS.image_size, settings)
-    preparation = (export.Preparation(FLAGS.prepare_image_size, FLAGS.crop_threshold, FLAGS.crop_mode)
-                   if FLAGS.prepare_image_size else None)
-    metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation, settings)
+    config = model_flags.model_config(description)
+    metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation,
+                                      description)
     if FLAGS.saved_model_dir:
         export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
     if FLAGS.tflite:
-        export_tflite(checkpoint, config, preparation, metadata, settings)
+        export_tflite(checkpoint, config, preparation, metadata, description)
 
 
 def check_tflite_flags():
@@ -118,18 +119,19 @@ def check_tflite_flags():
                          "folder the model was trained on")
 
 
-def export_tflite(checkpoint, config, preparation, metadata, settings):
-    """Converts `checkpoint` to FLAGS.tflite at FLAGS.tflite_precision and writes it with its sidecar."""
+def export_tflite(checkpoint, config, preparation, metadata, description):
+    """Converts `checkpoint` (the model of `description`) to FLAGS.tflite at FLAGS.tflite_precision and
+    writes it with its sidecar."""
     size = tflite_export.input_size(config, preparation)
     calibration = None
     if FLAGS.tflite_precision == "int8":
-        calibration = split_images.read_split(FLAGS.dataset_name, "train", FLAGS.dataset_dir, size,
+        calibration = split_images.read_split(description.dataset_name, "train", FLAGS.dataset_dir, size,
                                               FLAGS.calibration_images).images
         logging.info("Calibrating the int8 quantisation on %d training images of %s", len(calibration),
                      FLAGS.dataset_dir)
     model = tflite_export.convert(checkpoint, config, size, FLAGS.tflite_precision, calibration)
     tflite_export.write(FLAGS.tflite, model, tflite_export.sidecar(
-        config, size, FLAGS.tflite_precision, metadata, preparation, FLAGS.graham, settings))
+        config, size, FLAGS.tflite_precision, metadata, preparation, description))
     logging.info("TFLite grader (%s, %.1f MB) of %s written to %s, its metadata to %s", FLAGS.tflite_precision,
                  len(model) / 1e6, checkpoint, FLAGS.tflite, tflite_export.sidecar_path(FLAGS.tflite))
 

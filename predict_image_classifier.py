@@ -16,7 +16,7 @@ import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, t
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import evaluate, grading, image_folder, model_flags, predict, submission
+from evaluation import evaluate, image_folder, model_flags, predict, submission
 from utils import interruption, shared_flags
 
 model_flags.define_model_flags()
@@ -53,31 +53,35 @@ def run():
     model_flags.check_flags()
     if not (FLAGS.image_dir or FLAGS.dataset_dir):
         raise ValueError("give --dataset_dir (predict a TFRecord split) or --image_dir (predict a folder)")
-    settings = model_flags.apply_run_settings(FLAGS.checkpoint_path)
-    model_flags.check_dr_grades_flag("combine_eyes")
+    description = model_flags.read_description(FLAGS.checkpoint_path)
+    model_flags.check_image_size(description)
+    model_flags.check_dr_grades_flag("combine_eyes", description)
     model_flags.check_outputs()
-    num_classes = model_flags.num_classes(settings)
-    config = model_flags.model_config(num_classes, FLAGS.eval_image_size, settings)
-    eye_fusion = (settings.get(grading.GRADING) or {}).get("eye_fusion")
+    description = model_flags.with_num_classes(description)
+    config = model_flags.model_config(description)
+    eye_fusion = description.grading.eye_fusion
     if FLAGS.image_dir:
         with tempfile.TemporaryDirectory() as work_dir:
-            predict_folder(config, work_dir, eye_fusion)
+            predict_folder(config, work_dir, eye_fusion, model_flags.preparation(description))
         return
-    dataset = dataset_factory.get_dataset(FLAGS.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
-    split_input = evaluate.dataset_input(dataset, num_classes, FLAGS.batch_size,
-                                         FLAGS.num_preprocessing_threads, FLAGS.labels_offset)
-    predictions = predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion)
+    dataset = dataset_factory.get_dataset(description.dataset_name, FLAGS.dataset_split_name, FLAGS.dataset_dir)
+    split_input = evaluate.dataset_input(dataset, description.num_classes, FLAGS.batch_size,
+                                         FLAGS.num_preprocessing_threads, description.labels_offset)
+    predictions = predict_and_write(config, split_input.make_batches, split_input.num_samples, eye_fusion,
+                                    split_input.shards)
     image_folder.write_ungradable_list(FLAGS.submission_file, image_folder.conversion_qualities(FLAGS.dataset_dir),
                                        predictions.filenames)
 
 
-def predict_folder(config, work_dir, eye_fusion):
-    """Predicts --image_dir, preparing its photographs into `work_dir` first unless told not to."""
+def predict_folder(config, work_dir, eye_fusion, preparation):
+    """Predicts --image_dir, preparing its photographs into `work_dir` first as `preparation` (a
+    model_description.Conversion) says, unless it is None."""
     photos = image_folder.list_images(FLAGS.image_dir)
     images, skipped, qualities = photos, {}, {}
-    if FLAGS.prepare_image_size:
-        images, skipped, qualities = image_folder.prepare_photos(photos, work_dir, FLAGS.prepare_image_size,
-                                                                 FLAGS.crop_threshold, FLAGS.graham, FLAGS.crop_mode)
+    if preparation:
+        images, skipped, qualities = image_folder.prepare_photos(photos, work_dir, preparation.image_size,
+                                                                 preparation.crop_threshold, preparation.graham,
+                                                                 preparation.crop_mode)
         if not images:
             raise ValueError(f"{FLAGS.image_dir}: none of the {len(photos)} images could be prepared")
     make_batches = image_folder.folder_batches(images, FLAGS.batch_size, FLAGS.num_preprocessing_threads)
@@ -89,11 +93,13 @@ def predict_folder(config, work_dir, eye_fusion):
     image_folder.write_skipped_report(FLAGS.submission_file, skipped, len(photos))
 
 
-def predict_and_write(config, make_batches, expected_count, eye_fusion):
-    """Runs the checkpoint over `make_batches` and writes --submission_file; returns the predictions."""
+def predict_and_write(config, make_batches, expected_count, eye_fusion, shards=()):
+    """Runs the checkpoint over `make_batches` (reading `shards`) and writes --submission_file; returns the
+    predictions."""
     return predict.predict(FLAGS.checkpoint_path, config, make_batches, expected_count, FLAGS.submission_file,
                            FLAGS.combine_eyes, FLAGS.other_eye_weight, FLAGS.master,
-                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None, heatmap_dir=FLAGS.heatmap_dir)
+                           eye_fusion=eye_fusion if FLAGS.combine_eyes else None, heatmap_dir=FLAGS.heatmap_dir,
+                           shards=shards)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from evaluation import evaluator, image_folder, saved_model_grader  # noqa: E402
 from utils.checkpoint_files import resolve  # noqa: E402
-from utils import run_settings  # noqa: E402
+from utils import model_description  # noqa: E402
 import results_file  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")
@@ -33,15 +33,15 @@ FLAGS = flags.FLAGS
 
 def predict_path(checkpoint_path, image_dir, batch_size):
     """predict --image_dir's pipeline: returns ({image id: probabilities}, seconds)."""
-    settings = run_settings.for_checkpoint(checkpoint_path)
-    conversion = settings.get(run_settings.CONVERSION, {})
+    description = model_description.for_checkpoint(checkpoint_path)
+    conversion = description.conversion
     start = time.time()
     with tempfile.TemporaryDirectory() as work_dir:
         prepared, _, _ = image_folder.prepare_photos(
-            image_folder.list_images(image_dir), work_dir, conversion["image_size"], conversion["crop_threshold"],
-            crop_mode=conversion.get("crop_mode", run_settings.LEGACY_CROP_MODE))
+            image_folder.list_images(image_dir), work_dir, conversion.image_size, conversion.crop_threshold,
+            crop_mode=conversion.crop_mode)
         predictions = evaluator.collect_predictions(
-            resolve(checkpoint_path), evaluator.ModelConfig.from_settings(settings),
+            resolve(checkpoint_path), evaluator.ModelConfig.from_description(description),
             image_folder.folder_batches(prepared, batch_size), len(prepared))
     return dict(zip(predictions.filenames, predictions.probabilities)), time.time() - start
 

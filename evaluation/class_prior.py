@@ -30,7 +30,7 @@ the score there instead of rounding it (thresholds fitted on validation with --f
 come first). No validation label is used, and only the order of the training images' scores
 matters. The cuts belong to one checkpoint: training clears them when it starts.
 
-Records (utils.run_settings keys):
+Records (utils.run_settings keys; utils.model_description.ClassPrior and FrequencyCuts read them):
   CLASS_PRIOR      {"frequencies": [π_0, ..., π_{n-1}],  each class's share of the training split
                     "sampled": [s_0, ..., s_{n-1}]}      the class probabilities of the training batches
                                                          (balanced: 1/k for each of the k classes present)
@@ -43,38 +43,25 @@ import sys
 import numpy as np
 
 from evaluation import thresholds
+from utils import model_description, run_settings
 
-CLASS_PRIOR = "class_prior"
-FREQUENCY_CUTS = "frequency_cuts"
+CLASS_PRIOR = run_settings.CLASS_PRIOR
+FREQUENCY_CUTS = run_settings.FREQUENCY_CUTS
 
 
 def record(frequencies, sampled):
     """Returns the CLASS_PRIOR record of a run that drew classes with probabilities `sampled`."""
-    return {"frequencies": [float(value) for value in frequencies], "sampled": [float(value) for value in sampled]}
+    return model_description.ClassPrior(tuple(frequencies), tuple(sampled)).to_json()
 
 
 def ratio(prior_record):
-    """Returns the per-class factors π_g / s_g of a CLASS_PRIOR record, or None without one.
-
-    A class never sampled (s_g = 0, so absent from the training split) keeps a factor of 1.
-    None also when every factor is 1 (the batches had the split's frequencies: nothing to undo).
+    """Returns the per-class factors π_g / s_g of a CLASS_PRIOR record (model_description.ClassPrior.factors),
+    or None without one or when every factor is 1 (the batches had the split's frequencies: nothing to undo).
 
     Raises:
       ValueError: a malformed record (lists of different lengths, negative values).
     """
-    if not prior_record:
-        return None
-    frequencies = np.asarray(prior_record.get("frequencies", ()), dtype=np.float64)
-    sampled = np.asarray(prior_record.get("sampled", ()), dtype=np.float64)
-    if frequencies.size == 0 or frequencies.shape != sampled.shape or np.any(frequencies < 0) or np.any(sampled < 0):
-        raise ValueError(f"{CLASS_PRIOR}: expected two lists of as many non-negative class shares, "
-                         f"got {prior_record!r}")
-    factors = np.ones_like(frequencies)
-    drawn = sampled > 0
-    factors[drawn] = (frequencies[drawn] / frequencies[drawn].sum()) / (sampled[drawn] / sampled[drawn].sum())
-    if np.allclose(factors, 1.0):
-        return None
-    return tuple(float(factor) for factor in factors)
+    return model_description.ClassPrior.from_json(prior_record).factors() if prior_record else None
 
 
 def corrected(probabilities, factors):
@@ -103,29 +90,29 @@ def main(argv):
 
     from datasets import dataset_factory
     from evaluation import evaluate, evaluator, model_flags
-    from utils import run_settings
     from utils import checkpoint_files, flag_checks
 
     del argv
     options = flags.FLAGS
     try:
-        settings = model_flags.apply_run_settings(options.checkpoint_path)
+        description = model_flags.read_description(options.checkpoint_path)
         flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size")
-        dataset = dataset_factory.get_dataset(options.dataset_name, options.dataset_split_name, options.dataset_dir)
-        num_classes = dataset.num_classes - options.labels_offset
-        config = model_flags.model_config(num_classes, options.eval_image_size, settings)
+        dataset = dataset_factory.get_dataset(description.dataset_name, options.dataset_split_name,
+                                              options.dataset_dir)
+        num_classes = dataset.num_classes - description.labels_offset
+        config = model_flags.model_config(model_flags.with_num_classes(description, num_classes))
         checkpoint = checkpoint_files.resolve(options.checkpoint_path)
         split_input = evaluate.dataset_input(dataset, num_classes, options.batch_size,
-                                             options.num_preprocessing_threads, options.labels_offset)
+                                             options.num_preprocessing_threads, description.labels_offset)
         predictions = evaluator.collect_predictions(checkpoint, config, split_input.make_batches,
-                                                    split_input.num_samples)
+                                                    split_input.num_samples, shards=split_input.shards)
         record = fit_frequency_cuts(predictions.labels, predictions.scores, num_classes,
                                     f"{checkpoint} on {split_input.source}")
     except ValueError as error:
         sys.exit(f"class_prior: {error}")
-    run_settings.record(run_settings.checkpoint_directory(checkpoint), {FREQUENCY_CUTS: record})
-    logging.info("Recorded the frequency cuts in %s", run_settings.settings_path(
-        run_settings.checkpoint_directory(checkpoint)))
+    where = model_description.record_grading(checkpoint, model_description.Grading(
+        frequency_cuts=model_description.FrequencyCuts.from_json(record)))
+    logging.info("Recorded the frequency cuts in %s", where)
     print(f"Frequency cuts of the grade score on {options.dataset_split_name} ({len(predictions.labels)} images, "
           f"grades {', '.join(f'{share:.3f}' for share in record['frequencies'])}): "
           f"{', '.join(f'{cut:.3f}' for cut in record['thresholds'])}")

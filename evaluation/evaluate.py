@@ -6,12 +6,11 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import (checkpoints, evaluator, grading, heatmaps, metrics, referable_curves, report, submission,
+from evaluation import (evaluator, grading, heatmaps, metrics, referable_curves, report, submission,
                         trial_report)
 from evaluation import baseline
 from slim_compat import tf
-from utils import run_settings
-from utils import checkpoint_files
+from utils import checkpoint_files, model_description
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,6 +20,7 @@ class EvalInput:
     Attributes:
       make_batches: see evaluator.collect_predictions.
       num_samples: images in the split.
+      shards: the TFRecords `make_batches` reads (named if one is corrupt).
       class_names: names of the labels 0..num_classes-1 (after any labels offset).
       source: where the images come from, for messages.
       dr_grades: the labels are diabetic-retinopathy grades (dataset_factory.has_dr_grades): the
@@ -31,6 +31,7 @@ class EvalInput:
     class_names: list
     source: str
     dr_grades: bool = False
+    shards: tuple = ()
 
 
 def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4, labels_offset=0):
@@ -39,33 +40,35 @@ def dataset_input(dataset, num_classes, batch_size, num_preprocessing_threads=4,
         return input_pipeline.build_batches(dataset, preprocessing_fn, image_size, batch_size, is_training=False,
                                             num_preprocessing_threads=num_preprocessing_threads,
                                             labels_offset=labels_offset)
-    make_batches.shards = input_pipeline.list_shards(dataset)
     names = dataset.labels_to_names or {}
     return EvalInput(make_batches=make_batches, num_samples=dataset.num_samples,
                      class_names=[names.get(label + labels_offset, str(label + labels_offset))
                                   for label in range(num_classes)],
-                     source=str(dataset.data_sources), dr_grades=getattr(dataset, "dr_grades", False))
+                     source=str(dataset.data_sources), dr_grades=getattr(dataset, "dr_grades", False),
+                     shards=tuple(input_pipeline.list_shards(dataset)))
 
 
 def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
-                        predictions_file=None, max_num_batches=None, master="", grading_record=None,
-                        fit_grading=False, num_heatmaps=0, report_request=None):
+                        predictions_file=None, max_num_batches=None, master="",
+                        model_grading=model_description.Grading(), fit_grading=False, num_heatmaps=0,
+                        report_request=None):
     """Evaluates one checkpoint: prints and records its metrics, optionally writes the predictions CSV.
 
     Args:
       checkpoint: checkpoint prefix.
       eval_input: an EvalInput.
-      config: an evaluator.ModelConfig.
+      config: an evaluator.ModelConfig (ModelConfig.from_description: its cuts are `model_grading`'s).
       eval_dir: folder for the confusion matrix PNG.
       summary_writer: tf.summary.FileWriter on `eval_dir`.
       predictions_file: CSV path for the per-image predictions, or None.
       max_num_batches: evaluate only this many batches; None makes the whole pass.
       master: TF master address.
-      grading_record: the model's recorded grading.GRADING (thresholds, eye fusion), or None;
-        the QWKs it gives are reported next to the softmax's (on DR grades only).
-      fit_grading: fit the grading on this split instead and record it in the checkpoint's
-        training folder settings (utils.run_settings), where predict and export find it
-        (DR grades only: model_flags.check_dr_grades_flag refuses it on other datasets).
+      model_grading: the model's model_description.Grading; the QWKs of its fitted thresholds and
+        eye fusion are reported next to the softmax's (on DR grades only).
+      fit_grading: fit the grading on this split instead and record it with the checkpoint's
+        description (utils.model_description), where predict and export find it; this split is
+        then graded at the new cuts (DR grades only: model_flags.check_dr_grades_flag refuses it
+        on other datasets).
       num_heatmaps: put Grad-CAM pictures of this many images (from the first batch) into
         TensorBoard, as `eval/GradCAM/i`, and into the trial report.
       report_request: a trial_report.ReportRequest: write the screening-trial report there
@@ -81,15 +84,18 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
     sample = heatmaps.HeatmapSample(num_heatmaps) if num_heatmaps else None
     predictions = evaluator.collect_predictions(checkpoint, config, eval_input.make_batches,
-                                                eval_input.num_samples, max_num_batches, master, sample)
+                                                eval_input.num_samples, max_num_batches, master, sample,
+                                                eval_input.shards)
     if predictions.filenames and np.any(predictions.labels < 0):
         raise ValueError(f"{eval_input.source}: the split is unlabelled; use predict_image_classifier.py "
                          "to write predictions for it")
     if fit_grading:
-        grading_record = grading.fit(predictions, config.num_classes, f"{checkpoint} on {eval_input.source}",
-                                     config.regression_scores, eval_input.source)
-        run_settings.record(run_settings.checkpoint_directory(checkpoint), {grading.GRADING: grading_record})
-        predictions.thresholds = grading_record["thresholds"]
+        model_grading = dataclasses.replace(model_grading, fitted=grading.fit(
+            predictions, config.num_classes, f"{checkpoint} on {eval_input.source}", config.regression_scores,
+            eval_input.source))
+        model_description.record_grading(checkpoint, model_description.Grading(fitted=model_grading.fitted))
+        predictions = dataclasses.replace(predictions, thresholds=model_grading.cuts())
+    grading_record = model_grading.fitted.to_json() if model_grading.fitted else None
     if predictions_file:
         submission.write_predictions_csv(predictions_file, predictions)
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
@@ -122,7 +128,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
 
 def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=None,
              max_num_batches=None, master="", eval_interval_secs=None, max_evals=None, timeout=None,
-             grading_record=None, fit_grading=False, num_heatmaps=0, report_request=None):
+             model_grading=model_description.Grading(), fit_grading=False, num_heatmaps=0, report_request=None):
     """Evaluates `checkpoint_path` once, or every new checkpoint of its directory when given an interval.
 
     Args:
@@ -135,14 +141,13 @@ def evaluate(checkpoint_path, eval_input, config, eval_dir, predictions_file=Non
       The list of metric dicts, one per evaluated checkpoint.
     """
     if eval_interval_secs:
-        to_evaluate = map(checkpoint_files.resolve,
-                          checkpoints.follow_checkpoints(checkpoint_path, eval_interval_secs, timeout, max_evals))
+        to_evaluate = checkpoint_files.follow(checkpoint_path, eval_interval_secs, timeout, max_evals)
     else:
         to_evaluate = [checkpoint_files.resolve(checkpoint_path)]
     summary_writer = tf.summary.FileWriter(eval_dir)
     try:
         return [evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer,
-                                    predictions_file, max_num_batches, master, grading_record, fit_grading,
+                                    predictions_file, max_num_batches, master, model_grading, fit_grading,
                                     num_heatmaps, report_request)
                 for checkpoint in to_evaluate]
     finally:

@@ -11,12 +11,11 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory, tfrecord_check
-from evaluation import class_prior, heatmaps, thresholds
+from evaluation import heatmaps, thresholds
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import checkpoint_init
-from utils import progress
+from utils import checkpoint_files, progress
 
 # Labels beyond the DR grade that a split's batches may carry (datasets.dataset_utils.EXTRA_FEATURES' items):
 # the patient's id ("" when unknown) and the DME grade (-1 when not graded).
@@ -52,7 +51,8 @@ class ModelConfig:
         photo's grade does not change with its orientation).
       regression: the network has a grade regression head (trained with --regression_loss); its
         output is the continuous grade score, else the softmax's expected grade is.
-      thresholds: ascending cuts of the grade score into grades (fitted for QWK); None grades
+      thresholds: ascending cuts of the grade score into grades (the model's grading: fitted for QWK, or
+        the frequency cuts, model_description.Grading.cuts); None grades
         by the softmax's argmax.
       prior_factors: per-class factors π_g / s_g undoing the class frequencies s_g the model was
         trained on (evaluation.class_prior): its probabilities are then those under the training
@@ -73,12 +73,14 @@ class ModelConfig:
         nets_factory.check_image_network(self.model_name)
 
     @classmethod
-    def from_settings(cls, settings):
-        """The ModelConfig of a training run's recorded settings (utils.run_settings)."""
-        return cls(model_name=settings["model_name"], num_classes=settings["num_classes"],
-                   preprocessing_name=settings["preprocessing_name"], image_size=settings["train_image_size"],
-                   moving_average_decay=settings.get("moving_average_decay"),
-                   prior_factors=class_prior.ratio(settings.get(class_prior.CLASS_PRIOR)))
+    def from_description(cls, description, tta=False):
+        """The ModelConfig of a utils.model_description.ModelDescription (with its class count): its network,
+        weights, regression head, class-prior correction and its grading's cuts."""
+        return cls(model_name=description.model_name, num_classes=description.num_classes,
+                   preprocessing_name=description.preprocessing_name, image_size=description.image_size,
+                   moving_average_decay=description.moving_average_decay, tta=tta,
+                   regression=description.regression, thresholds=description.grading.cuts(),
+                   prior_factors=description.class_prior.factors() if description.class_prior else None)
 
     @property
     def regression_scores(self):
@@ -206,7 +208,7 @@ def variables_to_restore(moving_average_decay):
 
 def check_restorable(checkpoint, names_to_variables, config):
     """Raises a one-line ValueError when `checkpoint` lacks a variable of the network or holds another shape."""
-    problem = checkpoint_init.describe_differences(*checkpoint_init.differences(checkpoint, names_to_variables))
+    problem = checkpoint_files.describe_differences(*checkpoint_files.differences(checkpoint, names_to_variables))
     if problem:
         size = config.input_size()
         raise ValueError(f"{checkpoint}: does not fit {config.model_name} at {size}x{size} pixels ({problem}); "
@@ -215,7 +217,7 @@ def check_restorable(checkpoint, names_to_variables, config):
 
 
 def collect_predictions(checkpoint, config, make_batches, expected_count=None, max_num_batches=None, master="",
-                        heatmap_sink=None):
+                        heatmap_sink=None, shards=()):
     """Runs `checkpoint` over one pass of the batches and returns the per-image predictions.
 
     Args:
@@ -223,14 +225,14 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
       config: a ModelConfig.
       make_batches: `fn(preprocessing_fn, image_size)` building, in the current graph, a dict of
         `images`, `labels` and `filenames` batch tensors (and any of EXTRA_ITEMS) that raise
-        OutOfRangeError after one pass; its attribute `shards`, when set, lists the TFRecords it
-        reads (named if one is corrupt).
+        OutOfRangeError after one pass.
       expected_count: number of images the pass should yield (for progress and a check).
       max_num_batches: stop after this many batches; None runs the whole pass.
       master: TF master address.
       heatmap_sink: None, or `fn(filenames, images, heatmaps, grades) -> bool` called with each
         batch's preprocessed images and Grad-CAM maps (heatmaps.HeatmapWriter, HeatmapSample)
         until it returns False; later batches skip the gradient computation.
+      shards: the TFRecords `make_batches` reads (EvalInput.shards), named if one is corrupt.
 
     Returns:
       A Predictions.
@@ -261,8 +263,7 @@ def collect_predictions(checkpoint, config, make_batches, expected_count=None, m
                 except tf.errors.OutOfRangeError:
                     break
                 except tf.errors.DataLossError as error:
-                    raise ValueError(tfrecord_check.damage_message(getattr(make_batches, "shards", []),
-                                                                   error)) from error
+                    raise ValueError(tfrecord_check.damage_message(list(shards), error)) from error
                 if heatmap_sink and not heatmap_sink(values["filenames"], values["images"], values["heatmaps"],
                                                      values["grades"]):
                     heatmap_sink = None

@@ -12,13 +12,11 @@ preprocessing, source checkpoint's name in its train dir and step). Variables ar
 resource variables, so TensorFlow 2 loads it without warnings.
 """
 import contextlib
-import dataclasses
 import json
 import os
 
 from absl import logging
 
-import data_utils
 from evaluation import evaluator, photo_preparation
 from nets import nets_factory
 from slim_compat import tf
@@ -27,7 +25,7 @@ from utils import atomic_files
 INPUT_NAME = "input"
 SERVING_INPUT = "image_bytes"
 SERVING_OUTPUTS = ("probabilities", "grade")
-# With a Preparation the SavedModel also says whether each photograph can be graded (fundus.quality).
+# With a preparation the SavedModel also says whether each photograph can be graded (fundus.quality).
 GRADABLE_OUTPUT = "gradable"
 
 
@@ -54,20 +52,13 @@ def write_graph_def(graph_def, path, as_text=False):
         handle.write(str(graph_def) if as_text else graph_def.SerializeToString())
 
 
-@dataclasses.dataclass(frozen=True)
-class Preparation:
-    """How the conversion prepared the training images from camera photographs (see data_utils)."""
-    image_size: int
-    crop_threshold: int
-    crop_mode: str = data_utils.DEFAULT_CROP_MODE
-
-
 def build_serving_graph(config, preparation=None):
     """Builds, in the current graph, encoded images -> probabilities and grades.
 
     Args:
       config: an evaluator.ModelConfig.
-      preparation: a Preparation to apply to each photograph first; None takes prepared images.
+      preparation: a utils.model_description.Conversion to apply to each photograph first (its image
+        size, crop threshold and crop mode); None takes prepared images.
 
     Returns:
       (inputs, outputs): dicts of tensors keyed by SERVING_INPUT and SERVING_OUTPUTS (and GRADABLE_OUTPUT
@@ -95,7 +86,7 @@ def build_serving_graph(config, preparation=None):
     return {SERVING_INPUT: encoded}, served
 
 
-def metadata_values(config, checkpoint, global_step, preparation=None, settings=None):
+def metadata_values(config, checkpoint, global_step, preparation=None, description=None):
     """Returns {name: value} of what the SavedModel's `metadata` signature answers.
 
     Args:
@@ -103,11 +94,13 @@ def metadata_values(config, checkpoint, global_step, preparation=None, settings=
       checkpoint: the checkpoint's path; only its name in its train dir (`model.ckpt-300`) is recorded.
       global_step: the checkpoint's training step.
       preparation: see build_serving_graph.
-      settings: the training run's recorded settings (utils.run_settings), or None.
+      description: the model's utils.model_description.ModelDescription (its JSON form is answered as
+        `run_settings`), or None.
     """
-    settings = settings or {}
+    settings = description.to_json() if description else {}
     return {
-        "grade_names": settings.get("label_names") or [str(grade) for grade in range(config.num_classes)],
+        "grade_names": (list(description.class_names) if description and description.class_names
+                        else [str(grade) for grade in range(config.num_classes)]),
         "model_name": config.model_name,
         "preprocessing_name": config.preprocessing_name or config.model_name,
         "image_size": config.input_size(),

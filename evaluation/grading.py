@@ -1,8 +1,9 @@
 """How a model's outputs become grades: QWK thresholds and two-eye fusion, fitted on a labelled split.
 
 `eval_image_classifier.py --fit_grading` fits both on the split it evaluates (the
-validation split) and records them in the training folder's settings under GRADING;
-eval, predict and export then read them from there. The record:
+validation split) and records them in the training folder's settings under GRADING
+(utils.model_description.FittedGrading, the description's grading); eval, predict and
+export then read them from there. The record:
 
   {"thresholds": [t1, ..., t_{n-1}],      cuts of the model's grade score (the regression
                                           output, else the softmax's expected grade)
@@ -17,12 +18,14 @@ import numpy as np
 from absl import logging
 
 from evaluation import eye_fusion, metrics, operating_points, submission, thresholds
+from utils import model_description, run_settings
 
-GRADING = "grading"
+GRADING = run_settings.GRADING
 
 
 def fit(predictions, num_classes, fitted_on, regression, source=None):
-    """Returns the GRADING record fitted on labelled `predictions` (an evaluator.Predictions) of `source`.
+    """Returns the model_description.FittedGrading fitted on labelled `predictions` (an evaluator.Predictions)
+    of `source`.
 
     Raises:
       ValueError: fewer than two grades among the labels.
@@ -45,7 +48,7 @@ def fit(predictions, num_classes, fitted_on, regression, source=None):
             predictions.extras.get("dme"), predictions.extras.get("patient"))
     except ValueError as error:
         logging.warning("No referable operating points fixed: %s", error)
-    return record
+    return model_description.FittedGrading.from_json(record)
 
 
 def patient_folds(filenames):

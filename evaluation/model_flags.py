@@ -4,29 +4,31 @@ Each script calls the `define_*` functions it needs at import time. The flags
 then belong to that script, as if it had defined them itself, so its `--help`
 lists them.
 
-When the checkpoint comes from a training folder with recorded settings
-(utils.run_settings), `apply_run_settings` makes them the defaults of the
-flags in SETTING_FLAGS; a flag given explicitly with another value is an error
-unless --override_run_settings is set. Another --dataset_name is no contradiction
+`read_description` returns the model a script runs: the ModelDescription the checkpoint's
+training run recorded (utils.model_description), with the flags of SETTING_FLAGS merged in:
+a flag left out takes the recorded value, a flag given explicitly with another value is an
+error unless --override_run_settings is set. Flag values are never changed: the scripts read
+the model's settings from the description. Another --dataset_name is no contradiction
 when its classes mean what the model's mean (two datasets of DR grades: a model
 trained on `diabetic` is evaluated on `messidor2`); its photos must then have been
 prepared as the model's were (`check_preparation`).
 """
+import dataclasses
+
 from absl import flags, logging
 
 import data_utils
 from datasets import dataset_factory
-from evaluation import class_prior, evaluator, grading
+from evaluation import evaluator
 from nets import nets_factory
-from utils import run_settings
-from utils import flag_checks
+from utils import flag_checks, model_description, run_settings
 from utils import shared_flags
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
 flags.disclaim_key_flags()
 
-# Flag name -> the setting giving its default ("a.b": key b of the dict under key a). A script
-# uses the entries for the flags it defines.
+# Flag name -> the setting giving its default (its run_settings.json key, "a.b": key b of the dict
+# under key a). A script uses the entries for the flags it defines.
 SETTING_FLAGS = {
     "model_name": "model_name",
     "preprocessing_name": "preprocessing_name",
@@ -40,8 +42,6 @@ SETTING_FLAGS = {
     "graham": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_GRAHAM}",
     "crop_mode": f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_MODE}",
 }
-# Settings that a recorded conversion without them had: {key: value}.
-LEGACY_SETTINGS = {f"{run_settings.CONVERSION}.{run_settings.CONVERSION_CROP_MODE}": run_settings.LEGACY_CROP_MODE}
 # Flag values that choose not to use a setting rather than contradict it: 0 reads prepared images.
 OPT_OUT_VALUES = {"prepare_image_size": 0}
 OVERRIDE_FLAG = "override_run_settings"
@@ -103,55 +103,74 @@ def _setting(settings, key):
         settings = settings[part]
     if not isinstance(settings, dict):
         return _MISSING
-    return settings.get(last, LEGACY_SETTINGS.get(key, _MISSING))
+    return settings.get(last, _MISSING)
 
 
-def apply_run_settings(checkpoint_path):
-    """Gives the flags of SETTING_FLAGS the values the checkpoint's training run recorded.
-
-    A flag left out of the command line takes the recorded value. A flag given
-    with the recorded value, or with its OPT_OUT_VALUES value, is fine; with another
-    value it is an error, unless --override_run_settings, which keeps the flag's
-    value and logs a warning.
-
-    Args:
-      checkpoint_path: a checkpoint file or folder; None or a folder without settings changes nothing.
-
-    Returns:
-      The recorded settings, {} when there are none.
+def _merged_value(name, key, recorded, where):
+    """The value flag `name` gives setting `key` (recorded: its recorded value or _MISSING), after the checks.
 
     Raises:
-      ValueError: a flag contradicts a recorded setting, naming both values.
+      ValueError: the flag, given explicitly, contradicts the recorded value (without --override_run_settings).
     """
-    settings = run_settings.for_checkpoint(checkpoint_path) if checkpoint_path else {}
     options = flags.FLAGS
-    where = run_settings.settings_path(run_settings.checkpoint_directory(checkpoint_path or "."))
+    given = options[name].value
+    if recorded is _MISSING:
+        return given
+    if not options[name].present or given == recorded:
+        return recorded
+    if name in EQUIVALENT_VALUES and EQUIVALENT_VALUES[name](given, recorded):
+        logging.info("--%s=%s: the model was trained on %s, whose classes mean the same", name, given, recorded)
+    elif given != OPT_OUT_VALUES.get(name, _MISSING):
+        message = (f"--{name}={given} contradicts the checkpoint's training run "
+                   f"({key}={recorded} in {where}){CONTRADICTION_REASONS.get(name, '')}")
+        if not options[OVERRIDE_FLAG].value:
+            raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
+        logging.warning("%s; used anyway (--%s)", message, OVERRIDE_FLAG)
+    return given
+
+
+def read_description(checkpoint_path):
+    """Returns the ModelDescription this script runs: the checkpoint's recorded one, the flags merged in.
+
+    A flag of SETTING_FLAGS left out of the command line takes the recorded value (its default
+    when nothing is recorded). A flag given with the recorded value, or with its OPT_OUT_VALUES
+    value, is fine; with another value it is an error, unless --override_run_settings, which
+    keeps the flag's value and logs a warning. An opt-out value leaves the recorded setting in
+    the description (see `preparation`).
+
+    Args:
+      checkpoint_path: a checkpoint file or folder; None or a folder without settings: the flags alone.
+
+    Raises:
+      ValueError: a flag contradicts a recorded setting, naming both values; an unreadable settings file.
+    """
+    directory = run_settings.checkpoint_directory(checkpoint_path or ".")
+    where = run_settings.settings_path(directory)
+    settings = run_settings.read(directory) if checkpoint_path else {}
+    description = model_description.ModelDescription.from_json(settings, where)
+    if description.conversion is not None:  # with what a conversion recorded before a setting existed had
+        settings = {**settings, run_settings.CONVERSION: description.conversion.to_json()}
+    options = flags.FLAGS
+    values = {}
     for name, key in SETTING_FLAGS.items():
-        recorded = _setting(settings, key)
-        if name not in options or recorded is _MISSING:
-            continue
-        given = options[name].value
-        if not options[name].present:
-            options[name].value = recorded
-        elif given != recorded and given != OPT_OUT_VALUES.get(name, _MISSING):
-            if name in EQUIVALENT_VALUES and EQUIVALENT_VALUES[name](given, recorded):
-                logging.info("--%s=%s: the model was trained on %s, whose classes mean the same", name, given, recorded)
-                continue
-            message = (f"--{name}={given} contradicts the checkpoint's training run "
-                       f"({key}={recorded} in {where}){CONTRADICTION_REASONS.get(name, '')}")
-            if not options[OVERRIDE_FLAG].value:
-                raise ValueError(f"{message}; leave the flag out, or add --{OVERRIDE_FLAG} to use it anyway")
-            logging.warning("%s; used anyway (--%s)", message, OVERRIDE_FLAG)
-    return settings
+        if name in options:
+            value = _merged_value(name, key, _setting(settings, key), where)
+            if value != OPT_OUT_VALUES.get(name, _MISSING):
+                values[key] = value
+    return description.with_settings(values)
 
 
-def _with_legacy(conversion):
-    """A recorded conversion's settings, with what one recorded before a setting existed had."""
-    legacy = {key.rpartition(".")[2]: value for key, value in LEGACY_SETTINGS.items()}
-    return {**legacy, **conversion}
+def preparation(description):
+    """The conversion this run applies to camera photographs (the description's), or None: it reads them as
+    they are (--prepare_image_size=0 given, or no size recorded nor given)."""
+    options = flags.FLAGS
+    if options["prepare_image_size"].present and options.prepare_image_size == 0:
+        return None
+    conversion = description.conversion
+    return conversion if conversion is not None and conversion.image_size else None
 
 
-def check_preparation(settings, dataset):
+def check_preparation(description, dataset):
     """Refuses a split whose photos were prepared otherwise than the training run's (its recorded conversion).
 
     A model evaluated on another dataset (or another conversion) must see photos prepared as it was
@@ -159,16 +178,17 @@ def check_preparation(settings, dataset):
     the difference is logged instead.
 
     Args:
-      settings: the training run's settings (apply_run_settings' result).
+      description: the model's description (read_description's result).
       dataset: the slim Dataset evaluated (its `conversion_settings`, from its TFRecords).
 
     Raises:
       ValueError: one line naming the settings that differ and how to convert the dataset again.
     """
-    trained, found = settings.get(run_settings.CONVERSION), getattr(dataset, "conversion_settings", None)
-    if not trained or not found:
+    found = getattr(dataset, "conversion_settings", None)
+    if description.conversion is None or not found:
         return
-    trained, found = _with_legacy(trained), _with_legacy(found)
+    trained = description.conversion.to_json()
+    found = model_description.Conversion.from_json(found).to_json()
     differ = sorted(key for key in data_utils.DEFAULT_SETTINGS if key in trained and key in found
                     and trained[key] != found[key])
     if not differ:
@@ -189,56 +209,51 @@ def _conversion_flag(key, value):
     return f"--{key}={value}"
 
 
-def num_classes(settings):
-    """Returns the class count of the trained network: recorded, else from --dataset_name and --dataset_dir."""
-    options = flags.FLAGS
-    if settings.get("num_classes") is not None and not options[OVERRIDE_FLAG].value:
-        return settings["num_classes"]
-    return evaluator.dataset_num_classes(options.dataset_name, options.labels_offset, options.dataset_dir)
+def with_num_classes(description, num_classes=None):
+    """Returns `description` with its class count: `num_classes` when given, else the recorded one (unless
+    --override_run_settings), else that of its dataset (--dataset_dir) less its labels offset."""
+    if num_classes is None:
+        num_classes = description.num_classes
+        if num_classes is None or flags.FLAGS[OVERRIDE_FLAG].value:
+            num_classes = evaluator.dataset_num_classes(description.dataset_name, description.labels_offset,
+                                                        flags.FLAGS.dataset_dir)
+    return dataclasses.replace(description, num_classes=num_classes)
 
 
-def model_config(num_classes, image_size, settings=None):
-    """Returns the evaluator.ModelConfig that the flags of `define_model_flags` describe.
-
-    From the training run's `settings` (apply_run_settings' result) it takes whether the network
-    has a grade regression head, the grade thresholds fitted for it (grading.GRADING; else the
-    frequency cuts fitted on its training split, class_prior.FREQUENCY_CUTS) and the correction for
-    the class frequencies it was trained on (class_prior.CLASS_PRIOR).
-    """
-    options = flags.FLAGS
-    settings = settings or {}
-    cuts = ((settings.get(grading.GRADING) or {}).get("thresholds")
-            or (settings.get(class_prior.FREQUENCY_CUTS) or {}).get("thresholds"))
-    return evaluator.ModelConfig(
-        model_name=options.model_name, num_classes=num_classes, preprocessing_name=options.preprocessing_name,
-        image_size=image_size, moving_average_decay=options.moving_average_decay, tta=options.tta,
-        regression=bool(settings.get(run_settings.REGRESSION_LOSS)), thresholds=tuple(cuts) if cuts else None,
-        prior_factors=class_prior.ratio(settings.get(class_prior.CLASS_PRIOR)))
+def model_config(description):
+    """Returns the evaluator.ModelConfig of `description` (with its class count), with --tta."""
+    return evaluator.ModelConfig.from_description(description, tta=flags.FLAGS.tta)
 
 
-def check_dr_grades_flag(name):
-    """Rejects the boolean flag `name` when set on a --dataset_name whose labels are not DR grades.
+def check_dr_grades_flag(name, description):
+    """Rejects the boolean flag `name` when set for a dataset whose labels are not DR grades.
 
     Raises:
       ValueError: one line naming the flag and the dataset.
     """
-    options = flags.FLAGS
-    if options[name].value and not dataset_factory.has_dr_grades(options.dataset_name):
+    if flags.FLAGS[name].value and not dataset_factory.has_dr_grades(description.dataset_name):
         raise ValueError(f"--{name} applies to diabetic-retinopathy grades only; "
-                         f"--dataset_name={options.dataset_name} has classes, not DR grades")
+                         f"--dataset_name={description.dataset_name} has classes, not DR grades")
 
 
 def check_flags():
     """Rejects values of the flags defined here (and --max_num_batches) before any graph is built.
 
     Raises:
-      ValueError: one line naming the flag: a count or size below 1, an image size below the
-        network's minimum, or a decay outside (0, 1).
+      ValueError: one line naming the flag: a count or size below 1, or a decay outside (0, 1).
     """
     options = flags.FLAGS
     flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size", "max_num_batches")
     flag_checks.decay(options, "moving_average_decay")
-    nets_factory.check_image_size(options.model_name, getattr(options, "eval_image_size", None), "--eval_image_size")
+
+
+def check_image_size(description):
+    """Rejects the description's image size (--eval_image_size, or the recorded one) below its network's minimum.
+
+    Raises:
+      ValueError: one line naming the flag.
+    """
+    nets_factory.check_image_size(description.model_name, description.image_size, "--eval_image_size")
 
 
 def check_outputs():

@@ -17,8 +17,9 @@ import math
 import numpy as np
 
 from evaluation import metrics, patients, screening
+from utils import run_settings
 
-RECORD_KEY = "operating_points"
+RECORD_KEY = run_settings.OPERATING_POINTS
 SCORE = f"P(grade >= {metrics.REFERABLE_GRADE})"
 LEVELS = ("eye", "patient")
 

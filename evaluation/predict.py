@@ -7,7 +7,8 @@ from utils import checkpoint_files
 
 
 def predict(checkpoint_path, config, make_batches, expected_count, submission_file, combine_eyes=False,
-            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master="", eye_fusion=None, heatmap_dir=None):
+            other_eye_weight=submission.DEFAULT_OTHER_EYE_WEIGHT, master="", eye_fusion=None, heatmap_dir=None,
+            shards=()):
     """Runs a checkpoint over one pass of unlabelled images and writes a Kaggle submission.
 
     Args:
@@ -22,6 +23,7 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
       eye_fusion: a fitted two-eye fusion (evaluation.eye_fusion); given, it grades each eye from
         both eyes' grade scores instead of `combine_eyes`' fixed mix.
       heatmap_dir: None, or a folder for one Grad-CAM picture per image (heatmaps.HeatmapWriter).
+      shards: the TFRecords `make_batches` reads, named if one is corrupt.
 
     Returns:
       The evaluator.Predictions (with combined probabilities and scores under the fixed mix).
@@ -30,7 +32,7 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
     logging.info("Predicting with %s", checkpoint)
     predictions = evaluator.collect_predictions(
         checkpoint, config, make_batches, expected_count, master=master,
-        heatmap_sink=heatmaps.HeatmapWriter(heatmap_dir) if heatmap_dir else None)
+        heatmap_sink=heatmaps.HeatmapWriter(heatmap_dir) if heatmap_dir else None, shards=shards)
     grades = predictions.grades
     if eye_fusion:
         grades = fusion.fused_grades(predictions.scores, predictions.filenames, eye_fusion)

@@ -20,12 +20,12 @@ logits, 59 with them in float).
 import json
 
 import slim_compat
-from evaluation import evaluator, grading
+from evaluation import evaluator
 from slim_compat import tf
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow.lite.tools import flatbuffer_utils
 from tensorflow.python.util import deprecation
-from utils import atomic_files
+from utils import atomic_files, run_settings
 
 PRECISIONS = ("float32", "float16", "int8")
 INPUT_NAME = "image"
@@ -149,7 +149,7 @@ def convert(checkpoint, config, size, precision, calibration_images=None):
                                  f"({type(error).__name__}: {first_line})") from error
 
 
-def sidecar(config, size, precision, metadata, preparation=None, graham=False, settings=None):
+def sidecar(config, size, precision, metadata, preparation=None, description=None):
     """Returns the sidecar's content: what the model takes and returns, and what it is.
 
     Args:
@@ -157,11 +157,11 @@ def sidecar(config, size, precision, metadata, preparation=None, graham=False, s
       size: the input's side.
       precision: the file's precision.
       metadata: export.metadata_values of the model (grade names, sizes, preprocessing, checkpoint).
-      preparation: the export.Preparation the device applies first, or None (images come prepared).
-      graham: whether the preparation ends with Graham's normalisation (data_utils.graham_normalise).
-      settings: the training run's recorded settings; their fitted grading is repeated.
+      preparation: the utils.model_description.Conversion the device applies first (ending with Graham's
+        normalisation, data_utils.graham_normalise, when it says so), or None (images come prepared).
+      description: the model's utils.model_description.ModelDescription; its fitted grading is repeated.
     """
-    settings = settings or {}
+    settings = description.to_json() if description else {}
     outputs = {"probabilities": ["float32", [1, config.num_classes]], "grade": ["int64", [1]]}
     if config.regression:
         outputs[REGRESSION_OUTPUT] = ["float32", [1]]
@@ -171,8 +171,8 @@ def sidecar(config, size, precision, metadata, preparation=None, graham=False, s
         "precision": precision,
         "input": {"name": INPUT_NAME, "dtype": "uint8", "shape": [1, size, size, 3]},
         "outputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in outputs.items()},
-        "graham": bool(preparation and graham),
-        "grading": settings.get(grading.GRADING),
+        "graham": bool(preparation and preparation.graham),
+        "grading": settings.get(run_settings.GRADING),
         "grade_thresholds": list(config.grade_cuts()) if config.grade_cuts() is not None else None,
     }
 

@@ -10,7 +10,7 @@ from evaluation import baseline, class_prior, evaluator, metrics, thresholds
 from tests.fine_tuning import train_in_process
 from tests.model_helpers import split_predictions
 from training import trainer
-from utils import run_settings
+from utils import model_description, run_settings
 
 KAGGLE = np.array([0.735, 0.069, 0.151, 0.025, 0.020])
 BALANCED = np.full(5, 0.2)
@@ -117,7 +117,8 @@ def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_spli
     np.testing.assert_allclose(record["frequencies"], [4 / 16, 3 / 16, 3 / 16, 3 / 16, 3 / 16])
     np.testing.assert_allclose(record["sampled"], [0.2] * 5)
     factors = class_prior.ratio(record)
-    assert evaluator.ModelConfig.from_settings(settings).prior_factors == factors
+    described = evaluator.ModelConfig.from_description(model_description.ModelDescription.from_json(settings))
+    assert described.prior_factors == factors
     checkpoint = os.path.join(balanced_run, "model.ckpt-1")
     plain = evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True)
     raw = split_predictions(tiny_diabetic_dir, checkpoint, "validation", plain)
@@ -136,12 +137,12 @@ def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing(
     flags = types.SimpleNamespace(prior_correction=True)
     counts = [60, 20, 20, 0, 0]
     schedule = input_pipeline.SamplingSchedule((0.6, 0.2, 0.2), num_examples=100, end_mix=0.5)
-    record = trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], schedule)
-    np.testing.assert_allclose(record["frequencies"], [0.6, 0.2, 0.2, 0, 0])
-    np.testing.assert_allclose(record["sampled"], [0.5 / 3 + 0.3, 0.5 / 3 + 0.1, 0.5 / 3 + 0.1, 0, 0])
-    assert trainer._class_prior_record(flags, lambda: counts, None, None) is None
+    prior = trainer._class_prior(flags, lambda: counts, [0, 1, 2], schedule)
+    np.testing.assert_allclose(prior.frequencies, [0.6, 0.2, 0.2, 0, 0])
+    np.testing.assert_allclose(prior.sampled, [0.5 / 3 + 0.3, 0.5 / 3 + 0.1, 0.5 / 3 + 0.1, 0, 0])
+    assert trainer._class_prior(flags, lambda: counts, None, None) is None
     flags.prior_correction = False
-    assert trainer._class_prior_record(flags, lambda: counts, [0, 1, 2], None) is None
+    assert trainer._class_prior(flags, lambda: counts, [0, 1, 2], None) is None
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from fundus import degradations
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_STEPS
-from utils import run_settings
+from utils import model_description
 
 pytestmark = pytest.mark.slow  # exports SavedModels and runs the scripts
 
@@ -53,7 +53,7 @@ def served_probabilities(export_dir, encoded_images):
 def test_prepared_images_give_what_eval_gives(raw_run):
     """The validation split's JPEGs (as prepared by the conversion) through the SavedModel: eval's probabilities."""
     tfrecords = raw_run["tfrecords"]
-    config = evaluator.ModelConfig.from_settings(run_settings.read(raw_run["train_dir"]))
+    config = evaluator.ModelConfig.from_description(model_description.for_checkpoint(raw_run["train_dir"]))
     expected = split_predictions(tfrecords, tf.train.latest_checkpoint(raw_run["train_dir"]), "validation", config)
     encoded = read_encoded_images(tfrecords, "validation")
     served = served_probabilities(raw_run["export_dir"], [encoded[name] for name in expected.filenames])
@@ -74,11 +74,11 @@ def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
     served = served_probabilities(raw_run["export_dir"], read_files(photos.values()))
     assert dict(zip(photos, served.argmax(axis=1).tolist())) == predicted_grades
     # predict's probabilities, by the script's own pipeline (Pillow preparation, then the checkpoint).
-    settings = run_settings.read(raw_run["train_dir"])
+    description = model_description.for_checkpoint(raw_run["train_dir"])
     with tempfile.TemporaryDirectory() as work_dir:
         prepared, _, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
         expected = evaluator.collect_predictions(
-            tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_settings(settings),
+            tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_description(description),
             image_folder.folder_batches(prepared, 4), len(prepared))
     by_name = dict(zip(photos, served))
     difference = np.abs(np.array([by_name[name] for name in expected.filenames]) - expected.probabilities).max()

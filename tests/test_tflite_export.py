@@ -10,8 +10,7 @@ from evaluation import evaluator, saved_model_grader, split_images, tflite_expor
 from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
 from slim_compat import tf
-from utils import run_settings
-from utils import atomic_files
+from utils import atomic_files, model_description
 
 pytestmark = pytest.mark.slow  # exports SavedModels and converts them to TFLite
 
@@ -50,7 +49,7 @@ def validation(trained_run):
     """(the validation images as a device feeds them, the evaluator's predictions of them, in the same order)."""
     train_dir, tfrecords, _ = trained_run
     images = split_images.read_split("diabetic", "validation", tfrecords, SIZE)
-    config = evaluator.ModelConfig.from_settings(run_settings.read(train_dir))
+    config = evaluator.ModelConfig.from_description(model_description.for_checkpoint(train_dir))
     expected = split_predictions(tfrecords, os.path.join(train_dir, "model.ckpt-2"), "validation", config)
     assert expected.filenames == images.filenames
     return images, expected

@@ -25,36 +25,6 @@ def variables_to_restore(exclude_scopes):
             if not any(variable.op.name.startswith(scope) for scope in excluded)]
 
 
-def differences(checkpoint, names_to_variables):
-    """Compares the variables a Saver would restore with what `checkpoint` holds.
-
-    Args:
-      checkpoint: checkpoint prefix.
-      names_to_variables: {name in the checkpoint: variable}.
-
-    Returns:
-      ([names the checkpoint lacks], [(name, shape there, shape in the model)]), both sorted.
-    """
-    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
-    missing = sorted(name for name in names_to_variables if name not in shapes)
-    mismatched = sorted((name, list(shapes[name]), variable.shape.as_list())
-                        for name, variable in names_to_variables.items()
-                        if name in shapes and list(shapes[name]) != variable.shape.as_list())
-    return missing, mismatched
-
-
-def describe_differences(missing, mismatched):
-    """Returns e.g. `it lacks X (and 3 more)` or `X has shape [5] there but [1001] here`, or None."""
-    if mismatched:
-        name, there, here = mismatched[0]
-        more = f" (and {len(mismatched) - 1} more)" if len(mismatched) > 1 else ""
-        return f"{name} has shape {there} there but {here} here{more}"
-    if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        return f"it lacks {missing[0]}{more}"
-    return None
-
-
 def check_against_checkpoint(checkpoint, variables, ignore_missing_vars):
     """Returns the `variables` that `checkpoint` holds, checking their shapes.
 
@@ -63,7 +33,7 @@ def check_against_checkpoint(checkpoint, variables, ignore_missing_vars):
         missing from it while `ignore_missing_vars` is off.
     """
     named = {variable.op.name: variable for variable in variables}
-    missing, mismatched = differences(checkpoint, named)
+    missing, mismatched = checkpoint_files.differences(checkpoint, named)
     if mismatched:
         name, there, here = mismatched[0]
         raise ValueError(f"{checkpoint}: variable {name} has shape {there} there but {here} in the model; add its "
@@ -82,7 +52,8 @@ def check_resumable(checkpoint, variables):
     Raises:
       ValueError: it was written by another network, optimizer, class count or image size.
     """
-    problem = describe_differences(*differences(checkpoint, {variable.op.name: variable for variable in variables}))
+    problem = checkpoint_files.describe_differences(*checkpoint_files.differences(
+        checkpoint, {variable.op.name: variable for variable in variables}))
     if problem:
         raise ValueError(f"{checkpoint}: this training directory holds a checkpoint of another model or optimizer "
                          f"({problem}); train with the --model_name, --optimizer and sizes it was trained with, "

@@ -6,12 +6,11 @@ from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from evaluation import class_prior
 from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
 from utils import shared_flags
-from utils import checkpoint_files, flag_checks, run_settings, writer_lock
+from utils import checkpoint_files, flag_checks, model_description, writer_lock
 
 
 def check_flags(flags):
@@ -119,8 +118,8 @@ def _sampling_schedule(flags, label_counts, balanced_labels, resume_from, exampl
     return schedule
 
 
-def _class_prior_record(flags, label_counts, balanced_labels, schedule):
-    """The class_prior.CLASS_PRIOR record of a run whose batches do not follow the split's frequencies, else None.
+def _class_prior(flags, label_counts, balanced_labels, schedule):
+    """The model_description.ClassPrior of a run whose batches do not follow the split's frequencies, else None.
 
     Balanced sampling draws each of `balanced_labels` alike; a schedule ends at its last step's mix.
     Eval, predict and export then grade under the split's own frequencies (evaluation.class_prior)
@@ -134,7 +133,7 @@ def _class_prior_record(flags, label_counts, balanced_labels, schedule):
               else [1.0 / len(balanced_labels)] * len(balanced_labels))
     for label, share in zip(balanced_labels, shares):
         sampled[label] = float(share)
-    return class_prior.record([count / sum(counts) for count in counts], sampled)
+    return model_description.ClassPrior(tuple(count / sum(counts) for count in counts), tuple(sampled))
 
 
 def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
@@ -285,21 +284,17 @@ def _train(flags, resume_from):
             flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay, is_training=True,
             batch_norm_decay=flags.batch_norm_decay, freeze_batch_norm=flags.freeze_batch_norm)
         image_size = flags.train_image_size or network_fn.default_image_size
-        settings = settings_record.model_settings(flags, dataset, num_classes, image_size)
-        if flags.task == 0:
-            settings_record.record_at_start(flags.train_dir, settings)
-        settings_record.add_settings_summary(settings)
         label_counts = _label_counter(dataset, num_classes, flags.labels_offset)
         weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
         balanced_labels = [label for label, count in enumerate(label_counts()) if count] \
             if flags.balanced_sampling else None
         schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
                                       flags.batch_size * deploy_config.num_clones)
+        description = settings_record.describe_model(flags, dataset, num_classes, image_size,
+                                                     _class_prior(flags, label_counts, balanced_labels, schedule))
         if flags.task == 0:
-            # Frequency cuts fitted on an earlier checkpoint do not fit the one this run writes.
-            run_settings.record(flags.train_dir, {
-                class_prior.CLASS_PRIOR: _class_prior_record(flags, label_counts, balanced_labels, schedule),
-                class_prior.FREQUENCY_CUTS: None})
+            settings_record.record_at_start(flags.train_dir, description)
+        settings_record.add_settings_summary(description)
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
                                schedule)
         end_points, images, labels = clones[0].outputs

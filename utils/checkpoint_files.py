@@ -1,4 +1,4 @@
-"""Checkpoints on disk: which one a path names, whether its files are whole, its step.
+"""Checkpoints on disk: which one a path names, whether its files are whole, its step, what it holds.
 
 Every script resolves `--checkpoint_path` (a prefix such as model.ckpt-300, or a folder
 holding checkpoints) here, so a missing or damaged checkpoint reads the same everywhere.
@@ -14,6 +14,7 @@ after the final save, and the Saver then records it as the latest checkpoint: a 
 an evaluation of the folder would silently use the older weights.
 """
 import glob
+import itertools
 import os
 import re
 import shutil
@@ -249,3 +250,53 @@ def step_of(checkpoint):
         return int(reader.get_tensor(GLOBAL_STEP_NAME))
     suffix = STEP_SUFFIX.search(checkpoint)
     return int(suffix.group(1)) if suffix else 0
+
+
+def follow(checkpoint_path, interval_secs, timeout=None, max_evals=None):
+    """Returns an iterator over each new checkpoint a training run writes, as it appears, resolved.
+
+    Args:
+      checkpoint_path: the training directory (which may not exist yet), or a checkpoint file inside it.
+      interval_secs: least number of seconds between two yielded checkpoints.
+      timeout: stop after this many seconds without a new checkpoint (training has stopped);
+        None waits forever.
+      max_evals: stop after this many checkpoints; None never stops for that.
+
+    Returns:
+      An iterator of checkpoint prefixes (see `resolve`), starting with the latest one present now.
+    """
+    names_a_checkpoint = tf.gfile.Exists(checkpoint_path + ".index")
+    # A directory that does not exist yet is a training run that has not started: wait for it.
+    directory = os.path.dirname(checkpoint_path) or "." if names_a_checkpoint else checkpoint_path
+    checkpoints = tf.train.checkpoints_iterator(directory, min_interval_secs=interval_secs, timeout=timeout)
+    return map(resolve, itertools.islice(checkpoints, max_evals))
+
+
+def differences(checkpoint, names_to_variables):
+    """Compares the variables a Saver would restore with what `checkpoint` holds.
+
+    Args:
+      checkpoint: checkpoint prefix.
+      names_to_variables: {name in the checkpoint: variable}.
+
+    Returns:
+      ([names the checkpoint lacks], [(name, shape there, shape in the model)]), both sorted.
+    """
+    shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+    missing = sorted(name for name in names_to_variables if name not in shapes)
+    mismatched = sorted((name, list(shapes[name]), variable.shape.as_list())
+                        for name, variable in names_to_variables.items()
+                        if name in shapes and list(shapes[name]) != variable.shape.as_list())
+    return missing, mismatched
+
+
+def describe_differences(missing, mismatched):
+    """Returns e.g. `it lacks X (and 3 more)` or `X has shape [5] there but [1001] here`, or None."""
+    if mismatched:
+        name, there, here = mismatched[0]
+        more = f" (and {len(mismatched) - 1} more)" if len(mismatched) > 1 else ""
+        return f"{name} has shape {there} there but {here} here{more}"
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        return f"it lacks {missing[0]}{more}"
+    return None

@@ -20,16 +20,19 @@ not know. Keys written by training:
                 with CONVERSION_IMAGE_SIZE and CONVERSION_CROP_THRESHOLD: the settings of
                 the TFRecords folder's conversion.json, when the conversion wrote one.
 
-Recorded by training after the model's settings: `class_prior` (evaluation.class_prior: the
-class frequencies of the training split and of its batches, when they differ, e.g. with
---balanced_sampling; eval, predict and export then grade under the split's frequencies).
+  class_prior   (evaluation.class_prior) the class frequencies of the training split and of its
+                batches, when they differ, e.g. with --balanced_sampling; eval, predict and export
+                then grade under the split's frequencies. None otherwise.
+  format_version  the version of this form (utils.model_description.FORMAT_VERSION); files
+                written before it existed have the same keys.
 
-Fitted after training: `grading` (evaluation.grading: QWK thresholds and two-eye fusion,
-recorded by `eval_image_classifier.py --fit_grading`).
+Fitted after training: `grading` (evaluation.grading: QWK thresholds, two-eye fusion and the
+referable operating points, recorded by `eval_image_classifier.py --fit_grading`) and
+`frequency_cuts` (evaluation.class_prior; training clears them).
 
-Adding a setting: pass it to `record` with the others (a model-defining one also
-joins MODEL_KEYS), or store it later with `record(directory, {key: value})`
-(e.g. values fitted after training); `record` merges into what the file holds.
+The file is the JSON form of a utils.model_description.ModelDescription, which is how the
+code reads it; this module only reads and writes the file. `record` merges into what the file
+holds, so values fitted after training are stored with `record(directory, {key: value})`.
 Every write is atomic: readers never see a half-written file.
 """
 import json
@@ -47,6 +50,11 @@ CONVERSION_IMAGE_SIZE = "image_size"
 CONVERSION_CROP_THRESHOLD = "crop_threshold"
 CONVERSION_GRAHAM = "graham"
 CONVERSION_CROP_MODE = "crop_mode"
+CLASS_PRIOR = "class_prior"
+GRADING = "grading"
+FREQUENCY_CUTS = "frequency_cuts"
+OPERATING_POINTS = "operating_points"
+FORMAT_VERSION = "format_version"
 # What a conversion recorded before crop modes existed made: the book's crop.
 LEGACY_CROP_MODE = "book"
 
