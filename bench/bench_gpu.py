@@ -3,9 +3,10 @@
     python bench/bench_gpu.py            # on a GPU: 299 px, batch 64, then the largest batch that fits
     python bench/bench_gpu.py --smoke    # the same cases, tiny, on a CPU (checks the bench end to end)
 
-Each case trains Inception V3 as train_image_classifier.py does (model_deploy clone,
-classification losses, RMSProp, --mixed_precision and --xla from training/precision.py)
-in float32, mixed precision, and mixed precision + XLA, fed either
+Each case runs train_image_classifier.py's own training step (training/trainer.py's network,
+clone losses and train op: model_deploy clone, classification losses, the optimizer and
+learning rate of training's flags, RMSProp by default, --mixed_precision and --xla) on
+Inception V3 in float32, mixed precision, and mixed precision + XLA, fed either
 
 - synthetic: a batch held in a variable on the clone's device (no input work at all), or
 - real: TFRecords through the full input pipeline (read, decode, inception train
@@ -21,6 +22,7 @@ import os
 import sys
 import tempfile
 import time
+import types
 
 from absl import app, flags, logging
 
@@ -28,11 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets import dataset_factory, download_and_convert_diabetic, input_pipeline, kaggle_sample  # noqa: E402
 from deployment import model_deploy  # noqa: E402
-from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from slim_compat import tf  # noqa: E402
-from training import losses, precision  # noqa: E402
+from training import precision, trainer  # noqa: E402
 import results_file  # noqa: E402
+import train_image_classifier  # noqa: E402, F401  (defines training's flags: the step is built from them)
 
 CASES = {"float32": (False, False), "mixed": (True, False), "mixed_xla": (True, True)}
 MODEL = "inception_v3"
@@ -42,19 +44,19 @@ SMOKE = {"image_size": 128, "batch_size": 2, "warmup_steps": 1, "steps": 2, "num
 
 flags.DEFINE_bool("smoke", False, "Tiny sizes and step counts (CPU check); overrides the sizes below.")
 flags.DEFINE_list("cases", list(CASES), f"Cases to run, from {', '.join(CASES)}.")
-flags.DEFINE_string("mixed_precision_dtype", None, "16-bit type of the mixed cases; default float16 with a GPU, "
-                    "else bfloat16.")
 flags.DEFINE_integer("image_size", 299, "Training image size.")
-flags.DEFINE_integer("batch_size", 64, "Images per step.")
 flags.DEFINE_integer("warmup_steps", 5, "Untimed steps before timing.")
 flags.DEFINE_integer("steps", 30, "Timed steps per case.")
 flags.DEFINE_integer("num_patients", 32, "Patients of the generated sample (two images each).")
 flags.DEFINE_integer("sample_width", 600, "Width of the generated photographs (converted to --image_size).")
 flags.DEFINE_integer("max_batch", 1024, "Double the batch (mixed precision, synthetic inputs) up to this while "
                      "it fits; 0: skip. Only with a GPU.")
-flags.DEFINE_string("dataset_dir", None, "Existing diabetic TFRecords to read instead of a generated sample.")
 results_file.define_flag()
 FLAGS = flags.FLAGS
+# Training's own flags, with the bench's defaults: --dataset_dir, existing diabetic TFRecords to read instead of a
+# generated sample; --mixed_precision_dtype of the mixed cases, None: float16 with a GPU, else bfloat16.
+FLAGS.set_default("batch_size", 64)
+FLAGS.set_default("mixed_precision_dtype", None)
 
 
 def make_sample_tfrecords(scratch, num_patients, width, image_size):
@@ -86,22 +88,21 @@ def real_batch(dataset_dir, batch_size, image_size, device):
 
 
 def train_step(images, labels, dtype, xla):
-    """The training step of train_image_classifier.py's defaults: returns the op that runs it and yields the loss."""
-    network_fn = nets_factory.get_network_fn(MODEL, NUM_CLASSES, weight_decay=0.00004, is_training=True)
+    """train_image_classifier.py's step under its flags, in `dtype` (None: float32), XLA-compiled with `xla`.
 
-    def clone_fn():
-        with precision.compiled(xla):
-            logits, end_points = network_fn(images)
-            losses.add_classification_losses(logits, end_points, labels, NUM_CLASSES)
-
+    Returns the op that runs one step and yields the loss.
+    """
+    settings = types.SimpleNamespace(**FLAGS.flag_values_dict())
+    settings.model_name, settings.mixed_precision, settings.mixed_precision_dtype, settings.xla = (
+        MODEL, dtype is not None, dtype, xla)
+    network_fn = trainer.training_network(settings, NUM_CLASSES)
+    deploy_config = model_deploy.DeploymentConfig()
     global_step = tf.train.create_global_step()
-    clones = model_deploy.create_clones(model_deploy.DeploymentConfig(), clone_fn)
-    optimizer = precision.loss_scaled(
-        tf.train.RMSPropOptimizer(0.01, decay=0.9, momentum=0.9, epsilon=1.0), dtype)
-    total_loss, gradients = model_deploy.optimize_clones(clones, optimizer)
-    update = optimizer.apply_gradients(gradients, global_step=global_step)
-    with tf.control_dependencies([update, *tf.get_collection(tf.GraphKeys.UPDATE_OPS)]):
-        return tf.identity(total_loss)
+    clones = model_deploy.create_clones(
+        deploy_config, lambda: trainer.add_clone_losses(settings, network_fn, images, labels, NUM_CLASSES))
+    # The number of samples only sets the learning rate's decay period, which does not change a step's time.
+    step, _ = trainer.train_op(settings, deploy_config, clones, settings.batch_size, global_step)
+    return step
 
 
 def gpu_memory_peak(reset=False):

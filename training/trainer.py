@@ -157,16 +157,30 @@ def _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights
 
     def clone_fn():
         images, labels = next(clone_inputs)
-        with precision.compiled(flags.xla):
-            logits, end_points = network_fn(images)
-            losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing,
-                                             weights)
-            if flags.regression_loss:
-                grade_estimate = grade_regression.add_grade_regression(logits, end_points)
-                losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
-        return end_points, images, labels
+        return add_clone_losses(flags, network_fn, images, labels, num_classes, weights), images, labels
 
     return model_deploy.create_clones(deploy_config, clone_fn)
+
+
+def training_network(flags, num_classes):
+    """The network_fn of --model_name in training mode, with the flags' weight decay and batch-norm options."""
+    return nets_factory.get_network_fn(flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay,
+                                       is_training=True, batch_norm_decay=flags.batch_norm_decay,
+                                       freeze_batch_norm=flags.freeze_batch_norm)
+
+
+def add_clone_losses(flags, network_fn, images, labels, num_classes, weights=None):
+    """Builds one clone's network on its batch and adds its losses (XLA-compiled with --xla); returns its end points.
+
+    bench/bench_gpu.py builds its step with `training_network`, this and `train_op`: it times training's step.
+    """
+    with precision.compiled(flags.xla):
+        logits, end_points = network_fn(images)
+        losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing, weights)
+        if flags.regression_loss:
+            grade_estimate = grade_regression.add_grade_regression(logits, end_points)
+            losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
+    return end_points
 
 
 def _prefetch_device(deploy_config):
@@ -208,8 +222,9 @@ def _gradients_after(loss, gradients):
     return gated
 
 
-def _train_op(flags, deploy_config, clones, num_samples, global_step):
-    """Returns (the op that runs one step and yields the loss, the optimizer)."""
+def train_op(flags, deploy_config, clones, num_samples, global_step):
+    """Returns (the op that runs one step and yields the loss, the optimizer): the flags' learning rate,
+    optimizer, mixed precision, moving averages and sync replicas over the clones' losses."""
     moving_averages = variables_to_average = None
     if flags.moving_average_decay:
         moving_averages = tf.train.ExponentialMovingAverage(flags.moving_average_decay, global_step)
@@ -280,9 +295,7 @@ def _train(flags, resume_from):
             global_step = tf.train.create_global_step()
         dataset = dataset_factory.get_dataset(flags.dataset_name, flags.dataset_split_name, flags.dataset_dir)
         num_classes = dataset.num_classes - flags.labels_offset
-        network_fn = nets_factory.get_network_fn(
-            flags.model_name, num_classes=num_classes, weight_decay=flags.weight_decay, is_training=True,
-            batch_norm_decay=flags.batch_norm_decay, freeze_batch_norm=flags.freeze_batch_norm)
+        network_fn = training_network(flags, num_classes)
         image_size = flags.train_image_size or network_fn.default_image_size
         label_counts = _label_counter(dataset, num_classes, flags.labels_offset)
         weights = losses.class_weights(flags.class_weights, num_classes, label_counts)
@@ -300,7 +313,7 @@ def _train(flags, resume_from):
         end_points, images, labels = clones[0].outputs
         summaries.add_model_summaries(end_points, images, labels, clones[0].scope)
         summaries.add_variable_summaries()
-        train_op, optimizer = _train_op(flags, deploy_config, clones, dataset.num_samples, global_step)
+        step_op, optimizer = train_op(flags, deploy_config, clones, dataset.num_samples, global_step)
         if resume_from:
             checkpoint_init.check_resumable(resume_from, tf.global_variables())
         init_fn = checkpoint_init.get_init_fn(flags.checkpoint_path, flags.train_dir,
@@ -311,7 +324,7 @@ def _train(flags, resume_from):
         summary_op = tf.summary.merge_all()
         try:
             final_loss = slim.learning.train(
-                train_op, logdir=flags.train_dir, saver=tf.train.Saver(save_relative_paths=True),
+                step_op, logdir=flags.train_dir, saver=tf.train.Saver(save_relative_paths=True),
                 train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones, summary_op),
                 master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
                 summary_op=summary_op, number_of_steps=flags.max_number_of_steps,
