@@ -23,6 +23,7 @@ def test_both_heads_give_batch_by_class_logits_at_any_size(size):
         assert end_points["PreLogits"].shape.as_list() == [BATCH, 1, 1, 2048]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [400, 512])
 def test_the_imagenet_checkpoint_restores_and_grades_at_other_sizes(size, imagenet_inception_v3_checkpoint):
     with tf.Graph().as_default():
@@ -45,6 +46,7 @@ def graph_operations(network, size):
 
 # 299: the official size; 128: the demo's, where tf-slim shrinks the auxiliary kernel. Same operations in
 # the same order also means the same initial weights from a seeded run.
+@pytest.mark.slow
 @pytest.mark.parametrize("size", [299, 128])
 def test_the_graph_is_tf_slims_where_its_heads_fit(size):
     assert graph_operations(inception_v3.inception_v3, size) == graph_operations(

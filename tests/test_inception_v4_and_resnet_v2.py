@@ -9,6 +9,8 @@ from nets import inception
 from slim_compat import slim, tf
 from tests.fine_tuning import IMAGENET_CLASSES, check_fine_tuning, save_imagenet_layout_checkpoint
 
+pytestmark = pytest.mark.slow  # builds Inception V4 and Inception-ResNet V2 at 299 px and fine-tunes them
+
 
 def build(network, arg_scope, image_size, batch_size=1, **kwargs):
     """Builds `network` at `image_size` in a fresh graph; returns (output, end points, {variable: shape})."""

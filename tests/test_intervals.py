@@ -50,6 +50,7 @@ def correlated_eyes(rng, patients, separation, correlation, prevalence=0.35):
     return state, scores, np.repeat(np.arange(patients), 2)
 
 
+@pytest.mark.slow
 def test_patient_bootstrap_auc_interval_covers_the_true_auc_about_95_percent_of_the_time():
     separation, studies = 1.5, 200
     true_auc = stats.norm.cdf(separation / math.sqrt(2))

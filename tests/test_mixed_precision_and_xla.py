@@ -144,6 +144,7 @@ def test_xla_flag_compiles_the_network_and_its_gradients_not_the_input_pipeline(
 @pytest.mark.parametrize("extra", [["--mixed_precision"],
                                    ["--mixed_precision", "--mixed_precision_dtype=bfloat16", "--xla"]],
                          ids=["float16", "bfloat16_xla"])
+@pytest.mark.slow
 def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_restores(tiny_diabetic_dir, tmp_path,
                                                                                        extra):
     train_dir = str(tmp_path / "train")

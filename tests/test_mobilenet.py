@@ -104,6 +104,7 @@ def test_mobilenet_v2_end_points_and_checkpoint_layout():
     assert len(shapes) == 262
 
 
+@pytest.mark.slow
 def test_mobilenet_v2_multipliers_round_to_eight_and_035_keeps_a_full_width_last_layer():
     assert mobilenet_v2.mobilenet_v2_140.default_image_size == 224
     _, _, wide = build(mobilenet_v2.mobilenet_v2_140, num_classes=5)
@@ -115,6 +116,7 @@ def test_mobilenet_v2_multipliers_round_to_eight_and_035_keeps_a_full_width_last
     assert narrow["MobilenetV2/Conv_1/weights"] == [1, 1, 112, 1280]
 
 
+@pytest.mark.slow
 def test_mobilenet_v2_training_scope_trains_batch_norm_and_regularises():
     with tf.Graph().as_default():
         with slim.arg_scope(mobilenet_v2.training_scope(weight_decay=0.001, bn_decay=0.9)):
@@ -164,6 +166,7 @@ def test_mobilenet_v3_large_end_points_squeeze_excite_and_head_variables():
     assert large["MobilenetV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 1280, 1001]
 
 
+@pytest.mark.slow
 def test_mobilenet_edgetpu_fuses_its_early_blocks_and_075_keeps_the_last_layer():
     _, end_points, shapes = build(mobilenet_v3.edge_tpu, num_classes=5)
     assert end_points["layer_24"].name.startswith("MobilenetEdgeTPU/")
@@ -242,6 +245,7 @@ def test_factory_batch_norm_decay_reaches_mobilenet_v2_training_scope():
     ("mobilenet_v2", "MobilenetV2/Logits", True),
     ("mobilenet_v3_small", "MobilenetV3/Logits", False),
 ])
+@pytest.mark.slow
 def test_mobilenets_fine_tune_only_their_logits(name, logits_scope, freeze_batch_norm, tmp_path, tiny_diabetic_dir):
     imagenet = save_imagenet_layout_checkpoint(name, str(tmp_path / "imagenet"))
     assert imagenet.variable_shapes[f"{logits_scope}/Conv2d_1c_1x1/biases"] == [1001]

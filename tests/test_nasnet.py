@@ -14,6 +14,8 @@ from nets.nasnet import nasnet, nasnet_utils, pnasnet
 from slim_compat import slim, tf
 from tests.fine_tuning import check_fine_tuning, save_imagenet_layout_checkpoint
 
+pytestmark = pytest.mark.slow  # builds every NASNet and PNASNet graph and fine-tunes one
+
 IMAGE_SIZE = 96  # ImageNet stem: 47 after conv0, 24 and 12 after the stem cells; reductions to 6 and 3.
 BATCH = 2
 

@@ -44,6 +44,7 @@ def test_upstream_module_layout_imports():
 
 
 # One network per family: the deeper ResNets differ only in block counts and take long to build.
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["alexnet_v2", "overfeat", "vgg_a", "inception_v1", "inception_v2", "inception_v3",
                                   "resnet_v1_50", "resnet_v2_50"])
 def test_each_network_gives_batch_by_class_logits_and_predictions(name):
@@ -56,6 +57,7 @@ def test_each_network_gives_batch_by_class_logits_and_predictions(name):
         assert tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)
 
 
+@pytest.mark.slow
 def test_inception_v3_variables_carry_the_official_checkpoint_names():
     with tf.Graph().as_default():
         nets_factory.get_network_fn("inception_v3", 1001)(tf.zeros([1, 299, 299, 3]))
@@ -85,6 +87,7 @@ def first_moving_mean_after_one_update(name="inception_v3", size=128, **options)
             return session.run(moving_mean), len(update_ops)
 
 
+@pytest.mark.slow
 def test_batch_norm_decay_sets_how_fast_moving_statistics_follow_the_batch():
     slow, _ = first_moving_mean_after_one_update()
     fast, _ = first_moving_mean_after_one_update(batch_norm_decay=0.5)
@@ -92,12 +95,14 @@ def test_batch_norm_decay_sets_how_fast_moving_statistics_follow_the_batch():
     np.testing.assert_allclose(slow / (1 - 0.9997), fast / 0.5, rtol=1e-3)
 
 
+@pytest.mark.slow
 def test_freeze_batch_norm_leaves_no_statistics_to_update():
     frozen, update_count = first_moving_mean_after_one_update(freeze_batch_norm=True)
     assert update_count == 0
     np.testing.assert_array_equal(frozen, 0.0)
 
 
+@pytest.mark.slow
 def test_batch_norm_options_are_refused_where_they_cannot_act():
     with pytest.raises(ValueError, match="vgg_16 has no batch norm"):
         nets_factory.get_network_fn("vgg_16", 5, batch_norm_decay=0.9)
@@ -106,6 +111,7 @@ def test_batch_norm_options_are_refused_where_they_cannot_act():
             tf.zeros([1, 64, 64, 3]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("freeze_batch_norm", [False, True])
 def test_enclosing_arg_scopes_at_call_time_reach_the_network_variables(freeze_batch_norm):
     # model_deploy puts variables on the parameter servers through an arg scope around the call;

@@ -118,6 +118,7 @@ def test_an_interrupted_save_leaves_nothing_behind_on_the_next_run(tmp_path):
     assert sorted(os.listdir(tmp_path)) == kept
 
 
+@pytest.mark.slow
 def test_a_checkpoint_of_another_optimizer_in_the_train_dir_is_named(tiny_diabetic_dir, tmp_path_factory, tmp_path):
     # Saved without any optimizer slot; the default RMSProp needs its slots to resume.
     train_dir = tmp_path / "train"
@@ -130,6 +131,7 @@ def test_a_checkpoint_of_another_optimizer_in_the_train_dir_is_named(tiny_diabet
     assert checkpoint_files.latest_in(str(train_dir)) == str(train_dir / "model.ckpt-2")
 
 
+@pytest.mark.slow
 def test_eval_at_another_image_size_than_trained_names_the_size(tiny_diabetic_dir, tmp_path_factory):
     checkpoint = os.path.join(shared_train_dir(tmp_path_factory), "model.ckpt-2")
     eval_input = evaluate.dataset_input(dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir), 5,
@@ -185,6 +187,7 @@ def test_shards_of_different_conversions_are_not_mixed(records):
                                   "convert the dataset again")
 
 
+@pytest.mark.slow
 def test_a_corrupt_record_met_while_evaluating_names_its_shard(records, tmp_path_factory):
     folder, _ = records
     shard = sorted(glob.glob(os.path.join(folder, "diabetic_validation_*.tfrecord")))[1]

@@ -53,6 +53,7 @@ def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skip
     assert image_folder.report_unreadable(images, from_folder.filenames) == [str(tmp_path / "99_left.jpeg")]
 
 
+@pytest.mark.slow
 def test_tta_averages_the_predictions_of_the_eight_orientations(checkpoint):
     images = np.random.default_rng(0).uniform(-1, 1, (2, TEST_IMAGE_SIZE, TEST_IMAGE_SIZE, 3)).astype(np.float32)
     turns = [np.rot90(images, k, axes=(1, 2)) for k in range(4)]

@@ -8,6 +8,8 @@ import pytest
 import slim_compat
 from tests.model_helpers import REPO_ROOT, run_script
 
+pytestmark = pytest.mark.slow  # runs every script in a subprocess
+
 # Parts of the lines a start printed before slim_compat hid them.
 CHATTER = ("absl::InitializeLog", "oneDNN custom operations", "Could not find cuda drivers", "failed call to cuInit",
            "is deprecated", "layer.apply", "Scale of 0 disables regularizer", "closed FileWriter")

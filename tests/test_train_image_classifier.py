@@ -49,6 +49,7 @@ def book_run(tmp_path_factory, tiny_diabetic_dir, imagenet_inception_v3_checkpoi
     return train_dir, run.stderr
 
 
+@pytest.mark.slow
 def test_book_command_writes_step_2_checkpoint_and_logs_throughput(book_run):
     train_dir, log = book_run
     assert tf.train.latest_checkpoint(train_dir).endswith("model.ckpt-2")
@@ -58,6 +59,7 @@ def test_book_command_writes_step_2_checkpoint_and_logs_throughput(book_run):
     assert "global step 2: loss = " in log and "sec/step" in log and "images/s" in log
 
 
+@pytest.mark.slow
 def test_book_command_changes_only_the_trainable_scopes(book_run, imagenet_inception_v3_checkpoint):
     train_dir, _ = book_run
     imagenet = tf.train.load_checkpoint(imagenet_inception_v3_checkpoint)
@@ -76,6 +78,7 @@ def test_book_command_changes_only_the_trainable_scopes(book_run, imagenet_incep
         assert not np.array_equal(first.get_tensor(name), trained.get_tensor(name)), name
 
 
+@pytest.mark.slow
 def test_book_command_moves_batch_norm_statistics_like_upstream(book_run, imagenet_inception_v3_checkpoint):
     train_dir, _ = book_run
     name = "InceptionV3/Conv2d_1a_3x3/BatchNorm/moving_mean"
@@ -84,6 +87,7 @@ def test_book_command_moves_batch_norm_statistics_like_upstream(book_run, imagen
     assert not np.array_equal(imagenet, trained)
 
 
+@pytest.mark.slow
 def test_book_command_events_hold_losses_learning_rate_and_images(book_run):
     tags = event_tags(book_run[0])
     assert {"total_loss", "learning_rate", "clone_loss", "regularization_loss",
@@ -92,6 +96,7 @@ def test_book_command_events_hold_losses_learning_rate_and_images(book_run):
     assert any(tag.startswith("activations/") for tag in tags)
 
 
+@pytest.mark.slow
 def test_rerun_resumes_from_the_latest_checkpoint_and_ignores_checkpoint_path(
         book_run, tiny_diabetic_dir, imagenet_inception_v3_checkpoint, tmp_path, caplog):
     train_dir, _ = book_run
@@ -125,6 +130,7 @@ def free_port():
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, caplog):
     with caplog.at_level("INFO"):
         train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--num_clones=2", "--clone_on_cpu",
@@ -139,6 +145,7 @@ def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, 
     assert {"clone_0/clone_loss", "clone_1/clone_loss"} <= event_tags(str(tmp_path))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("replication", [[], ["--sync_replicas", "--replicas_to_aggregate=1"]],
                          ids=["async", "sync_replicas"])
 def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_dir, tmp_path, replication):
@@ -164,6 +171,7 @@ def wait_for_log(process, log_path, text, timeout):
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_sync_replicas_advance_the_global_step_once_per_two_worker_gradients(tiny_diabetic_dir, tmp_path):
     ps_hosts = f"localhost:{free_port()}"
     worker_hosts = f"localhost:{free_port()},localhost:{free_port()}"
@@ -195,12 +203,14 @@ def test_sync_replicas_advance_the_global_step_once_per_two_worker_gradients(tin
     assert tf.train.latest_checkpoint(str(tmp_path / "train")).endswith("model.ckpt-2")
 
 
+@pytest.mark.slow
 def test_nan_loss_stops_the_run_and_names_the_step(tiny_diabetic_dir, tmp_path):
     with pytest.raises(SystemExit, match=r"loss is (nan|inf) at step \d+; training stopped"):
         train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--optimizer=sgd", "--learning_rate=1e30",
                                    "--learning_rate_decay_type=fixed", "--max_number_of_steps=20"))
 
 
+@pytest.mark.slow
 def test_restore_shape_mismatch_names_the_variable_and_the_flag(
         tiny_diabetic_dir, imagenet_inception_v3_checkpoint, tmp_path):
     with pytest.raises(SystemExit) as stopped:

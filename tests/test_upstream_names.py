@@ -2,6 +2,7 @@
 import re
 
 import numpy as np
+import pytest
 
 from preprocessing import preprocessing_factory
 from slim_compat import tf
@@ -49,6 +50,7 @@ def flag_defaults(help_text):
     return defaults
 
 
+@pytest.mark.slow
 def test_eval_has_every_upstream_flag_with_its_default_and_refuses_quantize_in_one_line(tmp_path):
     found = flag_defaults(run_script("eval_image_classifier.py", "--helpfull").stdout)
     expected = {"batch_size": "'100'", "max_num_batches": None, "master": "''", "checkpoint_path": "'/tmp/tfmodel/'",
