@@ -3,10 +3,10 @@
     python bench/bench_gpu.py            # on a GPU: 299 px, batch 64, then the largest batch that fits
     python bench/bench_gpu.py --smoke    # the same cases, tiny, on a CPU (checks the bench end to end)
 
-Each case runs train_image_classifier.py's own training step (training/trainer.py's network,
-clone losses and train op: model_deploy clone, classification losses, the optimizer and
-learning rate of training's flags, RMSProp by default, --mixed_precision and --xla) on
-Inception V3 in float32, mixed precision, and mixed precision + XLA, fed either
+Each case runs train_image_classifier.py's own training step (trainer.single_clone_step under
+training's flags: model_deploy clone, classification losses, the optimizer and learning rate,
+RMSProp by default, --mixed_precision and --xla) on Inception V3 in float32, mixed precision,
+and mixed precision + XLA, fed either
 
 - synthetic: a batch held in a variable on the clone's device (no input work at all), or
 - real: TFRecords through the full input pipeline (read, decode, inception train
@@ -29,7 +29,6 @@ from absl import app, flags, logging
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets import dataset_factory, download_and_convert_diabetic, input_pipeline, kaggle_sample  # noqa: E402
-from deployment import model_deploy  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from slim_compat import tf  # noqa: E402
 from training import precision, trainer  # noqa: E402
@@ -95,14 +94,7 @@ def train_step(images, labels, dtype, xla):
     settings = types.SimpleNamespace(**FLAGS.flag_values_dict())
     settings.model_name, settings.mixed_precision, settings.mixed_precision_dtype, settings.xla = (
         MODEL, dtype is not None, dtype, xla)
-    network_fn = trainer.training_network(settings, NUM_CLASSES)
-    deploy_config = model_deploy.DeploymentConfig()
-    global_step = tf.train.create_global_step()
-    clones = model_deploy.create_clones(
-        deploy_config, lambda: trainer.add_clone_losses(settings, network_fn, images, labels, NUM_CLASSES))
-    # The number of samples only sets the learning rate's decay period, which does not change a step's time.
-    step, _ = trainer.train_op(settings, deploy_config, clones, settings.batch_size, global_step)
-    return step
+    return trainer.single_clone_step(settings, images, labels, NUM_CLASSES, num_samples=settings.batch_size)
 
 
 def gpu_memory_peak(reset=False):

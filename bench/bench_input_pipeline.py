@@ -4,32 +4,34 @@
 
 Without --dataset_dir it writes temporary diabetic TFRecords of 299x299 JPEGs
 made from scikit-image's fundus photo (a dev dependency). The pipeline must
-deliver more images/s than the training step consumes, or the GPU waits.
+deliver more images/s than the training step consumes, or the GPU waits. The step is
+train_image_classifier.py's own (trainer.single_clone_step under training's flags, RMSProp by default).
 """
 import io
 import os
 import sys
 import tempfile
 import time
+import types
 
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from datasets import dataset_factory, dataset_utils, input_pipeline  # noqa: E402
-from nets import nets_factory  # noqa: E402
 from preprocessing import preprocessing_factory  # noqa: E402
 from slim_compat import tf  # noqa: E402
-from training import losses  # noqa: E402
+from training import precision, trainer  # noqa: E402
 import results_file  # noqa: E402
+import train_image_classifier  # noqa: E402, F401  (defines training's flags: the step is built from them)
 
-flags.DEFINE_string("dataset_dir", None, "diabetic TFRecords; default: temporary ones from a sample photo")
-flags.DEFINE_integer("batch_size", 32, "images per batch")
 flags.DEFINE_integer("pipeline_batches", 20, "batches timed for the pipeline alone")
 flags.DEFINE_integer("train_steps", 3, "training steps timed (after one warm-up step)")
-flags.DEFINE_integer("num_preprocessing_threads", os.cpu_count(), "parallel preprocessing calls")
 results_file.define_flag()
 FLAGS = flags.FLAGS
+# Training's own flags, with the bench's defaults: --dataset_dir, diabetic TFRecords (default: temporary ones
+# from a sample photo); --num_preprocessing_threads, parallel preprocessing calls.
+FLAGS.set_default("num_preprocessing_threads", os.cpu_count())
 IMAGE_SIZE = 299
 
 
@@ -76,14 +78,10 @@ def main(_):
                 pipeline = images_per_second(session, batch["images"], FLAGS.batch_size, FLAGS.pipeline_batches)
         with tf.Graph().as_default():
             batch = batches(dataset_dir, FLAGS.batch_size)
-            logits, end_points = nets_factory.get_network_fn("inception_v3", 5, 0.00004, is_training=True)(
-                batch["images"])
-            loss = losses.add_classification_losses(logits, end_points, batch["labels"], 5)
-            train_op = tf.train.RMSPropOptimizer(0.01, epsilon=1.0).minimize(
-                tf.losses.get_total_loss(), global_step=tf.train.create_global_step())
-            with tf.control_dependencies([train_op, *tf.get_collection(tf.GraphKeys.UPDATE_OPS)]):
-                step = tf.identity(loss)
-            with tf.Session() as session:
+            settings = types.SimpleNamespace(**{**FLAGS.flag_values_dict(), "model_name": "inception_v3"})
+            step = trainer.single_clone_step(settings, batch["images"], batch["labels"], 5,
+                                             num_samples=FLAGS.batch_size)
+            with tf.Session(config=precision.session_config()) as session:
                 session.run(tf.global_variables_initializer())
                 training = images_per_second(session, step, FLAGS.batch_size, FLAGS.train_steps)
     cores = os.cpu_count()

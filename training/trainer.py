@@ -170,10 +170,7 @@ def training_network(flags, num_classes):
 
 
 def add_clone_losses(flags, network_fn, images, labels, num_classes, weights=None):
-    """Builds one clone's network on its batch and adds its losses (XLA-compiled with --xla); returns its end points.
-
-    bench/bench_gpu.py builds its step with `training_network`, this and `train_op`: it times training's step.
-    """
+    """Builds one clone's network on its batch and adds its losses (XLA-compiled with --xla); returns its end points."""
     with precision.compiled(flags.xla):
         logits, end_points = network_fn(images)
         losses.add_classification_losses(logits, end_points, labels, num_classes, flags.label_smoothing, weights)
@@ -181,6 +178,20 @@ def add_clone_losses(flags, network_fn, images, labels, num_classes, weights=Non
             grade_estimate = grade_regression.add_grade_regression(logits, end_points)
             losses.add_regression_loss(grade_estimate, labels, flags.regression_loss, weights)
     return end_points
+
+
+def single_clone_step(flags, images, labels, num_classes, num_samples):
+    """Training's step under `flags` on one clone fed `images` and `labels`: the op that runs it and yields the loss.
+
+    The benches (bench/bench_gpu.py, bench/bench_input_pipeline.py) time this, the step that training runs.
+    `num_samples` only sets the learning rate's decay period.
+    """
+    deploy_config = model_deploy.DeploymentConfig()
+    global_step = tf.train.create_global_step()
+    network_fn = training_network(flags, num_classes)
+    clones = model_deploy.create_clones(
+        deploy_config, lambda: add_clone_losses(flags, network_fn, images, labels, num_classes))
+    return train_op(flags, deploy_config, clones, num_samples, global_step)[0]
 
 
 def _prefetch_device(deploy_config):
