@@ -2,9 +2,9 @@
 
     python bench/bench_networks.py [--models=inception_v3,inception_v4] [--batch_size=2] [--steps=3]
 
-Each network trains all its layers on random images for 5 classes (the cross-entropy of its
-logits and auxiliary logits plus weight decay, plain SGD, batch-norm updates), as a full
-fine-tuning step of train_image_classifier.py does, minus the input pipeline. Inception V3,
+Each network trains all its layers on random images for 5 classes with train_image_classifier.py's
+own step under its default flags (trainer.single_clone_step: the cross-entropy of its logits and
+auxiliary logits plus weight decay, RMSProp, batch-norm updates), minus the input pipeline. Inception V3,
 the project's default, is measured in the same run as the baseline of the ratio column. Rows
 print as Markdown table rows; --results_file docs/results.md writes them into its Networks section.
 
@@ -14,21 +14,23 @@ on a shared machine barely change; the wall-clock seconds, which they do change,
 import os
 import sys
 import time
+import types
 
 from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from nets import nets_factory  # noqa: E402
-from slim_compat import slim, tf  # noqa: E402
-from training import losses  # noqa: E402
+from slim_compat import tf  # noqa: E402
+from training import precision, trainer  # noqa: E402
 import results_file  # noqa: E402
+import train_image_classifier  # noqa: E402, F401  (defines training's flags: the step is built from them)
 
 flags.DEFINE_list("models", None, "networks to time (names of nets_factory); default: all but the video networks")
-flags.DEFINE_integer("batch_size", 2, "images per training step")
 flags.DEFINE_integer("steps", 3, "training steps timed, after one warm-up step")
 results_file.define_flag()
 FLAGS = flags.FLAGS
+FLAGS.set_default("batch_size", 2)  # training's --batch_size: images per training step
 BASELINE = "inception_v3"
 NUM_CLASSES = 5
 
@@ -39,16 +41,13 @@ def seconds_per_image(model_name, batch_size, steps):
     Returns:
       (image size, core-seconds per image, wall-clock seconds per image).
     """
-    network_fn = nets_factory.get_network_fn(model_name, NUM_CLASSES, weight_decay=0.00004, is_training=True)
-    size = network_fn.default_image_size
+    settings = types.SimpleNamespace(**{**FLAGS.flag_values_dict(), "model_name": model_name})
+    size = trainer.training_network(settings, NUM_CLASSES).default_image_size
     with tf.Graph().as_default():
         images = tf.random.uniform([batch_size, size, size, 3], -1.0, 1.0)
         labels = tf.random.uniform([batch_size], 0, NUM_CLASSES, dtype=tf.int64)
-        logits, end_points = network_fn(images)
-        losses.add_classification_losses(logits, end_points, labels, NUM_CLASSES)
-        train_op = slim.learning.create_train_op(tf.losses.get_total_loss(),
-                                                 tf.train.GradientDescentOptimizer(0.001))
-        with tf.Session() as session:
+        train_op = trainer.single_clone_step(settings, images, labels, NUM_CLASSES, num_samples=batch_size)
+        with tf.Session(config=precision.session_config()) as session:
             session.run(tf.global_variables_initializer())
             session.run(train_op)  # warm-up: graph optimisation, memory allocation
             cpu_start, wall_start = time.process_time(), time.perf_counter()
