@@ -52,7 +52,7 @@ from datasets import dataset_factory, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import class_prior, evaluate, evaluator, grading, metrics, screening, thresholds  # noqa: E402
 from slim_compat import tf  # noqa: E402
-from utils import run_settings  # noqa: E402
+from utils import model_description  # noqa: E402
 import results_file  # noqa: E402
 
 NUM_CLASSES = 5
@@ -117,11 +117,17 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
     train_image_classifier.main(None)
 
 
+def prior_factors(train_dir):
+    """The class-prior correction's factors the run recorded (model_description.ClassPrior.factors), or None."""
+    prior = model_description.for_checkpoint(train_dir).class_prior
+    return prior.factors() if prior else None
+
+
 def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False, split="validation", cuts=None):
     """The run's predictions on `split`, graded as eval grades them: with its recorded class-prior correction,
     cut at `cuts` (else rounded with a regression head, else the argmax)."""
     dataset = dataset_factory.get_dataset("diabetic", split, tfrecords_dir)
-    factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
+    factors = prior_factors(train_dir)
     config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
                                    image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors,
                                    thresholds=tuple(cuts) if cuts else None)
@@ -133,8 +139,7 @@ def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False
 def frequency_cuts(config, train_dir, tfrecords_dir, regression, args):
     """The cuts RECIPE=kaggle fits on the training split (python -m evaluation.class_prior) for a `recipe*`
     configuration with a class-prior correction; else None."""
-    if not config.startswith("recipe") or class_prior.ratio(
-            run_settings.read(train_dir).get(class_prior.CLASS_PRIOR)) is None:
+    if not config.startswith("recipe") or prior_factors(train_dir) is None:
         return None
     train = validation_predictions(train_dir, tfrecords_dir, regression, args, split="train")
     return class_prior.fit_frequency_cuts(train.labels, train.scores, NUM_CLASSES, "train")["thresholds"]
@@ -279,7 +284,7 @@ def run(args):
                 tta_predictions = (None if args.no_tta else
                                    validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True,
                                                           cuts=cuts))
-                factors = class_prior.ratio(run_settings.read(train_dir).get(class_prior.CLASS_PRIOR))
+                factors = prior_factors(train_dir)
                 rows = rows_of_run(config, predictions, tta_predictions, regression, factors)
                 for row, values in rows.items():
                     results.setdefault(row, []).append(values)

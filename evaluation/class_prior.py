@@ -49,21 +49,6 @@ CLASS_PRIOR = run_settings.CLASS_PRIOR
 FREQUENCY_CUTS = run_settings.FREQUENCY_CUTS
 
 
-def record(frequencies, sampled):
-    """Returns the CLASS_PRIOR record of a run that drew classes with probabilities `sampled`."""
-    return model_description.ClassPrior(tuple(frequencies), tuple(sampled)).to_json()
-
-
-def ratio(prior_record):
-    """Returns the per-class factors π_g / s_g of a CLASS_PRIOR record (model_description.ClassPrior.factors),
-    or None without one or when every factor is 1 (the batches had the split's frequencies: nothing to undo).
-
-    Raises:
-      ValueError: a malformed record (lists of different lengths, negative values).
-    """
-    return model_description.ClassPrior.from_json(prior_record).factors() if prior_record else None
-
-
 def corrected(probabilities, factors):
     """Returns `probabilities` ([num_images, num_classes]) under the true frequencies: p_g f_g / Σ_h p_h f_h."""
     weighted = np.asarray(probabilities, dtype=np.float64) * np.asarray(factors, dtype=np.float64)

@@ -11,22 +11,22 @@ from tests.fine_tuning import train_in_process
 from tests.model_helpers import split_predictions
 from training import trainer
 from utils import model_description, run_settings
+from utils.model_description import ClassPrior
 
 KAGGLE = np.array([0.735, 0.069, 0.151, 0.025, 0.020])
 BALANCED = np.full(5, 0.2)
 IMAGE_SIZE = 28
 
 
-def test_ratio_undoes_balanced_sampling_and_is_none_when_there_is_nothing_to_undo():
-    factors = class_prior.ratio(class_prior.record(KAGGLE, BALANCED))
+def test_the_factors_undo_balanced_sampling_and_are_none_when_there_is_nothing_to_undo():
+    factors = ClassPrior(KAGGLE, BALANCED).factors()
     np.testing.assert_allclose(factors, KAGGLE / 0.2)
-    assert class_prior.ratio(None) is None and class_prior.ratio({}) is None
-    assert class_prior.ratio(class_prior.record(KAGGLE, KAGGLE)) is None
+    assert ClassPrior(KAGGLE, KAGGLE).factors() is None
     # A grade absent from training (never sampled) keeps its probability's weight.
-    absent = class_prior.ratio(class_prior.record([0.9, 0.1, 0.0], [0.5, 0.5, 0.0]))
+    absent = ClassPrior([0.9, 0.1, 0.0], [0.5, 0.5, 0.0]).factors()
     np.testing.assert_allclose(absent, [1.8, 0.2, 1.0])
     with pytest.raises(ValueError, match="class_prior"):
-        class_prior.ratio({"frequencies": [0.5, 0.5], "sampled": [1.0]})
+        ClassPrior.from_json({"frequencies": [0.5, 0.5], "sampled": [1.0]}).factors()
 
 
 def balanced_posteriors(labels, rng):
@@ -49,7 +49,7 @@ def test_on_kaggle_frequencies_the_corrected_grades_beat_the_majority_baseline_w
     balanced = balanced_posteriors(labels, rng)
     rounding = thresholds.rounding_thresholds(5)
     as_trained = thresholds.apply_thresholds(thresholds.expected_grade(balanced), rounding)
-    corrected = class_prior.corrected(balanced, class_prior.ratio(class_prior.record(KAGGLE, BALANCED)))
+    corrected = class_prior.corrected(balanced, ClassPrior(KAGGLE, BALANCED).factors())
     graded = thresholds.apply_thresholds(thresholds.expected_grade(corrected), rounding)
     majority = np.mean(labels == 0)
     # As trained: the healthy eyes' expected grade sits near 0.5, and about half of them are called 1.
@@ -76,7 +76,7 @@ def test_frequency_thresholds_give_each_grade_its_share():
 
 def test_frequency_cuts_from_the_training_split_keep_a_rare_grade_the_posterior_mean_pulls_down():
     rng = np.random.default_rng(1)
-    factors = class_prior.ratio(class_prior.record(KAGGLE, BALANCED))
+    factors = ClassPrior(KAGGLE, BALANCED).factors()
 
     def split(size):
         labels = rng.choice(5, size=size, p=KAGGLE)
@@ -116,7 +116,7 @@ def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_spli
     # The tiny training split holds grades 0-4 as 4, 3, 3, 3, 3 of 16; balanced sampling drew each at 1/5.
     np.testing.assert_allclose(record["frequencies"], [4 / 16, 3 / 16, 3 / 16, 3 / 16, 3 / 16])
     np.testing.assert_allclose(record["sampled"], [0.2] * 5)
-    factors = class_prior.ratio(record)
+    factors = ClassPrior.from_json(record).factors()
     described = evaluator.ModelConfig.from_description(model_description.ModelDescription.from_json(settings))
     assert described.prior_factors == factors
     checkpoint = os.path.join(balanced_run, "model.ckpt-1")
