@@ -31,7 +31,7 @@ from datasets import download_and_convert_diabetic as convert  # noqa: E402
 from evaluation import metrics  # noqa: E402
 from training import precision, train_step, trainer  # noqa: E402
 
-PRECISIONS = {"float32": [], "bfloat16": ["--mixed_precision", "--mixed_precision_dtype=bfloat16"]}
+PRECISIONS = {"float32": ["--nomixed_precision"], "bfloat16": ["--mixed_precision", "--mixed_precision_dtype=bfloat16"]}
 WARMUP_STEPS = 3
 
 

@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 from absl import flags
+from tensorflow.core.protobuf import rewriter_config_pb2
 
 from datasets import dataset_factory, input_pipeline
 from evaluation import evaluate, evaluator
@@ -172,3 +173,35 @@ def test_bfloat16_support_is_read_from_the_processor_flags_of_cpuinfo():
     assert precision.cpu_bfloat16_support(with_bf16) == "avx512_bf16,amx_bf16"
     assert precision.cpu_bfloat16_support(without) == ""
     assert precision.cpu_flags("processor\t: 0\n") == frozenset()  # no flags line (other systems): nothing claimed
+
+
+@pytest.mark.parametrize("flags_line, dtype, said", [
+    ("fpu avx2 avx512f avx512_bf16", "bfloat16",
+     "Training in mixed bfloat16: this CPU has avx512_bf16 (--nomixed_precision trains in float32)"),
+    ("fpu avx2 avx512f avx512_vnni", None,
+     "Training in float32: this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16)")],
+    ids=["bf16_cpu", "older_cpu"])
+def test_training_computes_in_bfloat16_exactly_on_cpus_that_have_it_and_says_so_in_one_line(
+        flags_line, dtype, said, monkeypatch, caplog):
+    monkeypatch.setattr(precision, "gpu_available", lambda: False)
+    with caplog.at_level("INFO", logger="absl"):
+        assert precision.automatic_dtype(f"{CPUINFO_HEAD}flags\t\t: {flags_line}\n") == dtype
+    assert [record.getMessage() for record in caplog.records if "Training in" in record.getMessage()] == [said]
+
+
+@pytest.mark.parametrize("cpu_flags_line, extra, bfloat16", [
+    ("avx512f avx512_bf16", [], True),
+    ("avx512f avx512_vnni", [], False),
+    ("avx512f avx512_bf16", ["--nomixed_precision"], False)],
+    ids=["bf16_cpu", "older_cpu", "float32_forced"])
+def test_training_without_the_flag_rewrites_to_bfloat16_only_on_a_bf16_cpu_and_nomixed_precision_forces_float32(
+        cpu_flags_line, extra, bfloat16, tiny_diabetic_dir, tmp_path, monkeypatch):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"{CPUINFO_HEAD}flags\t\t: fpu sse2 {cpu_flags_line}\n")
+    monkeypatch.setattr(precision, "CPUINFO", str(cpuinfo))
+    monkeypatch.setattr(precision, "gpu_available", lambda: False)
+    configs = []
+    monkeypatch.setattr(slim.learning, "train", lambda train_op, **kwargs: configs.append(kwargs["session_config"]))
+    trainer.train(parse_train_flags(str(tmp_path / "train"), tiny_diabetic_dir, *extra))
+    rewrite = configs[0].graph_options.rewrite_options.auto_mixed_precision_onednn_bfloat16
+    assert (rewrite == rewriter_config_pb2.RewriterConfig.ON) == bfloat16

@@ -28,7 +28,8 @@ STEPS = 2
 SHORT_RUN = {"VALIDATION_SIZE": "4", "BATCH_SIZE": "2", "LOGITS_STEPS": str(STEPS), "ALL_LAYERS_STEPS": str(STEPS),
              "FINETUNE_ALL_LAYERS": "1", "SEED": "3"}
 # The script's knobs that would change the run if the caller's environment set them.
-KNOBS = ("IMAGE_SIZE", "RECIPE", "OUTPUT_DIR", "CHECKPOINT_PATH", "NUM_PATIENTS", "TRAIN_STEPS", "MODEL", "TFLITE")
+KNOBS = ("IMAGE_SIZE", "RECIPE", "OUTPUT_DIR", "CHECKPOINT_PATH", "NUM_PATIENTS", "TRAIN_STEPS", "MODEL", "TFLITE",
+         "PRECISION")
 DEFAULT_IMAGE_SIZES = {"book": 299, "kaggle": 512}
 
 

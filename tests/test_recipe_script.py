@@ -15,6 +15,7 @@ import pytest
 from datasets import kaggle_sample
 from evaluation import class_prior, grading
 from slim_compat import tf
+from training import precision
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs the recipe script end to end
@@ -133,6 +134,8 @@ def test_model_mobilenet_v3_small_trains_a_mobilenet_and_prints_the_summary(mobi
     assert names["MobilenetV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 1024, 5]
     assert not [name for name in names if name.startswith("InceptionV3")]
     assert run_settings.read(os.path.join(output_dir, "train"))["model_name"] == "mobilenet_v3_small"
+    bfloat16 = bool(precision.cpu_bfloat16_support(precision.cpu_flags())) and not precision.gpu_available()
+    assert ("Training in mixed bfloat16: this CPU has" if bfloat16 else "Training in float32") in printed
     lines = printed.splitlines()
     assert any("QuadraticWeightedKappa" in line and "Mean_Recall" in line for line in lines)
     assert any(line.startswith("trained model") for line in lines)
@@ -150,9 +153,10 @@ def test_tflite_asked_for_exports_the_trained_model_and_names_the_file_with_its_
 @pytest.mark.parametrize("knob, message", [
     ({"MODEL": "resnet_v1_50"}, "MODEL must be inception_v3, mobilenet_v2, mobilenet_v3_small or mobilenet_v3_large, "
                                 "not resnet_v1_50"),
-    ({"TFLITE": "int4"}, "TFLITE must be float32, float16 or int8, not int4")])
-def test_an_unknown_model_or_tflite_precision_is_refused_in_one_line_before_any_work(kaggle_dir, tmp_path, knob,
-                                                                                    message):
+    ({"TFLITE": "int4"}, "TFLITE must be float32, float16 or int8, not int4"),
+    ({"PRECISION": "float8"}, "PRECISION must be float32 or bfloat16, not float8")])
+def test_an_unknown_model_tflite_or_precision_is_refused_in_one_line_before_any_work(kaggle_dir, tmp_path, knob,
+                                                                                   message):
     result = run_script(kaggle_dir, tmp_path, **knob)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"{SCRIPT}: {message}"]

@@ -62,6 +62,24 @@ def cpu_bfloat16_support(flags):
     return ",".join(flag for flag in BFLOAT16_CPU_FLAGS if flag in flags)
 
 
+def automatic_dtype(cpuinfo_text=None):
+    """The type training computes in when --mixed_precision is not given, said in one log line.
+
+    bfloat16 on a machine without a GPU whose processor has one of BFLOAT16_CPU_FLAGS (read from
+    `cpuinfo_text`, /proc/cpuinfo when None); None (float32) otherwise.
+    """
+    if gpu_available():
+        logging.info("Training in float32 (--mixed_precision computes in float16 on the GPU)")
+        return None
+    support = cpu_bfloat16_support(cpu_flags(cpuinfo_text))
+    if not support:
+        logging.info("Training in float32: this CPU has no bfloat16 instructions (%s)",
+                     " or ".join(BFLOAT16_CPU_FLAGS))
+        return None
+    logging.info("Training in mixed bfloat16: this CPU has %s (--nomixed_precision trains in float32)", support)
+    return "bfloat16"
+
+
 def session_config(dtype=None):
     """Returns the training session's ConfigProto: soft placement, and the rewrite to `dtype` (None: float32)."""
     config = tf.ConfigProto(allow_soft_placement=True)

@@ -201,9 +201,15 @@ def _prefetch_device(deploy_config):
     return None
 
 
-def _compute_dtype(flags):
-    """The 16-bit type of mixed precision, or None for float32."""
+def _requested_dtype(flags):
+    """The 16-bit type --mixed_precision asks for, or None (float32, or --mixed_precision not given)."""
     return flags.mixed_precision_dtype if flags.mixed_precision else None
+
+
+def _compute_dtype(flags):
+    """The 16-bit type of mixed precision, or None for float32; without --[no]mixed_precision,
+    precision.automatic_dtype's (bfloat16 on CPUs that have it), said in the log."""
+    return precision.automatic_dtype() if flags.mixed_precision is None else _requested_dtype(flags)
 
 
 def _label_counter(dataset, num_classes, labels_offset):
@@ -247,7 +253,7 @@ def train_op(flags, deploy_config, clones, num_samples, global_step):
                                           steps_per_decay, flags.learning_rate_decay_factor,
                                           flags.end_learning_rate)
         optimizer = optimization.optimizer(flags.optimizer, rate, flags)
-        optimizer = precision.loss_scaled(optimizer, _compute_dtype(flags))
+        optimizer = precision.loss_scaled(optimizer, _requested_dtype(flags))  # the automatic type needs no scaling
         tf.summary.scalar("learning_rate", rate)
     # Batch-norm statistics are updated from the first clone only, as upstream does.
     update_ops = tf.get_collection(tf.GraphKeys.UPDATE_OPS, clones[0].scope)
