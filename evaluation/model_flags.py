@@ -21,8 +21,7 @@ import data_utils
 from datasets import dataset_factory
 from evaluation import evaluator
 from nets import nets_factory
-from utils import flag_checks, model_description, run_settings
-from utils import shared_flags
+from utils import flag_checks, model_description, run_settings, shared_flags
 
 # Attribute the flags defined below to the calling script, not to this module (absl's key-flag owner).
 flags.disclaim_key_flags()

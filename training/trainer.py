@@ -9,8 +9,7 @@ from slim_compat import slim, tf
 from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
-from utils import shared_flags
-from utils import checkpoint_files, flag_checks, model_description, writer_lock
+from utils import checkpoint_files, flag_checks, model_description, shared_flags, writer_lock
 
 
 def check_flags(flags):
