@@ -31,7 +31,8 @@ def fit(predictions, num_classes, fitted_on, regression, source=None):
       ValueError: fewer than two grades among the labels.
     """
     cuts, kappa = thresholds.fit_thresholds(predictions.labels, predictions.scores, num_classes)
-    record = {"thresholds": cuts, "fitted_on": fitted_on, "score": "regression" if regression else "expected_grade"}
+    record = {"thresholds": cuts, "fitted_on": fitted_on,
+              "score": model_description.REGRESSION_SCORE if regression else model_description.EXPECTED_GRADE_SCORE}
     logging.info("Fitted grade thresholds %s (QWK %.4f on the fitting split)", ", ".join(f"{c:.3f}" for c in cuts),
                  kappa)
     try:

@@ -206,8 +206,8 @@ class ModelDescription:
         """
         version = settings.get(run_settings.FORMAT_VERSION, 0)
         if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise ValueError(f"{where}: {run_settings.FORMAT_VERSION} {version!r} was written by a newer version "
-                             f"(this one reads up to {FORMAT_VERSION}); update the code or train again")
+            raise ValueError(f"{where}: {run_settings.FORMAT_VERSION} {version!r}, written by a newer version of "
+                             f"this code (which reads up to {FORMAT_VERSION}); update it, or train again")
         try:
             names = settings.get(run_settings.LABEL_NAMES)
             conversion, prior = settings.get(run_settings.CONVERSION), settings.get(run_settings.CLASS_PRIOR)
@@ -238,10 +238,6 @@ class ModelDescription:
             else:
                 settings[key] = value
         return ModelDescription.from_json(settings)
-
-    def with_grading(self, **changes):
-        """A copy whose grading has `changes` (fitted=..., frequency_cuts=...)."""
-        return dataclasses.replace(self, grading=dataclasses.replace(self.grading, **changes))
 
 
 def for_checkpoint(checkpoint_path):
