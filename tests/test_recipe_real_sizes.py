@@ -4,6 +4,7 @@ ImageNet-shaped checkpoint: the book's recipe at 299 px and RECIPE=kaggle at 512
 Each runs every stage a user leaves overnight (prepare, Logits/AuxLogits fine-tune, all-layers
 fine-tune, eval, submission) for two steps of batch 2 on a few small photos, starting from a
 1001-class checkpoint with the official variable names (random weights; there is no network here).
+MODEL=mobilenet_v3_small does the same from upstream's MobileNet checkpoint layout.
 """
 import csv
 import os
@@ -15,6 +16,7 @@ import pytest
 from datasets import kaggle_sample
 from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
+from tests.checkpoints import save_mobilenet_v3_small_checkpoint
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs the recipe script at its default image sizes
@@ -83,3 +85,21 @@ def test_evaluates_on_validation_and_grades_every_test_image(recipe_run, kaggle_
     test_images = {name.rsplit(".", 1)[0] for name in os.listdir(os.path.join(kaggle_dir, "test"))}
     assert {row["image"] for row in rows} == test_images
     assert all(row["level"] in "01234" and len(row["level"]) == 1 for row in rows)
+
+
+def test_kaggle_mode_fine_tunes_a_mobilenet_from_its_imagenet_checkpoint_but_its_logits(kaggle_dir, tmp_path):
+    checkpoint = save_mobilenet_v3_small_checkpoint(str(tmp_path))
+    env = {name: value for name, value in os.environ.items() if name not in KNOBS}
+    env.update(SHORT_RUN, RECIPE="kaggle", MODEL="mobilenet_v3_small", OUTPUT_DIR=str(tmp_path / "run"),
+               CHECKPOINT_PATH=checkpoint)
+    result = subprocess.run(["bash", SCRIPT, str(kaggle_dir)], cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=900)
+    printed = result.stdout + result.stderr
+    assert result.returncode == 0, printed[-5000:]
+    assert f"Fine-tune MobilenetV3/Logits from {checkpoint}: {STEPS} steps" in printed
+    imagenet = tf.train.load_checkpoint(checkpoint)
+    trained = tf.train.load_checkpoint(os.path.join(tmp_path, "run", "train", f"model.ckpt-{STEPS}"))
+    np.testing.assert_array_equal(trained.get_tensor("MobilenetV3/Conv/weights"),
+                                  imagenet.get_tensor("MobilenetV3/Conv/weights"))
+    assert trained.get_variable_to_shape_map()["MobilenetV3/Logits/Conv2d_1c_1x1/weights"][-1] == 5
+    assert run_settings.read(os.path.join(tmp_path, "run", "train", "all"))["train_image_size"] == 512
