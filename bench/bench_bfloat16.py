@@ -5,13 +5,13 @@
 
 It writes the demo's embedded sample (scripts/finetune_inception_v3_on_diabetic.sh: its grade
 distribution and sample seed), converts it at the demo's image size, then for each training seed
-trains Inception V3 from random initialisation with the demo's settings twice, float32 then
-`--mixed_precision --mixed_precision_dtype=bfloat16` (oneDNN's rewrite; fast on CPUs with AVX512-BF16
-or AMX), and evaluates each run on the validation split. Time per step is the median of the
-steps' own session.run times after the first few (graph optimisation, oneDNN's kernel choice), so
-graph building and checkpoint writes do not count. Each run is printed, then the mean per precision
-bfloat16's speed (steps per second) against the float32 runs of this same invocation (other jobs on the machine
-slow both alike when they are interleaved).
+trains Inception V3 from random initialisation with the demo's settings twice, float32
+(--nomixed_precision) then `--mixed_precision --mixed_precision_dtype=bfloat16` (oneDNN's rewrite;
+fast on CPUs with AVX512-BF16 or AMX), and evaluates each run on the validation split. Time per step
+is the median of the steps' own session.run times after the first few (graph optimisation, oneDNN's
+kernel choice), so graph building and checkpoint writes do not count. Each run is printed, then the
+mean per precision and bfloat16's speed (steps per second) against the float32 runs of this same
+invocation (other jobs on the machine slow both alike when they are interleaved).
 """
 import argparse
 import os

@@ -7,7 +7,7 @@
 #
 # With KAGGLE_DIR (trainLabels.csv, train/*.jpeg, optionally test/*.jpeg) it runs the book's steps:
 #   1. prepare: patient split, preprocessing, TFRecords under KAGGLE_DIR/tfrecords;
-#   2. fine-tune the new Logits/AuxLogits on top of the ImageNet checkpoint (CHECKPOINT_PATH or
+#   2. fine-tune the new Logits (Inception's also AuxLogits) on top of the ImageNet checkpoint (CHECKPOINT_PATH or
 #      --checkpoint_path; otherwise downloaded once into OUTPUT_DIR/checkpoints when the network allows);
 #   3. optionally (FINETUNE_ALL_LAYERS=1) fine-tune all layers from step 2's result;
 #   4. evaluate on the validation split (QWK, referable-DR figures, confusion matrix);
@@ -231,7 +231,8 @@ else
   stage "Fine-tune ${NEW_LAYERS//,/ and } from $CHECKPOINT_PATH: $LOGITS_STEPS steps"
   "$PYTHON" train_image_classifier.py --train_dir="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
     --checkpoint_path="$CHECKPOINT_PATH" \
-    --checkpoint_exclude_scopes="$NEW_LAYERS,GradeRegression" --trainable_scopes="$NEW_LAYERS,GradeRegression" \
+    --checkpoint_exclude_scopes="$NEW_LAYERS,GradeRegression" \
+    --trainable_scopes="$NEW_LAYERS,GradeRegression" \
     --train_image_size="$IMAGE_SIZE" --batch_size="$BATCH_SIZE" --max_number_of_steps="$LOGITS_STEPS" \
     --optimizer=rmsprop --learning_rate=0.01 --learning_rate_decay_type=fixed --weight_decay=0.00004 \
     "${train_extra[@]}"
