@@ -19,8 +19,8 @@
 # the book's recipe). TFLITE=float32|float16|int8 also exports the trained model to OUTPUT_DIR/grader_TFLITE.tflite
 # (evaluation/tflite_export.py; int8 calibrates on the training images).
 # Training computes in mixed bfloat16 on a machine without a GPU whose CPU has AVX512-BF16 or AMX (the demo:
-# same quality within its run-to-run spread, about twice as fast), else in float32; PRECISION=float32 (or
-# bfloat16) forces one.
+# same quality within its run-to-run spread, about twice as fast), else in float32, and so do MobileNets (slower
+# in bfloat16); PRECISION=float32 (or bfloat16) forces one.
 #
 # Without an argument it writes a small Kaggle-layout sample (skimage's real fundus photo with
 # grade-dependent lesions) into OUTPUT_DIR (default demo_output/) and runs the same steps at

@@ -15,7 +15,6 @@ import pytest
 from datasets import kaggle_sample
 from evaluation import class_prior, grading
 from slim_compat import tf
-from training import precision
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs the recipe script end to end
@@ -134,8 +133,7 @@ def test_model_mobilenet_v3_small_trains_a_mobilenet_and_prints_the_summary(mobi
     assert names["MobilenetV3/Logits/Conv2d_1c_1x1/weights"] == [1, 1, 1024, 5]
     assert not [name for name in names if name.startswith("InceptionV3")]
     assert run_settings.read(os.path.join(output_dir, "train"))["model_name"] == "mobilenet_v3_small"
-    bfloat16 = bool(precision.cpu_bfloat16_support(precision.cpu_flags())) and not precision.gpu_available()
-    assert ("Training in mixed bfloat16: this CPU has" if bfloat16 else "Training in float32") in printed
+    assert "Training in float32" in printed  # a MobileNet trains slower in bfloat16
     lines = printed.splitlines()
     assert any("QuadraticWeightedKappa" in line and "Mean_Recall" in line for line in lines)
     assert any(line.startswith("trained model") for line in lines)

@@ -207,8 +207,10 @@ def _requested_dtype(flags):
 
 def _compute_dtype(flags):
     """The 16-bit type of mixed precision, or None for float32; without --[no]mixed_precision,
-    precision.automatic_dtype's (bfloat16 on CPUs that have it), said in the log."""
-    return precision.automatic_dtype() if flags.mixed_precision is None else _requested_dtype(flags)
+    precision.automatic_dtype's (bfloat16 on CPUs that have it, but for MobileNets), said in the log."""
+    if flags.mixed_precision is None:
+        return precision.automatic_dtype(model_name=flags.model_name)
+    return _requested_dtype(flags)
 
 
 def _label_counter(dataset, num_classes, labels_offset):
