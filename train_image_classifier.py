@@ -101,8 +101,8 @@ flags.DEFINE_integer("seed", None, "Seed the graph's random ops and the input pi
                      "the same seed start from the same weights and read the same batches). None: unseeded.")
 flags.DEFINE_bool("mixed_precision", None, "Compute in --mixed_precision_dtype where that is numerically safe; "
                   "variables and checkpoints stay float32. Not given: bfloat16 on a machine without a GPU whose "
-                  "CPU has AVX512-BF16 or AMX (read from /proc/cpuinfo; the log says which), else float32; "
-                  "--nomixed_precision forces float32.")
+                  "CPU has AVX512-BF16 or AMX (read from /proc/cpuinfo; the log says which), except for MobileNets "
+                  "(slower in bfloat16), else float32; --nomixed_precision forces float32.")
 flags.DEFINE_string("mixed_precision_dtype", "float16", "float16 (NVIDIA GPUs with Tensor Cores; dynamic loss "
                     "scaling) or bfloat16 (CPUs with AVX512-BF16/AMX, through oneDNN).")
 flags.DEFINE_bool("xla", False, "Compile each clone's forward and backward pass with XLA.")
