@@ -175,19 +175,21 @@ def test_bfloat16_support_is_read_from_the_processor_flags_of_cpuinfo():
     assert precision.cpu_flags("processor\t: 0\n") == frozenset()  # no flags line (other systems): nothing claimed
 
 
-@pytest.mark.parametrize("flags_line, model_name, dtype, said", [
-    ("fpu avx2 avx512f avx512_bf16", "inception_v3", "bfloat16",
+@pytest.mark.parametrize("flags_line, model_name, master, dtype, said", [
+    ("fpu avx2 avx512f avx512_bf16", "inception_v3", "", "bfloat16",
      "Training in mixed bfloat16: this CPU has avx512_bf16 (--nomixed_precision trains in float32)"),
-    ("fpu avx2 avx512f avx512_vnni", "inception_v3", None,
+    ("fpu avx2 avx512f avx512_vnni", "inception_v3", "", None,
      "Training in float32: this CPU has no bfloat16 instructions (avx512_bf16 or amx_bf16)"),
-    ("fpu avx2 avx512f avx512_bf16", "mobilenet_v3_small", None,
-     "Training in float32: mobilenet_v3_small's depthwise convolutions are slower in bfloat16 on a CPU")],
-    ids=["bf16_cpu", "older_cpu", "mobilenet"])
+    ("fpu avx2 avx512f avx512_bf16", "mobilenet_v3_small", "", None,
+     "Training in float32: mobilenet_v3_small's depthwise convolutions are slower in bfloat16 on a CPU"),
+    ("fpu avx2 avx512f avx512_bf16", "inception_v3", "grpc://localhost:2222", None,
+     "Training in float32: the session runs on grpc://localhost:2222 (--mixed_precision_dtype chooses)")],
+    ids=["bf16_cpu", "older_cpu", "mobilenet", "tensorflow_server"])
 def test_training_computes_in_bfloat16_exactly_on_cpus_that_have_it_and_says_so_in_one_line(
-        flags_line, model_name, dtype, said, monkeypatch, caplog):
+        flags_line, model_name, master, dtype, said, monkeypatch, caplog):
     monkeypatch.setattr(precision, "gpu_available", lambda: False)
     with caplog.at_level("INFO", logger="absl"):
-        assert precision.automatic_dtype(f"{CPUINFO_HEAD}flags\t\t: {flags_line}\n", model_name) == dtype
+        assert precision.automatic_dtype(f"{CPUINFO_HEAD}flags\t\t: {flags_line}\n", model_name, master) == dtype
     assert [record.getMessage() for record in caplog.records if "Training in" in record.getMessage()] == [said]
 
 

@@ -65,13 +65,18 @@ def cpu_bfloat16_support(flags):
     return ",".join(flag for flag in BFLOAT16_CPU_FLAGS if flag in flags)
 
 
-def automatic_dtype(cpuinfo_text=None, model_name=None):
+def automatic_dtype(cpuinfo_text=None, model_name=None, master=""):
     """The type training computes in when --mixed_precision is not given, said in one log line.
 
     bfloat16 on a machine without a GPU whose processor has one of BFLOAT16_CPU_FLAGS (read from
     `cpuinfo_text`, /proc/cpuinfo when None), unless network `model_name` is one of
-    BFLOAT16_SLOWER_NETWORKS; None (float32) otherwise.
+    BFLOAT16_SLOWER_NETWORKS or the session runs on a TensorFlow server `master` (whose processors
+    this one cannot see, and whose grappler rewrite fuses bfloat16 convolutions it has no kernel for);
+    None (float32) otherwise.
     """
+    if master:
+        logging.info("Training in float32: the session runs on %s (--mixed_precision_dtype chooses)", master)
+        return None
     if gpu_available():
         logging.info("Training in float32 (--mixed_precision computes in float16 on the GPU)")
         return None

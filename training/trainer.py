@@ -209,7 +209,7 @@ def _compute_dtype(flags):
     """The 16-bit type of mixed precision, or None for float32; without --[no]mixed_precision,
     precision.automatic_dtype's (bfloat16 on CPUs that have it, but for MobileNets), said in the log."""
     if flags.mixed_precision is None:
-        return precision.automatic_dtype(model_name=flags.model_name)
+        return precision.automatic_dtype(model_name=flags.model_name, master=flags.master)
     return _requested_dtype(flags)
 
 
