@@ -142,6 +142,15 @@ class Grading:
     fitted: FittedGrading = None
     frequency_cuts: FrequencyCuts = None
 
+    def to_json(self):
+        """The run_settings.json keys of the parts that are set: {GRADING: …, FREQUENCY_CUTS: …}."""
+        record = {}
+        if self.fitted is not None:
+            record[run_settings.GRADING] = self.fitted.to_json()
+        if self.frequency_cuts is not None:
+            record[run_settings.FREQUENCY_CUTS] = self.frequency_cuts.to_json()
+        return record
+
     def cuts(self):
         """The cuts eval, predict and export grade at: the fitted thresholds, else the frequency cuts, else None."""
         for found in (self.fitted, self.frequency_cuts):
@@ -191,10 +200,7 @@ class ModelDescription:
         if self.conversion is not None:
             settings[run_settings.CONVERSION] = self.conversion.to_json()
         settings[run_settings.CLASS_PRIOR] = self.class_prior.to_json() if self.class_prior else None
-        if self.grading.fitted is not None:
-            settings[run_settings.GRADING] = self.grading.fitted.to_json()
-        if self.grading.frequency_cuts is not None:
-            settings[run_settings.FREQUENCY_CUTS] = self.grading.frequency_cuts.to_json()
+        settings.update(self.grading.to_json())
         return settings
 
     @classmethod
@@ -252,10 +258,6 @@ def for_checkpoint(checkpoint_path):
 
 def record_grading(checkpoint, grading):
     """Records the parts of `grading` that are set with the model of `checkpoint` (its folder's settings file)."""
-    values = {}
-    if grading.fitted is not None:
-        values[run_settings.GRADING] = grading.fitted.to_json()
-    if grading.frequency_cuts is not None:
-        values[run_settings.FREQUENCY_CUTS] = grading.frequency_cuts.to_json()
-    run_settings.record(run_settings.checkpoint_directory(checkpoint), values)
-    return run_settings.settings_path(run_settings.checkpoint_directory(checkpoint))
+    directory = run_settings.checkpoint_directory(checkpoint)
+    run_settings.record(directory, grading.to_json())
+    return run_settings.settings_path(directory)
