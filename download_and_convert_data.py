@@ -25,11 +25,11 @@ from absl import app, flags, logging
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-import data_utils
 from datasets import (convert_aptos2019, convert_ddr, convert_idrid, convert_labelled_images, convert_messidor2,
                       download_and_convert_cifar10, download_and_convert_diabetic, download_and_convert_flowers,
                       download_and_convert_mnist, download_and_convert_visualwakewords, tfrecord_check)
 from datasets import download_and_convert_visualwakewords_lib as visualwakewords_lib
+from fundus import preparation as fundus_preparation
 
 flags.DEFINE_string("dataset_name", None, "The dataset to convert: diabetic, the public DR datasets aptos2019, "
                     "messidor2, idrid and ddr, labelled_images, or upstream's flowers, cifar10, mnist, "
@@ -51,10 +51,10 @@ flags.DEFINE_string("coco_annotations_url", visualwakewords_lib.COCO_ANNOTATIONS
 flags.DEFINE_integer("validation_size", download_and_convert_diabetic.DEFAULT_VALIDATION_SIZE,
                      "Images held out for validation, rounded up to whole patients (both eyes together).")
 flags.DEFINE_integer("num_workers", None, "Preprocessing processes; default: every available core.")
-flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the square images written.")
-flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+flags.DEFINE_integer("image_size", fundus_preparation.DEFAULT_IMAGE_SIZE, "Side of the square images written.")
+flags.DEFINE_integer("crop_threshold", fundus_preparation.DEFAULT_CROP_THRESHOLD,
                      "Border rows/columns whose brightest channel is at most this are cropped.")
-flags.DEFINE_enum("crop_mode", data_utils.DEFAULT_CROP_MODE, data_utils.CROP_MODES,
+flags.DEFINE_enum("crop_mode", fundus_preparation.DEFAULT_CROP_MODE, fundus_preparation.CROP_MODES,
                   "diabetic and the public DR datasets: disc: a square centred on the fitted disc, its side the "
                   "disc's diameter (round discs of one size from every camera; black where the frame cut the "
                   "disc); book: the book's bounding box of the bright pixels, stretched to a square.")

@@ -16,7 +16,7 @@ with --fit_grading also _Thresholds_CrossFitted and _EyeFusion_CrossFitted, each
 patients graded by a fit on the other half: the honest figure of a grading fitted on the
 split it is measured on.
 
---report_dir=DIR writes a screening-trial report of the evaluation (evaluation.trial_report):
+--report_dir=DIR writes a screening-trial report of the evaluation (reporting.trial_report):
 DIR/report.html, one self-contained page, and DIR/report.json, the same figures for scripts:
 referable DR per eye and per patient with 95 % intervals at the operating points fixed on the
 development split (recorded by --fit_grading), imageability, calibration and a few heatmaps.
@@ -37,7 +37,9 @@ from absl import app, flags
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
 from datasets import dataset_factory
-from evaluation import evaluate, imageability, model_flags, trial_report
+from evaluation import evaluate
+from inference import model_flags
+from reporting import imageability, trial_report
 from utils import interruption, shared_flags, writer_lock
 
 model_flags.define_model_flags()

@@ -11,7 +11,7 @@ images), applies the eval preprocessing and returns `probabilities`, `grade` and
 when it prepares the photographs, `gradable` (fundus.quality's verdict);
 its `metadata` signature tells grade names, sizes, preprocessing and checkpoint.
 `--tflite=FILE` with `--checkpoint_path` writes a TFLite grader for phones and cameras
-(evaluation.tflite_export): a prepared uint8 image in, `probabilities` and `grade` out,
+(serving.tflite_export): a prepared uint8 image in, `probabilities` and `grade` out,
 at --tflite_precision float32, float16 or int8 (calibrated on --calibration_images
 training images of --dataset_dir), with its metadata in FILE.json.
 Model flags default to the training run's recorded settings.
@@ -28,7 +28,8 @@ from absl import app, flags, logging
 
 import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
 
-from evaluation import export, model_flags, split_images, tflite_export
+from inference import model_flags, split_images
+from serving import saved_model_export, tflite_export
 from utils import checkpoint_files, flag_checks, interruption, shared_flags
 
 model_flags.define_model_flags()
@@ -91,19 +92,19 @@ def main(_):
     checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir or FLAGS.tflite else None
     flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir", "tflite")
     if FLAGS.output_file:
-        graph_def = export.inference_graph_def(
+        graph_def = saved_model_export.inference_graph_def(
             description.model_name, description.num_classes, description.image_size, FLAGS.batch_size,
             FLAGS.is_training,
             num_frames=FLAGS.num_frames if FLAGS.is_video_model else None,
             num_channels=1 if FLAGS.use_grayscale else 3)
-        export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
+        saved_model_export.write_graph_def(graph_def, FLAGS.output_file, FLAGS.write_text_graphdef)
     if not checkpoint:
         return
     config = model_flags.model_config(description)
-    metadata = export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation,
+    metadata = saved_model_export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation,
                                       description)
     if FLAGS.saved_model_dir:
-        export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
+        saved_model_export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
     if FLAGS.tflite:
         export_tflite(checkpoint, config, preparation, metadata, description)
 

@@ -89,7 +89,7 @@ flags.DEFINE_float("balanced_sampling_end", 1.0, "With --balanced_sampling: the 
 flags.DEFINE_bool("prior_correction", True, "With --balanced_sampling: record the class frequencies the batches "
                   "had next to the training split's, so that eval, predict and export undo the sampling (Bayes' "
                   "rule: the probabilities under the split's own frequencies, graded by their expected grade; "
-                  "evaluation/class_prior.py). --noprior_correction grades as trained, under the sampled "
+                  "grading/class_prior.py). --noprior_correction grades as trained, under the sampled "
                   "frequencies.")
 flags.DEFINE_float("batch_norm_decay", None, "Batch-norm moving-average decay; None keeps the network's "
                    "(0.9997 for Inception: too slow to adapt in short fine-tuning runs).")

@@ -28,7 +28,7 @@ import slim_compat  # noqa: E402,F401  (first: repairs tf-slim for this TensorFl
 import bench_recipe  # noqa: E402  (the demo's training flags and the validation predictions)
 from datasets import kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
-from evaluation import metrics  # noqa: E402
+from grading import metrics
 from training import precision, train_step, trainer  # noqa: E402
 
 PRECISIONS = {"float32": ["--nomixed_precision"], "bfloat16": ["--mixed_precision", "--mixed_precision_dtype=bfloat16"]}

@@ -1,7 +1,7 @@
 r"""Images/s of the project's fundus preprocessing against the book's naive pipeline, same run.
 
 Naive (the book's method on Pillow): full JPEG decode, numpy max-over-channels
-crop, bicubic resize, JPEG save. Project: data_utils.preprocess_fundus (reduced
+crop, bicubic resize, JPEG save. Project: fundus_preparation.preprocess_fundus (reduced
 DCT decode; the disc found as a circle, cropped to its square and measured for
 gradability, the default --crop_mode=disc; or the book's crop, --crop_mode=book;
 same resize and save). All run in one process on the same Kaggle-sized
@@ -21,20 +21,20 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import data_utils  # noqa: E402
 from datasets import kaggle_sample  # noqa: E402
+from fundus import preparation as fundus_preparation  # noqa: E402
 import results_file  # noqa: E402
 
 flags.DEFINE_integer("num_images", 24, "Photographs to preprocess (an even number: two eyes per patient).")
 flags.DEFINE_integer("min_width", 2592, "Smallest photograph width (Kaggle's run from about 2,000 to 5,000).")
 flags.DEFINE_integer("max_width", 4752, "Largest photograph width.")
-flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the images written.")
+flags.DEFINE_integer("image_size", fundus_preparation.DEFAULT_IMAGE_SIZE, "Side of the images written.")
 flags.DEFINE_string("work_dir", None, "Where to write the photographs and outputs; default a temporary folder.")
 results_file.define_flag()
 FLAGS = flags.FLAGS
 
 
-def naive_crop(pixels, threshold=data_utils.DEFAULT_CROP_THRESHOLD):
+def naive_crop(pixels, threshold=fundus_preparation.DEFAULT_CROP_THRESHOLD):
     """The book's crop as it wrote it: max over channels, then the bright rows and columns."""
     brightest = np.max(pixels, 2)
     rows = np.where(np.max(brightest, 1) > threshold)[0]
@@ -45,17 +45,17 @@ def naive_crop(pixels, threshold=data_utils.DEFAULT_CROP_THRESHOLD):
 def naive_preprocess(source, destination, image_size):
     """The book's pipeline on Pillow: full decode, crop, bicubic resize, JPEG quality 95."""
     pixels = np.asarray(Image.open(source).convert("RGB"))
-    resized = data_utils.resize_bicubic(naive_crop(pixels), image_size)
-    Image.fromarray(resized).save(destination, format="JPEG", quality=data_utils.JPEG_QUALITY,
-                                  subsampling=data_utils.JPEG_SUBSAMPLING)
+    resized = fundus_preparation.resize_bicubic(naive_crop(pixels), image_size)
+    Image.fromarray(resized).save(destination, format="JPEG", quality=fundus_preparation.JPEG_QUALITY,
+                                  subsampling=fundus_preparation.JPEG_SUBSAMPLING)
 
 
 def project_preprocess(source, destination, image_size):
-    data_utils.preprocess_fundus(source, destination, image_size)
+    fundus_preparation.preprocess_fundus(source, destination, image_size)
 
 
 def project_book_preprocess(source, destination, image_size):
-    data_utils.preprocess_fundus(source, destination, image_size, crop_mode="book")
+    fundus_preparation.preprocess_fundus(source, destination, image_size, crop_mode="book")
 
 
 def images_per_second(preprocess, sources, output_dir, image_size):

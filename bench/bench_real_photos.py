@@ -1,7 +1,7 @@
 r"""Real camera photographs through the preparation: disc geometry and gradability per photo, and a contact sheet.
 
 Every photograph of a Kaggle-layout folder (`train/*.jpeg`, `test/*.jpeg`) is prepared
-as the conversion prepares it (data_utils.preprocess_fundus, --crop_mode disc and book).
+as the conversion prepares it (fundus_preparation.preprocess_fundus, --crop_mode disc and book).
 Per photo it prints the disc of the prepared image as measured on its pixels (an ellipse
 fitted to the edge: axis ratio, centre offset from the middle and diameter, both as a
 share of the side) and the gradability verdict with its measures. With --degrade, a
@@ -22,14 +22,14 @@ from PIL import Image, ImageDraw
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import data_utils  # noqa: E402
+from fundus import preparation as fundus_preparation  # noqa: E402
 from fundus import degradations  # noqa: E402
 from fundus import disc as fundus_disc  # noqa: E402
 from fundus import quality as fundus_quality  # noqa: E402
 import results_file  # noqa: E402
 
 flags.DEFINE_string("photos", None, "A Kaggle-layout folder (train/ and/or test/ of JPEG photographs).")
-flags.DEFINE_integer("image_size", data_utils.DEFAULT_IMAGE_SIZE, "Side of the prepared images.")
+flags.DEFINE_integer("image_size", fundus_preparation.DEFAULT_IMAGE_SIZE, "Side of the prepared images.")
 flags.DEFINE_string("sheet", "real_photos.png", "Where to write the contact sheet (PNG).")
 flags.DEFINE_boolean("degrade", True, "Also judge degraded copies of every photo.")
 flags.mark_flag_as_required("photos")
@@ -58,10 +58,10 @@ def list_photos(folder):
 def prepare(source, destination, crop_mode):
     """Prepares one photo; returns (its Quality, the disc measured on the prepared pixels, seconds)."""
     start = time.perf_counter()
-    quality, _ = data_utils.preprocess_fundus(source, destination, FLAGS.image_size, crop_mode=crop_mode)
+    quality, _ = fundus_preparation.preprocess_fundus(source, destination, FLAGS.image_size, crop_mode=crop_mode)
     seconds = time.perf_counter() - start
     prepared = np.asarray(Image.open(destination).convert("RGB"))
-    return quality, fundus_disc.fitted_ellipse(prepared, data_utils.DEFAULT_CROP_THRESHOLD), seconds
+    return quality, fundus_disc.fitted_ellipse(prepared, fundus_preparation.DEFAULT_CROP_THRESHOLD), seconds
 
 
 def geometry_row(name, size, ellipse):
@@ -128,7 +128,7 @@ def judge_degraded_copies(photos, work_dir):
         for degradation, (degrade, _) in degradations.DEGRADATIONS.items():
             copy = os.path.join(work_dir, f"{name}__{degradation}.jpeg")
             degrade(photo).save(copy, format="JPEG", quality=90)
-            quality, _ = data_utils.preprocess_fundus(copy, copy + ".prepared.jpeg", FLAGS.image_size)
+            quality, _ = fundus_preparation.preprocess_fundus(copy, copy + ".prepared.jpeg", FLAGS.image_size)
             refused[degradation] += not quality.gradable
             problems = "; ".join(fundus_quality.problems(quality)) or "-"
             print(f"{name + '__' + degradation:<28} {quality_row(quality)}  {problems}")

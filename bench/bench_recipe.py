@@ -24,7 +24,7 @@ each run is also printed as one row: QWK, mean recall and accuracy of the model'
 (what the recipe's summary calls the trained model: for the `recipe*` configurations, the
 class-prior-corrected score cut at the frequency cuts fitted on the training split, as
 RECIPE=kaggle does), of the corrected score rounded instead, and of the grades before the
-class-prior correction (evaluation.class_prior: what balanced sampling left them, a regression
+class-prior correction (grading.class_prior: what balanced sampling left them, a regression
 head's output rounded), next to the majority-class baseline's accuracy on that draw. The last
 table gives each configuration's worst run, not only the mean: the lowest QWK and mean recall,
 and the runs whose grades were less accurate than the baseline.
@@ -50,7 +50,9 @@ from absl import flags as absl_flags  # noqa: E402
 import train_image_classifier  # noqa: E402
 from datasets import dataset_factory, kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
-from evaluation import class_prior, evaluate, evaluator, grading, metrics, screening, thresholds  # noqa: E402
+from evaluation import evaluate
+from grading import class_prior, fitting, metrics, screening, thresholds
+from inference import model_runner
 from slim_compat import tf  # noqa: E402
 from utils import model_description  # noqa: E402
 import results_file  # noqa: E402
@@ -128,16 +130,16 @@ def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False
     cut at `cuts` (else rounded with a regression head, else the argmax)."""
     dataset = dataset_factory.get_dataset("diabetic", split, tfrecords_dir)
     factors = prior_factors(train_dir)
-    config = evaluator.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
+    config = model_runner.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
                                    image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors,
                                    thresholds=tuple(cuts) if cuts else None)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
-    return evaluator.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
+    return model_runner.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
 
 
 def frequency_cuts(config, train_dir, tfrecords_dir, regression, args):
-    """The cuts RECIPE=kaggle fits on the training split (python -m evaluation.class_prior) for a `recipe*`
+    """The cuts RECIPE=kaggle fits on the training split (python -m evaluation.frequency_cuts) for a `recipe*`
     configuration with a class-prior correction; else None."""
     if not config.startswith("recipe") or prior_factors(train_dir) is None:
         return None
@@ -173,20 +175,20 @@ def rows_of_run(config, predictions, tta_predictions, regression, factors=None):
     """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
     rows = {config: figures(predictions, predictions.grades)}
     if factors is not None:
-        rounding = evaluator.ModelConfig("inception_v3", NUM_CLASSES, regression=regression).grade_cuts()
+        rounding = model_runner.ModelConfig("inception_v3", NUM_CLASSES, regression=regression).grade_cuts()
         rows[f"{config}, {ROUNDED}"] = figures(predictions, thresholds.apply_thresholds(predictions.scores, rounding)
                                                if rounding else predictions.probabilities.argmax(axis=1))
         rows[f"{config}, {BEFORE}"] = figures(predictions, uncorrected_grades(predictions, regression, factors))
     if regression:
         rows[f"{config}, softmax argmax instead"] = figures(predictions, predictions.probabilities.argmax(axis=1))
     rows[f"{config} + QWK thresholds"] = figures(
-        predictions, grading.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
+        predictions, fitting.cross_fitted_threshold_grades(predictions, NUM_CLASSES))
     rows[f"{config} + two-eye fusion"] = figures(
-        predictions, grading.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
+        predictions, fitting.cross_fitted_fusion_grades(predictions, NUM_CLASSES))
     if tta_predictions is not None:
         rows[f"{config} + TTA"] = figures(tta_predictions, tta_predictions.grades)
         rows[f"{config} + TTA + two-eye fusion"] = figures(
-            tta_predictions, grading.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
+            tta_predictions, fitting.cross_fitted_fusion_grades(tta_predictions, NUM_CLASSES))
     return rows
 
 

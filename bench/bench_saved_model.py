@@ -18,7 +18,8 @@ from absl import app, flags
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from evaluation import evaluator, image_folder, saved_model_grader  # noqa: E402
+from inference import image_folder, model_runner
+from serving import saved_model_grader
 from utils.checkpoint_files import resolve  # noqa: E402
 from utils import model_description  # noqa: E402
 import results_file  # noqa: E402
@@ -40,8 +41,8 @@ def predict_path(checkpoint_path, image_dir, batch_size):
         prepared, _, _ = image_folder.prepare_photos(
             image_folder.list_images(image_dir), work_dir, conversion.image_size, conversion.crop_threshold,
             crop_mode=conversion.crop_mode)
-        predictions = evaluator.collect_predictions(
-            resolve(checkpoint_path), evaluator.ModelConfig.from_description(description),
+        predictions = model_runner.collect_predictions(
+            resolve(checkpoint_path), model_runner.ModelConfig.from_description(description),
             image_folder.folder_batches(prepared, batch_size), len(prepared))
     return dict(zip(predictions.filenames, predictions.probabilities)), time.time() - start
 

@@ -26,7 +26,9 @@ from PIL import Image
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO_ROOT)
 
-from evaluation import metrics, saved_model_grader, split_images, tflite_export, tflite_grader  # noqa: E402
+from grading import metrics
+from inference import split_images
+from serving import saved_model_grader, tflite_export, tflite_grader
 import results_file  # noqa: E402
 
 flags.DEFINE_string("checkpoint_path", None, "The training folder (with run_settings.json) or a checkpoint in it.")

@@ -5,7 +5,7 @@ convert_idrid, convert_ddr) reads its label files and finds its photos (`locate`
 photo; `run` does the rest, the same for every layout, in `dataset_dir`:
 
   processed_images/{split}/{grade}/NAME.jpeg (`unlabelled/` for a photo without a grade): each photo
-    prepared by data_utils.preprocess_fundus in worker processes; processed_images/conversion_records.jsonl
+    prepared by fundus_preparation.preprocess_fundus in worker processes; processed_images/conversion_records.jsonl
     records what made each (conversion_records), so a killed run resumes and a rerun keeps what is current;
   quality.csv: every prepared photo's gradability measures (fundus.quality); the photos judged
     ungradable are kept out of the TRAINING_SPLITS' TFRecords unless `keep_ungradable` (every other split
@@ -30,8 +30,8 @@ from collections import namedtuple
 
 from absl import logging
 
-import data_utils
 from datasets import conversion_records, dataset_utils, tfrecord_writer
+from fundus import preparation as fundus_preparation
 from fundus import quality as fundus_quality
 from utils import atomic_files, names
 from utils.progress import ProgressLog
@@ -155,16 +155,16 @@ def remove_refused(processed, refused, splits):
 
 
 def conversion_settings(**settings):
-    """Returns data_utils.DEFAULT_SETTINGS updated with `settings`: what the conversion records.
+    """Returns fundus_preparation.DEFAULT_SETTINGS updated with `settings`: what the conversion records.
 
     Raises:
       ValueError: a setting `preprocess_fundus` does not take, or an image size below 1.
     """
-    unknown = sorted(set(settings) - set(data_utils.DEFAULT_SETTINGS))
+    unknown = sorted(set(settings) - set(fundus_preparation.DEFAULT_SETTINGS))
     if unknown:
         raise ValueError(f"unknown preprocessing setting(s) {', '.join(unknown)}; "
-                         f"known: {', '.join(sorted(data_utils.DEFAULT_SETTINGS))}")
-    merged = {**data_utils.DEFAULT_SETTINGS, **settings}
+                         f"known: {', '.join(sorted(fundus_preparation.DEFAULT_SETTINGS))}")
+    merged = {**fundus_preparation.DEFAULT_SETTINGS, **settings}
     if merged["image_size"] < 1:
         raise ValueError(f"--image_size={merged['image_size']}: must be a positive number of pixels")
     return merged
@@ -173,9 +173,9 @@ def conversion_settings(**settings):
 def _preprocess_job(job, settings):
     """Runs in a worker process; returns (job, error or None, quality measures (a dict) or None, warning or None)."""
     try:
-        quality, warning = data_utils.preprocess_fundus(job.source, job.destination, **settings)
+        quality, warning = fundus_preparation.preprocess_fundus(job.source, job.destination, **settings)
         return job, None, quality._asdict(), warning
-    except (data_utils.BadImageError, OSError) as error:
+    except (fundus_preparation.BadImageError, OSError) as error:
         return job, str(error), None, None
 
 
@@ -186,7 +186,7 @@ def preprocess_images(jobs, report, num_workers, settings, records, dataset_dir,
       jobs: the Jobs of every image.
       report: a Report for the images that fail.
       num_workers: worker processes.
-      settings: keyword arguments of data_utils.preprocess_fundus, recorded with each image.
+      settings: keyword arguments of fundus_preparation.preprocess_fundus, recorded with each image.
       records: the processed folder's conversion_records.ConversionRecords, updated as images are made.
       dataset_dir: the folder that the source paths in the records are relative to.
       overwrite: process every image again, current or not.
@@ -201,7 +201,7 @@ def preprocess_images(jobs, report, num_workers, settings, records, dataset_dir,
                  len(pending), len(jobs) - len(pending))
     progress = ProgressLog(len(pending), every_secs=5.0)
     work = functools.partial(_preprocess_job, settings=settings)
-    # Fork: the workers need only data_utils, and spawning would re-import TensorFlow in each.
+    # Fork: the workers need only fundus.preparation, and spawning would re-import TensorFlow in each.
     with multiprocessing.get_context("fork").Pool(num_workers) as pool:
         for job, error, quality, warning in pool.imap_unordered(work, pending):
             if error:
@@ -332,7 +332,7 @@ def run(dataset_dir, layout, plan, num_workers=None, num_shards=None, seed=0, ov
       seed: seed of the shard shuffle (and of any split `plan` draws).
       overwrite: process every image and write the TFRecords again, even where current.
       keep_ungradable: also write the training splits' photos judged ungradable into the TFRecords.
-      **settings: preprocessing settings (data_utils.DEFAULT_SETTINGS keys, e.g. image_size).
+      **settings: preprocessing settings (fundus_preparation.DEFAULT_SETTINGS keys, e.g. image_size).
 
     Returns:
       The exit status: 1 when a listed photo (or label row) could not be converted, else 0.

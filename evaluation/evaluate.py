@@ -6,9 +6,10 @@ import numpy as np
 from absl import logging
 
 from datasets import input_pipeline
-from evaluation import (evaluator, grading, heatmaps, metrics, referable_curves, report, submission,
-                        trial_report)
-from evaluation import baseline
+from grading import fitting, metrics
+from inference import heatmaps, model_runner
+from reporting import eval_summaries, referable_curves, submission, trial_report
+from reporting import baseline
 from slim_compat import tf
 from utils import checkpoint_files, model_description
 
@@ -18,7 +19,7 @@ class EvalInput:
     """A labelled split to evaluate on.
 
     Attributes:
-      make_batches: see evaluator.collect_predictions.
+      make_batches: see model_runner.collect_predictions.
       num_samples: images in the split.
       shards: the TFRecords `make_batches` reads (named if one is corrupt).
       class_names: names of the labels 0..num_classes-1 (after any labels offset).
@@ -57,7 +58,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     Args:
       checkpoint: checkpoint prefix.
       eval_input: an EvalInput.
-      config: an evaluator.ModelConfig (ModelConfig.from_description: its cuts are `model_grading`'s).
+      config: an model_runner.ModelConfig (ModelConfig.from_description: its cuts are `model_grading`'s).
       eval_dir: folder for the confusion matrix PNG.
       summary_writer: tf.summary.FileWriter on `eval_dir`.
       predictions_file: CSV path for the per-image predictions, or None.
@@ -83,14 +84,14 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     global_step = checkpoint_files.step_of(checkpoint)
     logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
     sample = heatmaps.HeatmapSample(num_heatmaps) if num_heatmaps else None
-    predictions = evaluator.collect_predictions(checkpoint, config, eval_input.make_batches,
+    predictions = model_runner.collect_predictions(checkpoint, config, eval_input.make_batches,
                                                 eval_input.num_samples, max_num_batches, master, sample,
                                                 eval_input.shards)
     if predictions.filenames and np.any(predictions.labels < 0):
         raise ValueError(f"{eval_input.source}: the split is unlabelled; use predict_image_classifier.py "
                          "to write predictions for it")
     if fit_grading:
-        model_grading = dataclasses.replace(model_grading, fitted=grading.fit(
+        model_grading = dataclasses.replace(model_grading, fitted=fitting.fit(
             predictions, config.num_classes, f"{checkpoint} on {eval_input.source}", config.regression_scores,
             eval_input.source))
         model_description.record_grading(checkpoint, model_description.Grading(fitted=model_grading.fitted))
@@ -102,9 +103,9 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades,
                                              predictions.grades)
     if eval_input.dr_grades:
-        values.update(grading.grading_variants(predictions, config.num_classes, grading_record, config.regression,
+        values.update(fitting.grading_variants(predictions, config.num_classes, grading_record, config.regression,
                                                cross_fit=fit_grading))
-    report.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
+    eval_summaries.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
     if eval_input.dr_grades and predictions.labels.size and global_step > 0:  # step 0: untrained, as expected
         warning = baseline.below_majority_warning(f"the grades of {checkpoint}", predictions.labels,
@@ -115,7 +116,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
         referable_curves.publish(predictions.labels, predictions.probabilities, values, eval_dir, summary_writer,
                                  global_step)
     if sample and sample.pictures:
-        summary_writer.add_summary(heatmaps.image_summary(sample.pictures, report.SUMMARY_PREFIX + "GradCAM"),
+        summary_writer.add_summary(heatmaps.image_summary(sample.pictures, eval_summaries.SUMMARY_PREFIX + "GradCAM"),
                                    global_step)
         summary_writer.flush()
     if report_request:

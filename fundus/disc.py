@@ -10,7 +10,7 @@ and text in the black corners do not pull it.
 
 Every sum is of multiples of 1/2 far below 2**50, so it is exact in float64 in
 any order; the 3x3 solve is spelt out (Cramer's rule) so that the in-graph twin
-(evaluation/photo_preparation.py) finds the very same circle.
+(fundus/graph_preparation.py) finds the very same circle.
 """
 from collections import namedtuple
 

@@ -17,7 +17,7 @@
 # MODEL [inception_v3] picks the network: mobilenet_v2, mobilenet_v3_small or mobilenet_v3_large train a
 # camera-sized grader the same way (from their own ImageNet checkpoints, new Logits only; default size 224 in
 # the book's recipe). TFLITE=float32|float16|int8 also exports the trained model to OUTPUT_DIR/grader_TFLITE.tflite
-# (evaluation/tflite_export.py; int8 calibrates on the training images).
+# (serving/tflite_export.py; int8 calibrates on the training images).
 # Training computes in mixed bfloat16 on a machine without a GPU whose CPU has AVX512-BF16 or AMX (the demo:
 # same quality within its run-to-run spread, about twice as fast), else in float32, and so do MobileNets (slower
 # in bfloat16); PRECISION=float32 (or bfloat16) forces one.
@@ -249,9 +249,9 @@ fi
 
 if [ "${RECIPE:-book}" = kaggle ]; then
   # Balanced sampling trained the model on grades drawn alike; eval, predict and export grade it under the
-  # training split's own frequencies (evaluation/class_prior.py), cut where the training images get them.
+  # training split's own frequencies (grading/class_prior.py), cut where the training images get them.
   stage "Fit the model's grade cuts on the training split (its own grade frequencies; no validation label)"
-  "$PYTHON" -m evaluation.class_prior --checkpoint_path="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
+  "$PYTHON" -m evaluation.frequency_cuts --checkpoint_path="$TRAIN_DIR" --dataset_split_name=train "${common[@]}" \
     --eval_image_size="$IMAGE_SIZE"
 fi
 
@@ -291,7 +291,7 @@ if [ -f "$EVAL_DIR/predictions_untrained.csv" ]; then
   models=(--predictions="untrained model=$EVAL_DIR/predictions_untrained.csv" "${models[@]}")
 fi
 # A loud WARNING follows the table when the trained model's own grades are less accurate than the baseline's.
-"$PYTHON" -m evaluation.baseline --dataset_dir="$TFRECORDS" "${models[@]}" --warn_below_baseline="trained model"
+"$PYTHON" -m reporting.baseline --dataset_dir="$TFRECORDS" "${models[@]}" --warn_below_baseline="trained model"
 echo
 echo "Finished in ${SECONDS}s. Look at the run:"
 echo "  tensorboard --logdir $OUTPUT_DIR"

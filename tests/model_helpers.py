@@ -4,7 +4,8 @@ import subprocess
 import sys
 
 from datasets import dataset_factory
-from evaluation import evaluate, evaluator
+from evaluation import evaluate
+from inference import model_runner
 from nets import nets_factory
 from slim_compat import slim, tf
 
@@ -12,7 +13,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Inception V3 needs >= 75 px; at 128 px its auxiliary head still fits and a pass over 10 images is quick.
 TEST_MODEL = "inception_v3"
 TEST_IMAGE_SIZE = 128
-TEST_CONFIG = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
+TEST_CONFIG = model_runner.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
 
 
 def save_random_checkpoints(directory, steps, model_name=TEST_MODEL, image_size=TEST_IMAGE_SIZE, seed=0,
@@ -94,7 +95,7 @@ def read_encoded_images(dataset_dir, split):
 
 
 def split_predictions(dataset_dir, checkpoint, split="test", config=TEST_CONFIG):
-    """Returns evaluator.Predictions of `checkpoint` over one split of diabetic TFRecords."""
+    """Returns model_runner.Predictions of `checkpoint` over one split of diabetic TFRecords."""
     dataset = dataset_factory.get_dataset("diabetic", split, dataset_dir)
     split_input = evaluate.dataset_input(dataset, 5, batch_size=4)
-    return evaluator.collect_predictions(checkpoint, config, split_input.make_batches, split_input.num_samples)
+    return model_runner.collect_predictions(checkpoint, config, split_input.make_batches, split_input.num_samples)

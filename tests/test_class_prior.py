@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from datasets import input_pipeline
-from evaluation import baseline, class_prior, evaluator, metrics, thresholds
+from grading import class_prior, metrics, thresholds
+from inference import model_runner
+from reporting import baseline
 from tests.fine_tuning import train_in_process
 from tests.model_helpers import split_predictions
 from training import trainer
@@ -117,13 +119,13 @@ def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_spli
     np.testing.assert_allclose(record["frequencies"], [4 / 16, 3 / 16, 3 / 16, 3 / 16, 3 / 16])
     np.testing.assert_allclose(record["sampled"], [0.2] * 5)
     factors = ClassPrior.from_json(record).factors()
-    described = evaluator.ModelConfig.from_description(model_description.ModelDescription.from_json(settings))
+    described = model_runner.ModelConfig.from_description(model_description.ModelDescription.from_json(settings))
     assert described.prior_factors == factors
     checkpoint = os.path.join(balanced_run, "model.ckpt-1")
-    plain = evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True)
+    plain = model_runner.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True)
     raw = split_predictions(tiny_diabetic_dir, checkpoint, "validation", plain)
     fixed = split_predictions(tiny_diabetic_dir, checkpoint, "validation",
-                              evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
+                              model_runner.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
                                                     prior_factors=factors))
     # Without the correction the score is the regression head's; with it, the corrected probabilities' mean.
     np.testing.assert_allclose(raw.scores, raw.regression)
@@ -155,7 +157,7 @@ def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_g
     dataset = dataset_factory.get_dataset("diabetic", "train", tiny_diabetic_dir)
     split_input = evaluate.dataset_input(dataset, 5, batch_size=8)
     # Cuts below every score: each eye graded 4 (3 of 16 right), while the split's commonest grade is 0 (4 of 16).
-    everything_four = evaluator.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
+    everything_four = model_runner.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
                                             thresholds=(-1e9, -1e9 + 1, -1e9 + 2, -1e9 + 3))
     with caplog.at_level("WARNING"):
         evaluate.evaluate(os.path.join(balanced_run, "model.ckpt-1"), split_input, everything_four,
@@ -170,7 +172,7 @@ def test_the_recipe_step_records_frequency_cuts_that_eval_uses_and_training_clea
                                                                                    tiny_diabetic_dir):
     from tests.model_helpers import run_script
 
-    fitted = run_script("-m", "evaluation.class_prior", f"--checkpoint_path={balanced_run}",
+    fitted = run_script("-m", "evaluation.frequency_cuts", f"--checkpoint_path={balanced_run}",
                         f"--dataset_dir={tiny_diabetic_dir}", "--model_name=lenet", "--batch_size=8")
     assert fitted.returncode == 0, fitted.stderr[-3000:]
     assert "Frequency cuts of the grade score on train (16 images" in fitted.stdout

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import data_utils
 from datasets import conversion_records, dataset_factory, dataset_utils, kaggle_sample
 from datasets import download_and_convert_diabetic as convert
+from fundus import preparation as fundus_preparation
 from slim_compat import tf
 
 SIZE = 48
@@ -54,7 +54,7 @@ def test_changed_image_size_or_crop_threshold_makes_every_image_again(sample, ca
     assert status == 0 and "6 images to preprocess, 0 already done" in log
     examples = example_features(dataset_dir)
     assert sorted(examples) == sorted(written)
-    at_64 = dict(data_utils.DEFAULT_SETTINGS, image_size=64)
+    at_64 = dict(fundus_preparation.DEFAULT_SETTINGS, image_size=64)
     for features in examples.values():
         assert features["image/height"].int64_list.value[0] == 64
         assert json.loads(features[dataset_utils.CONVERSION_FEATURE].bytes_list.value[0]) == at_64

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from datasets import dataset_factory, dataset_utils
-from evaluation import evaluator
+from inference import model_runner
 from slim_compat import slim, tf
 from tests.conftest import TINY_IMAGE_SIZE, TINY_SPLITS
 
@@ -63,13 +63,13 @@ def test_class_count_comes_without_tfrecords_from_the_module_or_labels_file(tmp_
     assert dataset_factory.get_num_classes("diabetic") == 5
     dataset_utils.write_label_file({0: "nodule", 1: "normal", 2: "other"}, str(tmp_path))
     assert dataset_factory.get_num_classes("labelled_images", str(tmp_path)) == 3
-    assert evaluator.dataset_num_classes("labelled_images", 1, str(tmp_path)) == 2
+    assert model_runner.dataset_num_classes("labelled_images", 1, str(tmp_path)) == 2
     with pytest.raises(ValueError, match="give that folder with --dataset_dir"):
         dataset_factory.get_num_classes("labelled_images")
     with pytest.raises(ValueError, match="no labels.txt"):
         dataset_factory.get_num_classes("labelled_images", str(tmp_path / "empty"))
     with pytest.raises(ValueError, match="unknown cifar100"):
-        evaluator.dataset_num_classes("cifar100")
+        model_runner.dataset_num_classes("cifar100")
 
 
 def test_only_the_dr_datasets_have_dr_grades_and_their_splits_carry_the_mark(tiny_diabetic_dir):

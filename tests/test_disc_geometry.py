@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import data_utils
 from datasets import kaggle_sample
+from fundus import preparation as fundus_preparation
 from fundus import disc as fundus_disc
 
-THRESHOLD = data_utils.DEFAULT_CROP_THRESHOLD
+THRESHOLD = fundus_preparation.DEFAULT_CROP_THRESHOLD
 # skimage's retina cut to an exact circle (inside its own rim): the ground truth of every photo here.
 RETINA_CENTRE, RETINA_RADIUS = 705.5, 680
 
@@ -79,7 +79,7 @@ def test_no_disc_is_found_in_a_black_frame_or_inside_a_disc():
 def test_the_prepared_disc_is_round_centred_and_fills_the_square(round_retina, tmp_path, camera):
     frame, centre, radius = CAMERAS[camera]
     destination = str(tmp_path / "prepared.jpeg")
-    data_utils.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius, notch=True)),
+    fundus_preparation.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius, notch=True)),
                                  destination, image_size=200)
     ratio, centre_x, centre_y, diameter = fundus_disc.fitted_ellipse(np.asarray(Image.open(destination)), THRESHOLD)
     assert ratio <= 1.02
@@ -91,7 +91,7 @@ def test_book_mode_keeps_the_books_stretch_of_a_clipped_disc(round_retina, tmp_p
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
     source = save(tmp_path, camera_photo(round_retina, frame, centre, radius))
     destination = str(tmp_path / "book.jpeg")
-    data_utils.preprocess_fundus(source, destination, image_size=200, crop_mode="book")
+    fundus_preparation.preprocess_fundus(source, destination, image_size=200, crop_mode="book")
     book = np.asarray(Image.open(destination))
     # The bounding box (972 high, 1120 wide) squeezed into a square: the disc becomes a tall oval.
     assert fundus_disc.fitted_ellipse(book, THRESHOLD)[0] > 1.1
@@ -99,7 +99,7 @@ def test_book_mode_keeps_the_books_stretch_of_a_clipped_disc(round_retina, tmp_p
 
 def test_parts_of_the_square_outside_the_frame_are_black(round_retina, tmp_path):
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
-    crop = data_utils.load_cropped_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), 200)
+    crop = fundus_preparation.load_cropped_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), 200)
     square = np.asarray(crop.image)
     side = square.shape[0]
     # The frame ends 484 px above and 488 px below the centre of a 1120 px disc (at the decode's scale).
@@ -111,12 +111,12 @@ def test_parts_of_the_square_outside_the_frame_are_black(round_retina, tmp_path)
 def test_graham_greys_everything_but_the_disc_inside_the_frame(round_retina, tmp_path):
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
     destination = str(tmp_path / "graham.jpeg")
-    data_utils.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), destination,
+    fundus_preparation.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), destination,
                                  image_size=200, graham=True)
     normalised = np.asarray(Image.open(destination), dtype=float)
     # Rows beyond the frame's cut (and the margin the blur bleeds into) are grey, not a black band.
     cut = int(200 * (560 - 484) / 1120) + 200 // 20
     # (apart from the JPEG block next to the disc, which rings)
-    assert np.abs(normalised[:cut - 8] - data_utils.GRAHAM_GREY).max() <= 4
-    assert np.abs(normalised[-(cut - 8):] - data_utils.GRAHAM_GREY).max() <= 4
+    assert np.abs(normalised[:cut - 8] - fundus_preparation.GRAHAM_GREY).max() <= 4
+    assert np.abs(normalised[-(cut - 8):] - fundus_preparation.GRAHAM_GREY).max() <= 4
     assert normalised[cut + 10:200 - cut - 10, 60:140].std() > 3

@@ -16,7 +16,7 @@ from PIL import Image
 from datasets import conversion_records, dataset_utils, diabetic, fundus_conversion, kaggle_sample, tfrecord_writer
 from datasets import download_and_convert_diabetic as convert
 from slim_compat import tf
-from tests.test_data_utils import jpeg_header_claiming
+from tests.test_fundus_preparation import jpeg_header_claiming
 from tests.test_datasets import read_all
 from utils import eye_photos
 

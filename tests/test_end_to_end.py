@@ -12,7 +12,7 @@ import subprocess
 import pytest
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import baseline
+from reporting import baseline
 
 pytestmark = pytest.mark.slow  # runs the CPU demo end to end
 

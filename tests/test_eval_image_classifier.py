@@ -13,7 +13,9 @@ import pytest
 from PIL import Image
 
 from datasets import dataset_factory, download_and_convert_flowers
-from evaluation import evaluate, evaluator, metrics
+from evaluation import evaluate
+from grading import metrics
+from inference import model_runner
 from slim_compat import tf
 from tests import upstream_archives
 from tests.conftest import TINY_SPLITS
@@ -50,7 +52,7 @@ def read_events(eval_dir):
 
 def evaluate_in_process(dataset_dir, checkpoint, eval_dir, batch_size, moving_average_decay=None):
     dataset = dataset_factory.get_dataset("diabetic", "validation", dataset_dir)
-    config = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE,
+    config = model_runner.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE,
                                    moving_average_decay=moving_average_decay)
     predictions_file = os.path.join(eval_dir, "predictions.csv")
     [values] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, batch_size), config, eval_dir,
@@ -151,7 +153,7 @@ def test_interval_mode_evaluates_checkpoints_written_after_it_started(tiny_diabe
 
 def test_unlabelled_split_is_refused(tiny_diabetic_dir, train_dir, tmp_path):
     dataset = dataset_factory.get_dataset("diabetic", "test", tiny_diabetic_dir)
-    config = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
+    config = model_runner.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE)
     with pytest.raises(ValueError, match="diabetic_test_.*the split is unlabelled; use predict_image_classifier.py"):
         evaluate.evaluate(train_dir, evaluate.dataset_input(dataset, 5, 4), config, str(tmp_path))
 

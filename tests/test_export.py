@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from evaluation import export
+from serving import saved_model_export
 from slim_compat import tf
 from utils import atomic_files
 from tests.model_helpers import (TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
@@ -46,8 +46,8 @@ def test_saved_model_gives_the_probabilities_of_eval_on_the_same_images(exported
     with tf.Graph().as_default(), tf.Session() as session:
         meta_graph = tf.saved_model.loader.load(session, [tf.saved_model.tag_constants.SERVING], saved_model_dir)
         signature = meta_graph.signature_def["serving_default"]
-        fetches = {name: signature.outputs[name].name for name in export.SERVING_OUTPUTS}
-        served = session.run(fetches, {signature.inputs[export.SERVING_INPUT].name:
+        fetches = {name: signature.outputs[name].name for name in saved_model_export.SERVING_OUTPUTS}
+        served = session.run(fetches, {signature.inputs[saved_model_export.SERVING_INPUT].name:
                                        [encoded[name] for name in expected.filenames]})
     np.testing.assert_allclose(served["probabilities"], expected.probabilities, atol=1e-5)
     np.testing.assert_array_equal(served["grade"], expected.grades)
@@ -66,4 +66,4 @@ def test_metadata_names_the_checkpoint_in_its_train_dir_and_the_log_the_final_fo
 
 def test_saved_model_refuses_to_overwrite_a_directory(tmp_path):
     with pytest.raises(ValueError, match="already exists"):
-        export.export_saved_model("unused", None, str(tmp_path))
+        saved_model_export.export_saved_model("unused", None, str(tmp_path))

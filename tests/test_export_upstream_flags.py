@@ -7,7 +7,7 @@ import textwrap
 import pytest
 from google.protobuf import text_format
 
-from evaluation import export
+from serving import saved_model_export
 from slim_compat import tf
 from tests.model_helpers import REPO_ROOT, run_script
 
@@ -62,11 +62,11 @@ def test_command_line_reports_unsupported_quantize_in_one_line(tmp_path):
 
 
 def test_grayscale_graph_takes_one_channel_and_text_graphdef_is_readable(tmp_path):
-    graph_def = export.inference_graph_def("inception_v3", 5, image_size=128, batch_size=2, num_channels=1)
+    graph_def = saved_model_export.inference_graph_def("inception_v3", 5, image_size=128, batch_size=2, num_channels=1)
     nodes = {node.name: node for node in graph_def.node}
     assert [dim.size for dim in nodes["input"].attr["shape"].shape.dim] == [2, 128, 128, 1]
     first_conv = nodes["InceptionV3/Conv2d_1a_3x3/weights"]
     assert [dim.size for dim in first_conv.attr["shape"].shape.dim] == [3, 3, 1, 32]
     path = tmp_path / "graph.pbtxt"
-    export.write_graph_def(graph_def, str(path), as_text=True)
+    saved_model_export.write_graph_def(graph_def, str(path), as_text=True)
     assert text_format.Parse(path.read_text(), tf.GraphDef()) == graph_def

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from evaluation import eye_fusion, metrics, submission, thresholds
+from grading import eye_fusion, metrics, thresholds
+from utils import eye_photos
 
 
 def constructed_patients(num_patients, seed):
@@ -40,7 +41,7 @@ def test_fusion_fitted_on_validation_beats_either_eye_alone_on_new_patients():
 
 def test_an_eye_without_partner_is_its_own_other_eye():
     names = ["1_left", "1_right", "2_left", "scan"]
-    np.testing.assert_array_equal(submission.other_eye_indices(names), [1, 0, 2, 3])
+    np.testing.assert_array_equal(eye_photos.other_eye_indices(names), [1, 0, 2, 3])
     weights = [0.5, 0.6, 0.4]
     np.testing.assert_allclose(eye_fusion.fused_scores([1.0, 3.0, 2.0, 4.0], names, weights),
                                [0.5 + 0.6 + 1.2, 0.5 + 1.8 + 0.4, 0.5 + 2.0, 0.5 + 4.0])

@@ -1,6 +1,6 @@
 """One patient rule for photo names: conversion's split, the patient figures and the eye fusion read it alike."""
 from datasets import download_and_convert_diabetic as convert
-from evaluation import patients, submission
+from grading import patients
 from utils import eye_photos
 
 NAMES = ["10_left", "10_right", "a_b_left", "a_b_right", "7_left", "odd", "_left", "3_up", "10"]
@@ -22,4 +22,4 @@ def test_conversion_patient_figures_and_eye_fusion_group_the_same_photos():
     assert ids == ["10", "a_b", "7", "odd", "_left", "3_up"]
     assert list(patient_of) == [0, 0, 1, 1, 2, 3, 4, 5, 0]
     # Only the two eye photos of a patient are partners: `10` names patient 10 but no eye.
-    assert list(submission.other_eye_indices(NAMES)) == [1, 0, 3, 2, 4, 5, 6, 7, 8]
+    assert list(eye_photos.other_eye_indices(NAMES)) == [1, 0, 3, 2, 4, 5, 6, 7, 8]

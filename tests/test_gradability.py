@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import data_utils
 from datasets import dataset_utils, kaggle_sample
 from datasets import download_and_convert_diabetic as convert
+from fundus import preparation as fundus_preparation
 from fundus import degradations
 from fundus import quality as fundus_quality
 from tests.test_disc_geometry import camera_photo, round_retina  # noqa: F401  (a fixture)
@@ -27,7 +27,7 @@ def photo(round_retina):
 def quality_of(tmp_path, image):
     source = str(tmp_path / "photo.jpeg")
     image.save(source, format="JPEG", quality=92)
-    return data_utils.preprocess_fundus(source, str(tmp_path / "prepared.jpeg"), image_size=128)[0]
+    return fundus_preparation.preprocess_fundus(source, str(tmp_path / "prepared.jpeg"), image_size=128)[0]
 
 
 def test_a_fundus_photo_whose_disc_the_frame_cuts_is_gradable(photo, tmp_path):

@@ -8,7 +8,8 @@ from PIL import Image
 
 from slim_compat import slim, tf
 from datasets import dataset_factory
-from evaluation import evaluate, heatmaps, predict
+from evaluation import evaluate, predict
+from inference import heatmaps
 from nets import nets_factory
 from tests.model_helpers import TEST_CONFIG, shared_train_dir
 from tests.test_eval_image_classifier import read_events

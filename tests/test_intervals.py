@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from evaluation import intervals, metrics, trial_figures
+from grading import intervals, metrics
+from reporting import trial_figures
 
 STUDIES = 2000
 

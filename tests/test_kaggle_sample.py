@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFont
 
-from data_utils import DEFAULT_CROP_THRESHOLD as CROP_THRESHOLD
 from datasets import kaggle_sample
+from fundus.preparation import DEFAULT_CROP_THRESHOLD as CROP_THRESHOLD
 
 
 def read_labels(dataset_dir):

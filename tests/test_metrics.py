@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import metrics, screening
+from grading import metrics, screening
 
 
 def one_hot_probabilities(predictions, num_classes=5, confidence=0.6):

@@ -8,7 +8,8 @@ from absl import flags
 from tensorflow.core.protobuf import rewriter_config_pb2
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import evaluate, evaluator
+from evaluation import evaluate
+from inference import model_runner
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
 from training import precision, trainer
@@ -159,7 +160,7 @@ def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_r
 
     dataset = dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir)
     [metrics] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, 5),
-                                  evaluator.ModelConfig("lenet", num_classes=5), str(tmp_path / "eval"))
+                                  model_runner.ModelConfig("lenet", num_classes=5), str(tmp_path / "eval"))
     assert 0.0 <= metrics["Accuracy"] <= 1.0
 
 

@@ -75,7 +75,8 @@ def test_record_grading_merges_the_fitted_parts_into_the_checkpoints_file(tmp_pa
 @pytest.mark.slow
 def test_the_training_image_size_and_the_fitted_grading_walk_from_the_train_command_to_the_saved_model(
         tmp_path, tiny_diabetic_dir):
-    from evaluation import saved_model_grader, thresholds
+    from grading import thresholds
+    from serving import saved_model_grader
     from tests.fine_tuning import train_in_process
     from tests.model_helpers import read_encoded_images, run_script
 

@@ -7,7 +7,8 @@ import shutil
 import pytest
 
 from datasets import dataset_factory, dataset_utils, tfrecord_check
-from evaluation import evaluate, evaluator
+from evaluation import evaluate
+from inference import model_runner
 from nets import nets_factory
 from slim_compat import tf
 from tests.conftest import write_tiny_diabetic_tfrecords
@@ -136,9 +137,9 @@ def test_eval_at_another_image_size_than_trained_names_the_size(tiny_diabetic_di
     checkpoint = os.path.join(shared_train_dir(tmp_path_factory), "model.ckpt-2")
     eval_input = evaluate.dataset_input(dataset_factory.get_dataset("diabetic", "validation", tiny_diabetic_dir), 5,
                                         batch_size=4)
-    config = evaluator.ModelConfig("inception_v3", num_classes=5, image_size=299)
+    config = model_runner.ModelConfig("inception_v3", num_classes=5, image_size=299)
     with pytest.raises(ValueError) as refused:
-        evaluator.collect_predictions(checkpoint, config, eval_input.make_batches, eval_input.num_samples)
+        model_runner.collect_predictions(checkpoint, config, eval_input.make_batches, eval_input.num_samples)
     assert str(refused.value) == (
         f"{checkpoint}: does not fit inception_v3 at 299x299 pixels (it lacks "
         "InceptionV3/AuxLogits/Conv2d_2a_5x5/BatchNorm/beta (and 3 more)); give the --model_name and image size "
@@ -199,7 +200,7 @@ def test_a_corrupt_record_met_while_evaluating_names_its_shard(records, tmp_path
     checkpoint = os.path.join(shared_train_dir(tmp_path_factory), "model.ckpt-2")
     with pytest.raises(ValueError, match=f"^{shard}: corrupt after record [0-9]+ \\(.*\\); convert the dataset "
                                          "again$"):
-        evaluator.collect_predictions(checkpoint, TEST_CONFIG, eval_input.make_batches, eval_input.num_samples,
+        model_runner.collect_predictions(checkpoint, TEST_CONFIG, eval_input.make_batches, eval_input.num_samples,
                                       shards=eval_input.shards)
 
 

@@ -1,13 +1,13 @@
-"""evaluation.photo_preparation: the conversion's preparation in TensorFlow gives the conversion's pixels."""
+"""fundus.graph_preparation: the conversion's preparation in TensorFlow gives the conversion's pixels."""
 import io
 
 import numpy as np
 import pytest
 from PIL import Image
 
-import data_utils
 from datasets import kaggle_sample
-from evaluation import photo_preparation
+from fundus import preparation as fundus_preparation
+from fundus import graph_preparation
 from fundus import disc as fundus_disc
 from slim_compat import tf
 from tests.test_disc_geometry import camera_photo, round_retina  # noqa: F401  (a fixture)
@@ -27,18 +27,18 @@ def prepare():
     graph = tf.Graph()
     with graph.as_default():
         image_bytes = tf.placeholder(tf.string, [])
-        prepared = photo_preparation.prepared_image(image_bytes, IMAGE_SIZE, crop_threshold=10)
+        prepared = graph_preparation.prepared_image(image_bytes, IMAGE_SIZE, crop_threshold=10)
     session = tf.Session(graph=graph)
     yield lambda encoded: session.run(prepared, {image_bytes: encoded})
     session.close()
 
 
 def conversion_pixels(encoded, tmp_path):
-    """What predict --image_dir feeds the model: data_utils' JPEG, decoded by TensorFlow."""
+    """What predict --image_dir feeds the model: fundus.preparation's JPEG, decoded by TensorFlow."""
     source, destination = str(tmp_path / "photo.jpeg"), str(tmp_path / "prepared.jpeg")
     with open(source, "wb") as handle:
         handle.write(encoded)
-    data_utils.preprocess_fundus(source, destination, IMAGE_SIZE, 10)
+    fundus_preparation.preprocess_fundus(source, destination, IMAGE_SIZE, 10)
     with tf.Graph().as_default(), tf.Session() as session:
         return session.run(tf.io.decode_image(tf.io.read_file(destination), channels=3))
 
@@ -85,8 +85,8 @@ def test_resize_is_pillows_bicubic():
     pixels = np.random.default_rng(5).integers(0, 255, (173, 251, 3), dtype=np.uint8)
     with tf.Graph().as_default(), tf.Session() as session:
         for size in (64, 200, 300):
-            resized = session.run(photo_preparation.resize_bicubic(tf.constant(pixels), size))
-            np.testing.assert_array_equal(resized, data_utils.resize_bicubic(pixels, size), err_msg=str(size))
+            resized = session.run(graph_preparation.resize_bicubic(tf.constant(pixels), size))
+            np.testing.assert_array_equal(resized, fundus_preparation.resize_bicubic(pixels, size), err_msg=str(size))
 
 
 @pytest.fixture(scope="module")
@@ -95,8 +95,8 @@ def prepare_photo():
     graph = tf.Graph()
     with graph.as_default():
         image_bytes = tf.placeholder(tf.string, [])
-        prepared = {mode: photo_preparation.prepared_photo(image_bytes, IMAGE_SIZE, 10, mode)
-                    for mode in data_utils.CROP_MODES}
+        prepared = {mode: graph_preparation.prepared_photo(image_bytes, IMAGE_SIZE, 10, mode)
+                    for mode in fundus_preparation.CROP_MODES}
     session = tf.Session(graph=graph)
     yield lambda encoded, mode: session.run(prepared[mode], {image_bytes: encoded})
     session.close()
@@ -107,7 +107,7 @@ def clipped_photo(round_retina, notch):
     return camera_photo(round_retina, (486, 648), (330.0, 240.0), 280.0, notch=notch, text=notch)
 
 
-@pytest.mark.parametrize("mode", data_utils.CROP_MODES)
+@pytest.mark.parametrize("mode", fundus_preparation.CROP_MODES)
 @pytest.mark.parametrize("notch", [False, True])
 def test_clipped_discs_are_prepared_and_measured_as_the_conversion_does(prepare_photo, round_retina, tmp_path, mode,
                                                                           notch):
@@ -115,7 +115,7 @@ def test_clipped_discs_are_prepared_and_measured_as_the_conversion_does(prepare_
     source, destination = str(tmp_path / "photo.jpeg"), str(tmp_path / "prepared.jpeg")
     with open(source, "wb") as handle:
         handle.write(encoded)
-    quality, _ = data_utils.preprocess_fundus(source, destination, IMAGE_SIZE, 10, crop_mode=mode)
+    quality, _ = fundus_preparation.preprocess_fundus(source, destination, IMAGE_SIZE, 10, crop_mode=mode)
     with tf.Graph().as_default(), tf.Session() as session:
         expected = session.run(tf.io.decode_image(tf.io.read_file(destination), channels=3))
     image, measured = prepare_photo(encoded, mode)
@@ -128,5 +128,5 @@ def test_clipped_discs_are_prepared_and_measured_as_the_conversion_does(prepare_
 def test_the_graph_finds_the_very_circle_numpy_finds(round_retina):
     pixels = clipped_photo(round_retina, notch=True)
     with tf.Graph().as_default(), tf.Session() as session:
-        found = session.run(photo_preparation.find_disc(tf.constant(pixels), 10))
+        found = session.run(graph_preparation.find_disc(tf.constant(pixels), 10))
     assert tuple(found) == tuple(fundus_disc.find_disc(pixels, 10))

@@ -6,7 +6,9 @@ import numpy as np
 import pytest
 
 from datasets import download_and_convert_diabetic, kaggle_sample
-from evaluation import evaluator, image_folder, submission
+from grading import eye_fusion
+from inference import image_folder, model_runner
+from reporting import submission
 from slim_compat import tf
 from tests.conftest import TINY_SPLITS
 from tests.model_helpers import (TEST_CONFIG, TEST_IMAGE_SIZE, TEST_MODEL, read_encoded_images, run_script,
@@ -43,7 +45,7 @@ def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skip
     (tmp_path / "99_left.jpeg").write_bytes(b"not a jpeg")
     (tmp_path / "notes.txt").write_text("ignored")
     images = image_folder.list_images(str(tmp_path))
-    from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(images, 4),
+    from_folder = model_runner.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(images, 4),
                                                 len(images))
     from_records = split_predictions(tiny_diabetic_dir, checkpoint)
     assert sorted(from_folder.filenames) == sorted(encoded)
@@ -66,9 +68,9 @@ def test_tta_averages_the_predictions_of_the_eight_orientations(checkpoint):
             return tf.data.make_one_shot_iterator(dataset.batch(8)).get_next()
         return make_batches
 
-    tta_config = evaluator.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE, tta=True)
-    with_tta = evaluator.collect_predictions(checkpoint, tta_config, batches_of(images))
-    each = evaluator.collect_predictions(checkpoint, TEST_CONFIG, batches_of(np.concatenate(orientations)))
+    tta_config = model_runner.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE, tta=True)
+    with_tta = model_runner.collect_predictions(checkpoint, tta_config, batches_of(images))
+    each = model_runner.collect_predictions(checkpoint, TEST_CONFIG, batches_of(np.concatenate(orientations)))
     expected = each.probabilities.reshape(8, 2, 5).mean(axis=0)
     np.testing.assert_allclose(with_tta.probabilities, expected, atol=1e-5)
     assert np.abs(each.probabilities.reshape(8, 2, 5) - expected).max() > 1e-4
@@ -76,7 +78,7 @@ def test_tta_averages_the_predictions_of_the_eight_orientations(checkpoint):
 
 def test_combine_eyes_mixes_only_the_two_eyes_of_one_patient():
     probabilities = np.array([[1.0, 0, 0, 0, 0], [0, 0, 0, 0, 1.0], [0, 1.0, 0, 0, 0], [0, 0, 1.0, 0, 0]])
-    combined = submission.combine_eyes(["7_left", "7_right", "8_left", "odd"], probabilities, other_eye_weight=0.25)
+    combined = eye_fusion.combine_eyes(["7_left", "7_right", "8_left", "odd"], probabilities, other_eye_weight=0.25)
     np.testing.assert_allclose(combined[0], [0.75, 0, 0, 0, 0.25])
     np.testing.assert_allclose(combined[1], [0.25, 0, 0, 0, 0.75])
     np.testing.assert_array_equal(combined[2:], probabilities[2:])
@@ -96,7 +98,7 @@ def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(che
     photos = image_folder.list_images(os.path.join(kaggle_dir, "test"))
     prepared, skipped, _ = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
     assert not skipped
-    from_folder = evaluator.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
+    from_folder = model_runner.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
                                                 len(prepared))
     from_records = split_predictions(os.path.join(kaggle_dir, "tfrecords"), checkpoint, split="test")
     by_id = dict(zip(from_records.filenames, from_records.probabilities))

@@ -10,15 +10,15 @@ import os
 import pytest
 from PIL import Image
 
-import data_utils
 from datasets import (convert_aptos2019, convert_ddr, convert_idrid, convert_messidor2, dataset_factory,
                       dataset_utils, diabetic, fundus_conversion, input_pipeline, kaggle_sample)
 from datasets import download_and_convert_diabetic as convert_diabetic
+from fundus import preparation as fundus_preparation
 from slim_compat import slim, tf
+from utils import eye_photos
 from tests import public_dr_layouts
 from tests.model_helpers import run_script
 from tests.trained_run import CONVERSION
-from utils import eye_photos
 
 IMAGE_SIZE = 48
 CONVERTERS = {"aptos2019": convert_aptos2019, "messidor2": convert_messidor2, "idrid": convert_idrid,
@@ -98,10 +98,10 @@ def test_png_and_tiff_photos_are_prepared_and_must_be_what_their_name_says(tmp_p
     photo.save(tmp_path / "photo.tif")
     photo.save(tmp_path / "jpeg.png", format="JPEG")
     for name in ("photo.png", "photo.tif"):
-        image, crop, quality = data_utils.prepare_fundus(str(tmp_path / name), image_size=IMAGE_SIZE)
+        image, crop, quality = fundus_preparation.prepare_fundus(str(tmp_path / name), image_size=IMAGE_SIZE)
         assert image.shape == (IMAGE_SIZE, IMAGE_SIZE, 3) and crop.disc.found and quality.gradable, name
-    with pytest.raises(data_utils.BadImageError, match="not a PNG but JPEG"):
-        data_utils.prepare_fundus(str(tmp_path / "jpeg.png"), image_size=IMAGE_SIZE)
+    with pytest.raises(fundus_preparation.BadImageError, match="not a PNG but JPEG"):
+        fundus_preparation.prepare_fundus(str(tmp_path / "jpeg.png"), image_size=IMAGE_SIZE)
 
 
 def report_lines(folder):

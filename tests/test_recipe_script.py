@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from datasets import kaggle_sample
-from evaluation import class_prior, grading
+from grading import class_prior, fitting
 from slim_compat import tf
 from utils import run_settings
 
@@ -61,7 +61,7 @@ def test_kaggle_recipe_from_random_initialisation_trains_with_its_options(kaggle
 def test_kaggle_recipe_fits_grading_and_grades_every_test_image(kaggle_recipe_run, kaggle_dir):
     output_dir, printed = kaggle_recipe_run
     settings = run_settings.read(os.path.join(output_dir, "train"))
-    assert grading.GRADING in settings, sorted(settings)
+    assert fitting.GRADING in settings, sorted(settings)
     assert "eval/QuadraticWeightedKappa_Thresholds" in printed
     with open(os.path.join(output_dir, "submission.csv"), newline="") as handle:
         rows = list(csv.DictReader(handle))

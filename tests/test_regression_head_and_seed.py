@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from datasets import dataset_factory, input_pipeline
-from evaluation import evaluator, eye_fusion, grading, metrics
+from grading import eye_fusion, fitting, metrics
+from inference import model_runner
 from preprocessing import preprocessing_factory
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
@@ -74,7 +75,7 @@ def test_seeded_input_pipeline_reads_the_same_examples_into_the_same_batches(tin
 
 def test_evaluation_reads_the_regression_output_and_cuts_it_at_thresholds(seeded_runs, tiny_diabetic_dir):
     checkpoint = os.path.join(seeded_runs[0], "model.ckpt-1")
-    config = evaluator.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True,
+    config = model_runner.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True,
                                    thresholds=(0.5, 1.5, 2.5, 3.5))
     predictions = split_predictions(tiny_diabetic_dir, checkpoint, "validation", config)
     reader = tf.train.load_checkpoint(checkpoint)
@@ -95,7 +96,7 @@ def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_dia
                             f"--predictions_file={predictions_file}")
     assert evaluation.returncode == 0, evaluation.stderr[-3000:]
     printed = {name: float(value) for name, value in METRIC_LINE.findall(evaluation.stdout)}
-    record = run_settings.read(train_dir)[grading.GRADING]
+    record = run_settings.read(train_dir)[fitting.GRADING]
     assert len(record["thresholds"]) == 4 and len(record["eye_fusion"]["weights"]) == 3
     assert record["score"] == "regression"
     # The thresholds were fitted on this split's regression outputs: at least as good as rounding them.
@@ -120,7 +121,7 @@ def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_dia
     assert prediction.returncode == 0, prediction.stderr[-3000:]
     with open(submission_file) as handle:
         submitted = {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
-    config = evaluator.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True)
+    config = model_runner.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True)
     predictions = split_predictions(tiny_diabetic_dir, tf.train.latest_checkpoint(train_dir), "validation", config)
     fused = eye_fusion.fused_grades(predictions.scores, predictions.filenames, record["eye_fusion"])
     assert submitted == dict(zip(predictions.filenames, fused.tolist()))

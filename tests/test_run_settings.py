@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from evaluation import evaluator
+from inference import model_runner
 from slim_compat import tf
 from tests.model_helpers import run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS, TRAIN_STEPS, train_flags
@@ -93,7 +93,7 @@ def test_eval_takes_the_run_settings_as_defaults(trained_run, tmp_path):
                      "--dataset_split_name=validation", f"--eval_dir={tmp_path}", "--batch_size=5",
                      f"--predictions_file={predictions_csv}")
     assert run.returncode == 0, run.stderr[-3000:]
-    config = evaluator.ModelConfig("inception_v3", 5, preprocessing_name="fundus", image_size=128)
+    config = model_runner.ModelConfig("inception_v3", 5, preprocessing_name="fundus", image_size=128)
     expected = split_predictions(dataset_dir, tf.train.latest_checkpoint(train_dir), "validation", config)
     got = read_probabilities(predictions_csv)
     assert sorted(got) == sorted(expected.filenames)

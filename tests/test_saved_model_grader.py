@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluation import evaluator, export, image_folder, saved_model_grader
 from fundus import degradations
+from inference import image_folder, model_runner
+from serving import saved_model_export, saved_model_grader
 from slim_compat import tf
+from utils import model_description
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_STEPS
-from utils import model_description
 
 pytestmark = pytest.mark.slow  # exports SavedModels and runs the scripts
 
@@ -53,7 +54,7 @@ def served_probabilities(export_dir, encoded_images):
 def test_prepared_images_give_what_eval_gives(raw_run):
     """The validation split's JPEGs (as prepared by the conversion) through the SavedModel: eval's probabilities."""
     tfrecords = raw_run["tfrecords"]
-    config = evaluator.ModelConfig.from_description(model_description.for_checkpoint(raw_run["train_dir"]))
+    config = model_runner.ModelConfig.from_description(model_description.for_checkpoint(raw_run["train_dir"]))
     expected = split_predictions(tfrecords, tf.train.latest_checkpoint(raw_run["train_dir"]), "validation", config)
     encoded = read_encoded_images(tfrecords, "validation")
     served = served_probabilities(raw_run["export_dir"], [encoded[name] for name in expected.filenames])
@@ -77,8 +78,8 @@ def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
     description = model_description.for_checkpoint(raw_run["train_dir"])
     with tempfile.TemporaryDirectory() as work_dir:
         prepared, _, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
-        expected = evaluator.collect_predictions(
-            tf.train.latest_checkpoint(raw_run["train_dir"]), evaluator.ModelConfig.from_description(description),
+        expected = model_runner.collect_predictions(
+            tf.train.latest_checkpoint(raw_run["train_dir"]), model_runner.ModelConfig.from_description(description),
             image_folder.folder_batches(prepared, 4), len(prepared))
     by_name = dict(zip(photos, served))
     difference = np.abs(np.array([by_name[name] for name in expected.filenames]) - expected.probabilities).max()
@@ -133,7 +134,7 @@ def test_saved_model_cli_runs_the_serving_signature(raw_run, tmp_path):
     np.save(inputs, np.array(read_files([photo])))
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     run = subprocess.run([cli, "run", "--dir", raw_run["export_dir"], "--tag_set", "serve", "--signature_def",
-                          "serving_default", "--inputs", f"{export.SERVING_INPUT}={inputs}"],
+                          "serving_default", "--inputs", f"{saved_model_export.SERVING_INPUT}={inputs}"],
                          capture_output=True, text=True, timeout=300, cwd=REPO_ROOT)
     assert run.returncode == 0, run.stderr[-3000:]
     served = served_probabilities(raw_run["export_dir"], read_files([photo]))

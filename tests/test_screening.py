@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from evaluation import metrics, screening
+from grading import metrics, screening
 
 
 def brute_force_points(labels, scores):

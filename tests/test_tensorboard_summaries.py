@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluation import referable_curves, report, screening
+from grading import screening
+from reporting import eval_summaries, referable_curves
 from slim_compat import tf
 from tests.trained_run import TRAIN_STEPS
 
@@ -63,6 +64,6 @@ def test_roc_is_not_drawn_when_a_class_is_absent(tmp_path):
 
 
 def test_undefined_metrics_are_not_written_as_nan_points():
-    summary = report.build_summary({"Accuracy": 0.5, "Precision_3": float("nan")}, b"png", (4, 4))
+    summary = eval_summaries.build_summary({"Accuracy": 0.5, "Precision_3": float("nan")}, b"png", (4, 4))
     tags = [value.tag for value in summary.value]
     assert tags == ["eval/Accuracy", "eval/ConfusionMatrix"]

@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from evaluation import evaluator, saved_model_grader, split_images, tflite_export, tflite_grader
+from inference import model_runner, split_images
+from serving import saved_model_grader, tflite_export, tflite_grader
 from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
 from slim_compat import tf
@@ -49,7 +50,7 @@ def validation(trained_run):
     """(the validation images as a device feeds them, the evaluator's predictions of them, in the same order)."""
     train_dir, tfrecords, _ = trained_run
     images = split_images.read_split("diabetic", "validation", tfrecords, SIZE)
-    config = evaluator.ModelConfig.from_description(model_description.for_checkpoint(train_dir))
+    config = model_runner.ModelConfig.from_description(model_description.for_checkpoint(train_dir))
     expected = split_predictions(tfrecords, os.path.join(train_dir, "model.ckpt-2"), "validation", config)
     assert expected.filenames == images.filenames
     return images, expected
@@ -125,7 +126,7 @@ def test_sidecar_tells_the_preparation_and_grading_and_no_path_of_this_machine(e
 @pytest.mark.parametrize("model_name", MOBILENETS)
 def test_mobilenets_convert_and_give_the_evaluators_probabilities(model_name, tmp_path, tiny_diabetic_dir):
     [checkpoint] = save_random_checkpoints(str(tmp_path), [1], model_name=model_name, image_size=MOBILENET_SIZE)
-    config = evaluator.ModelConfig(model_name, num_classes=5, image_size=MOBILENET_SIZE)
+    config = model_runner.ModelConfig(model_name, num_classes=5, image_size=MOBILENET_SIZE)
     images = split_images.read_split("diabetic", "validation", tiny_diabetic_dir, MOBILENET_SIZE)
     expected = split_predictions(tiny_diabetic_dir, checkpoint, "validation", config)
     path = str(tmp_path / "grader.tflite")
@@ -134,7 +135,7 @@ def test_mobilenets_convert_and_give_the_evaluators_probabilities(model_name, tm
 
 
 def test_a_regression_head_is_an_output_and_its_thresholds_cut_the_grade(tmp_path, tiny_diabetic_dir):
-    config = evaluator.ModelConfig("mobilenet_v3_small", num_classes=5, image_size=MOBILENET_SIZE, regression=True,
+    config = model_runner.ModelConfig("mobilenet_v3_small", num_classes=5, image_size=MOBILENET_SIZE, regression=True,
                                    thresholds=(0.5, 1.5, 2.5, 3.5))
     images = split_images.read_split("diabetic", "validation", tiny_diabetic_dir, MOBILENET_SIZE).images
     checkpoint = str(tmp_path / "model.ckpt-1")

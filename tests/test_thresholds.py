@@ -4,7 +4,8 @@ import itertools
 import numpy as np
 import pytest
 
-from evaluation import evaluator, metrics, thresholds
+from grading import metrics, thresholds
+from inference import model_runner
 from slim_compat import tf
 
 
@@ -65,7 +66,7 @@ def test_the_graph_grades_every_score_as_numpy_does(cuts):
                              np.asarray([-np.inf, -1.0, 0.0, 4.0, 9.0, np.inf], np.float32)])
     with tf.Graph().as_default():
         score_input = tf.placeholder(tf.float32, [None])
-        graded = evaluator.graph_grades(score_input, cuts)
+        graded = model_runner.graph_grades(score_input, cuts)
         with tf.Session() as session:
             in_graph = session.run(graded, {score_input: scores})
             empty = session.run(graded, {score_input: np.zeros([0], np.float32)})

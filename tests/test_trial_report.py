@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from evaluation import evaluator, grading, image_folder, imageability, operating_points, trial_report
 from fundus import quality as fundus_quality
-from tests.model_helpers import read_encoded_images, run_script
+from grading import fitting, operating_points
+from inference import image_folder, model_runner
+from reporting import imageability, trial_report
 from utils import run_settings
+from tests.model_helpers import read_encoded_images, run_script
 
 GRADES = ("0", "1", "2", "3", "4")
 
@@ -45,7 +47,7 @@ def development():
 @pytest.fixture(scope="module")
 def written(development, tmp_path_factory):
     names, labels, probabilities = constructed_split(np.random.default_rng(11), 40)
-    predictions = evaluator.Predictions(names, labels, probabilities, thresholds=development["thresholds"])
+    predictions = model_runner.Predictions(names, labels, probabilities, thresholds=development["thresholds"])
     qualities = {name: good(index % 13 != 5) for index, name in enumerate(names)}
     qualities.update({"90_left": good(False), "90_right": good(False), "91_left": good(True)})
     # 90's eyes were ungradable and kept out of the TFRecords; 91_left was not evaluated (a partial pass); the
@@ -183,7 +185,7 @@ def test_dme_makes_a_photo_referable_and_the_dataset_names_the_patients(developm
     dme = np.full(len(names), -1)
     dme[:4] = [1, 0, 2, 0]
     extras = {"dme": dme, "patient": np.array(["A"] * 4 + [""] * (len(names) - 4))}
-    predictions = evaluator.Predictions(names, labels, probabilities, extras=extras)
+    predictions = model_runner.Predictions(names, labels, probabilities, extras=extras)
     report = trial_report.build(predictions, development, "test", "messidor2", "model.ckpt-9", 9)
     assert report["referable"] == "grade >= 2 or DME"
     assert report["eye"]["referable"] == int((labels >= 2).sum()) + 2
@@ -229,7 +231,7 @@ def test_eval_reports_at_the_operating_points_it_fixed_on_validation(trained_run
                         "--dataset_split_name=validation", "--fit_grading", f"--eval_dir={tmp_path / 'eval'}",
                         f"--report_dir={tmp_path / 'development'}")
     assert fitted.returncode == 0, fitted.stderr[-3000:]
-    fixed = run_settings.read(model)[grading.GRADING][operating_points.RECORD_KEY]
+    fixed = run_settings.read(model)[fitting.GRADING][operating_points.RECORD_KEY]
     assert read_report(tmp_path / "development")["development_split"]["is_this_split"]
     tested = run_script("eval_image_classifier.py", f"--checkpoint_path={model}", f"--dataset_dir={tfrecords}",
                         "--dataset_split_name=train", f"--eval_dir={tmp_path / 'eval_train'}",

@@ -5,8 +5,9 @@ import types
 import numpy as np
 import pytest
 
-from evaluation import evaluator, export
+from inference import model_runner
 from nets import i3d, i3d_utils, nets_factory, s3dg
+from serving import saved_model_export
 from slim_compat import slim, tf
 from training import trainer
 
@@ -95,9 +96,9 @@ def test_image_scripts_refuse_video_networks_with_one_line_and_export_takes_clip
     with pytest.raises(ValueError, match=message):
         trainer.check_flags(types.SimpleNamespace(dataset_dir="records", model_name="i3d"))
     with pytest.raises(ValueError, match=message):
-        evaluator.ModelConfig("i3d", num_classes=5)
+        model_runner.ModelConfig("i3d", num_classes=5)
     with pytest.raises(ValueError, match=message):
-        export.inference_graph_def("i3d", 5)
-    graph_def = export.inference_graph_def("i3d", 5, image_size=64, batch_size=1, num_frames=4)
-    placeholder = next(node for node in graph_def.node if node.name == export.INPUT_NAME)
+        saved_model_export.inference_graph_def("i3d", 5)
+    graph_def = saved_model_export.inference_graph_def("i3d", 5, image_size=64, batch_size=1, num_frames=4)
+    placeholder = next(node for node in graph_def.node if node.name == saved_model_export.INPUT_NAME)
     assert [dim.size for dim in placeholder.attr["shape"].shape.dim] == [1, 4, 64, 64, 3]

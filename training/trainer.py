@@ -121,7 +121,7 @@ def _class_prior(flags, label_counts, balanced_labels, schedule):
     """The model_description.ClassPrior of a run whose batches do not follow the split's frequencies, else None.
 
     Balanced sampling draws each of `balanced_labels` alike; a schedule ends at its last step's mix.
-    Eval, predict and export then grade under the split's own frequencies (evaluation.class_prior)
+    Eval, predict and export then grade under the split's own frequencies (grading.class_prior)
     unless --noprior_correction.
     """
     if not balanced_labels or not getattr(flags, "prior_correction", True):

@@ -6,12 +6,12 @@ head, how its photographs were converted, the class frequencies it was trained o
 `Grading` (the cuts and the two-eye fusion fitted after training). Training turns its flags
 into one when it starts and records it in TRAIN/run_settings.json (utils.run_settings: its JSON
 form is that file's content, so every file written by earlier versions reads); eval, predict,
-export and evaluation.class_prior read it back from the checkpoint's folder (`for_checkpoint`)
-and merge their explicit flags into it (evaluation.model_flags.read_description).
+export and evaluation.frequency_cuts read it back from the checkpoint's folder (`for_checkpoint`)
+and merge their explicit flags into it (inference.model_flags.read_description).
 
 Adding a setting: a field here, its JSON key in utils.run_settings (MODEL_KEYS when a restart
 must not change it), the value training gives it (training.settings_record) and, when a script
-may give it as a flag, an entry of evaluation.model_flags.SETTING_FLAGS.
+may give it as a flag, an entry of inference.model_flags.SETTING_FLAGS.
 """
 import dataclasses
 
@@ -29,7 +29,7 @@ EXPECTED_GRADE_SCORE = "expected_grade"
 
 @dataclasses.dataclass(frozen=True)
 class Conversion:
-    """How the training photographs were prepared (download_and_convert_data.py's settings, data_utils).
+    """How the training photographs were prepared (download_and_convert_data.py's settings, fundus.preparation).
 
     `image_size` 0 (a merged flag, never recorded) reads images prepared already.
     """
@@ -52,7 +52,7 @@ class Conversion:
 
 @dataclasses.dataclass(frozen=True)
 class ClassPrior:
-    """The class frequencies of the training split and of its batches (evaluation.class_prior)."""
+    """The class frequencies of the training split and of its batches (grading.class_prior)."""
     frequencies: tuple
     sampled: tuple
 
@@ -88,14 +88,14 @@ class ClassPrior:
 
 @dataclasses.dataclass(frozen=True)
 class FittedGrading:
-    """What `eval --fit_grading` fits on the validation split (evaluation.grading.fit).
+    """What `eval --fit_grading` fits on the validation split (grading.fitting.fit).
 
     Attributes:
       thresholds: ascending cuts of the grade score (fitted for QWK).
       fitted_on: the checkpoint and split.
       score: REGRESSION_SCORE or EXPECTED_GRADE_SCORE, the score cut.
-      eye_fusion: {"weights", "thresholds"} of evaluation.eye_fusion, or None (no pairs of eyes).
-      operating_points: evaluation.operating_points' record, or None.
+      eye_fusion: {"weights", "thresholds"} of grading.eye_fusion, or None (no pairs of eyes).
+      operating_points: grading.operating_points' record, or None.
     """
     thresholds: tuple
     fitted_on: str = None
@@ -121,7 +121,7 @@ class FittedGrading:
 
 @dataclasses.dataclass(frozen=True)
 class FrequencyCuts:
-    """Cuts giving the training split its own grade frequencies (evaluation.class_prior.fit_frequency_cuts)."""
+    """Cuts giving the training split its own grade frequencies (grading.class_prior.fit_frequency_cuts)."""
     thresholds: tuple
     frequencies: tuple = ()
     fitted_on: str = None

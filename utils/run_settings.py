@@ -20,15 +20,15 @@ not know. Keys written by training:
                 with CONVERSION_IMAGE_SIZE and CONVERSION_CROP_THRESHOLD: the settings of
                 the TFRecords folder's conversion.json, when the conversion wrote one.
 
-  class_prior   (evaluation.class_prior) the class frequencies of the training split and of its
+  class_prior   (grading.class_prior) the class frequencies of the training split and of its
                 batches, when they differ, e.g. with --balanced_sampling; eval, predict and export
                 then grade under the split's frequencies. None otherwise.
   format_version  the version of this form (utils.model_description.FORMAT_VERSION); files
                 written before it existed have the same keys.
 
-Fitted after training: `grading` (evaluation.grading: QWK thresholds, two-eye fusion and the
+Fitted after training: `grading` (grading.fitting: QWK thresholds, two-eye fusion and the
 referable operating points, recorded by `eval_image_classifier.py --fit_grading`) and
-`frequency_cuts` (evaluation.class_prior; training clears them).
+`frequency_cuts` (grading.class_prior; training clears them).
 
 The file is the JSON form of a utils.model_description.ModelDescription, which is how the
 code reads it; this module only reads and writes the file. `record` merges into what the file

@@ -8,7 +8,7 @@ a grade, a single class present) is NaN rather than a made-up number.
 import numpy as np
 from scipy import stats
 
-from evaluation import screening
+from grading import screening
 
 REFERABLE_GRADE = 2
 # Upstream reports `Recall_5`, the recall at k = 5 (top-5 accuracy).

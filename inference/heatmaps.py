@@ -18,8 +18,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from data_utils import DEFAULT_CROP_THRESHOLD
 from fundus import disc as fundus_disc
+from fundus.preparation import DEFAULT_CROP_THRESHOLD
 from slim_compat import tf
 from utils import atomic_files
 

@@ -1,4 +1,7 @@
-"""Two-eye fusion fitted on validation: each eye's grade from both eyes' grade scores.
+"""Two-eye fusion: a fixed mix of both eyes' probabilities, or one fitted on validation.
+
+`combine_eyes` (predict's `--other_eye_weight`) lets each eye's prediction borrow a fixed share
+of the other eye's. The fitted fusion grades each eye from both eyes' grade scores.
 
 A patient's two eyes usually share a grade (Kaggle's labels differ by more than one
 grade in few patients), so the other eye is evidence about this one. As the 2015
@@ -9,12 +12,15 @@ a partner in the set stands in for its own other eye.
 """
 import numpy as np
 
-from evaluation import submission, thresholds
+from grading import thresholds
+from utils import eye_photos
+
+DEFAULT_OTHER_EYE_WEIGHT = 0.25
 
 
 def _features(scores, filenames):
     scores = np.asarray(scores, dtype=np.float64)
-    return np.stack([np.ones_like(scores), scores, scores[submission.other_eye_indices(filenames)]], axis=1)
+    return np.stack([np.ones_like(scores), scores, scores[eye_photos.other_eye_indices(filenames)]], axis=1)
 
 
 def fused_scores(scores, filenames, weights):
@@ -37,7 +43,7 @@ def fit_fusion(labels, scores, filenames, num_classes):
     Raises:
       ValueError: no image has a partner (nothing to fuse), or fewer than two grades.
     """
-    if np.all(submission.other_eye_indices(filenames) == np.arange(len(filenames))):
+    if np.all(eye_photos.other_eye_indices(filenames) == np.arange(len(filenames))):
         raise ValueError("no image has its patient's other eye in the set (names like 10_left, 10_right)")
     weights, *_ = np.linalg.lstsq(_features(scores, filenames), np.asarray(labels, dtype=np.float64), rcond=None)
     cuts, kappa = thresholds.fit_thresholds(labels, fused_scores(scores, filenames, weights), num_classes)
@@ -47,3 +53,19 @@ def fit_fusion(labels, scores, filenames, num_classes):
 def fused_grades(scores, filenames, fusion):
     """Returns each eye's grade under a fitted `fusion` (what fit_fusion returned)."""
     return thresholds.apply_thresholds(fused_scores(scores, filenames, fusion["weights"]), fusion["thresholds"])
+
+
+def combine_eyes(filenames, probabilities, other_eye_weight=DEFAULT_OTHER_EYE_WEIGHT):
+    """Mixes each eye's probabilities with those of the same patient's other eye.
+
+    Args:
+      filenames: image ids such as `10_left`.
+      probabilities: [num_images, num_classes].
+      other_eye_weight: share of the other eye in the result; 0 changes nothing, 0.5 gives
+        both eyes the patient's mean.
+
+    Returns:
+      New [num_images, num_classes] probabilities; images without a partner are unchanged.
+    """
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    return (1 - other_eye_weight) * probabilities + other_eye_weight * probabilities[eye_photos.other_eye_indices(filenames)]

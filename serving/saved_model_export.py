@@ -3,7 +3,7 @@
 Upstream only wrote a GraphDef (a float `input` placeholder, no weights, no
 preprocessing). The SavedModel is the whole grader: its `serving_default`
 signature takes a batch of encoded JPEG/PNG files, prepares each as the
-conversion does (evaluation.photo_preparation: black-border crop and resize)
+conversion does (fundus.graph_preparation: black-border crop and resize)
 unless told the images are prepared, preprocesses them exactly as evaluation
 does, and returns the class probabilities and the predicted grade (cut at the
 model's fitted thresholds when it has some), weights included. Its `metadata`
@@ -17,7 +17,8 @@ import os
 
 from absl import logging
 
-from evaluation import evaluator, photo_preparation
+from fundus import graph_preparation
+from inference import model_runner
 from nets import nets_factory
 from slim_compat import tf
 from utils import atomic_files
@@ -56,7 +57,7 @@ def build_serving_graph(config, preparation=None):
     """Builds, in the current graph, encoded images -> probabilities and grades.
 
     Args:
-      config: an evaluator.ModelConfig.
+      config: an model_runner.ModelConfig.
       preparation: a utils.model_description.Conversion to apply to each photograph first (its image
         size, crop threshold and crop mode); None takes prepared images.
 
@@ -72,13 +73,13 @@ def build_serving_graph(config, preparation=None):
         if not preparation:
             image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
             return preprocessing_fn(image, size, size, add_image_summaries=False), tf.constant(True)
-        image, quality = photo_preparation.prepared_photo(image_bytes, preparation.image_size,
+        image, quality = graph_preparation.prepared_photo(image_bytes, preparation.image_size,
                                                           preparation.crop_threshold, preparation.crop_mode)
         return preprocessing_fn(image, size, size, add_image_summaries=False), quality["gradable"]
 
     images, gradable = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=(
         tf.TensorSpec([size, size, 3], tf.float32), tf.TensorSpec([], tf.bool)))
-    outputs = evaluator.build_outputs(config, images)
+    outputs = model_runner.build_outputs(config, images)
     served = {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
               "grade": tf.identity(outputs["grades"], "grade")}
     if preparation:
@@ -90,7 +91,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, descripti
     """Returns {name: value} of what the SavedModel's `metadata` signature answers.
 
     Args:
-      config: an evaluator.ModelConfig.
+      config: an model_runner.ModelConfig.
       checkpoint: the checkpoint's path; only its name in its train dir (`model.ckpt-300`) is recorded.
       global_step: the checkpoint's training step.
       preparation: see build_serving_graph.
@@ -152,7 +153,7 @@ def export_saved_model(checkpoint, config, export_dir, preparation=None, metadat
 
     Args:
       checkpoint: the checkpoint prefix whose weights the model holds.
-      config: an evaluator.ModelConfig.
+      config: an model_runner.ModelConfig.
       export_dir: the new SavedModel folder.
       preparation: see build_serving_graph.
       metadata: {name: value} for the `metadata` signature (see metadata_values); None writes none.
@@ -164,7 +165,7 @@ def export_saved_model(checkpoint, config, export_dir, preparation=None, metadat
         raise ValueError(f"{export_dir}: already exists; choose a new SavedModel directory")
     with tf.Graph().as_default(), tf.variable_scope(tf.get_variable_scope(), use_resource=True):
         inputs, outputs = build_serving_graph(config, preparation)
-        saver = tf.train.Saver(evaluator.variables_to_restore(config.moving_average_decay))
+        saver = tf.train.Saver(model_runner.variables_to_restore(config.moving_average_decay))
         signatures = {tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY:
                       _predict_signature(inputs, outputs)}
         if metadata:

@@ -11,7 +11,7 @@ grades the labels' histogram, and keeps the better result.
 """
 import numpy as np
 
-from evaluation import metrics
+from grading import metrics
 
 MAX_CANDIDATES = 256
 MAX_ROUNDS = 20

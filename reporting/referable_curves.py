@@ -5,7 +5,7 @@ the operating point of the grader itself (referable when the predicted grade is
 >= 2) and the four screening operating points (screening.OPERATING_POINTS), and is
 written as EVAL_DIR/referable_roc.png and as a TensorBoard image;
 the precision-recall curve goes to TensorBoard's PR-curve plugin. The trial report
-(evaluation.trial_report) draws its ROC curves and reliability diagram here too.
+(reporting.trial_report) draws its ROC curves and reliability diagram here too.
 """
 import os
 
@@ -13,7 +13,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tensorboard.plugins.pr_curve import summary as pr_curve_summary
 
-from evaluation import confusion_image, metrics, screening
+from grading import metrics, screening
+from reporting import confusion_image
 from slim_compat import tf
 from utils import atomic_files
 

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from evaluation import metrics, patients, screening
+from grading import metrics, patients, screening
 from utils import run_settings
 
 RECORD_KEY = run_settings.OPERATING_POINTS

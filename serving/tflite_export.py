@@ -5,8 +5,8 @@ TFLite's built-in ops cannot run. The TFLite model starts after the preparation:
 one prepared image, uint8 RGB [1, size, size, 3] at the conversion's size (the model's size
 when the run recorded none), applies the trained model's eval preprocessing and returns
 `probabilities` [1, classes], `grade` [1] (cut at the fitted thresholds when the model has
-some, as evaluation.evaluator grades) and, for a model with a regression head, its raw output
-`regression` [1]. The preparation (data_utils.prepare_fundus, then graham_normalise when the
+some, as inference.model_runner grades) and, for a model with a regression head, its raw output
+`regression` [1]. The preparation (fundus_preparation.prepare_fundus, then graham_normalise when the
 run's conversion used it) runs before it on the device; the sidecar says how.
 
 Precisions: float32; float16 (weights stored in float16, computed in float32); int8
@@ -20,7 +20,7 @@ logits, 59 with them in float).
 import json
 
 import slim_compat
-from evaluation import evaluator
+from inference import model_runner
 from slim_compat import tf
 from tensorflow.lite.python import convert as lite_convert
 from tensorflow.lite.tools import flatbuffer_utils
@@ -58,7 +58,7 @@ def build_graph(config, size):
     image = tf.placeholder(tf.uint8, [1, size, size, 3], name=INPUT_NAME)
     preprocessed = config.preprocessing_fn()(image[0], config.input_size(), config.input_size(),
                                              add_image_summaries=False)
-    outputs = evaluator.build_outputs(config, tf.expand_dims(preprocessed, 0))
+    outputs = model_runner.build_outputs(config, tf.expand_dims(preprocessed, 0))
     served = {"probabilities": tf.identity(outputs["probabilities"], "probabilities"),
               "grade": tf.identity(outputs["grades"], "grade")}
     if config.regression:
@@ -121,7 +121,7 @@ def convert(checkpoint, config, size, precision, calibration_images=None):
 
     Args:
       checkpoint: the checkpoint prefix whose weights the model holds.
-      config: an evaluator.ModelConfig.
+      config: an model_runner.ModelConfig.
       size: the side of the prepared input image (input_size).
       precision: one of PRECISIONS.
       calibration_images: uint8 [count, size, size, 3] training images; int8 only.
@@ -136,8 +136,8 @@ def convert(checkpoint, config, size, precision, calibration_images=None):
         raise ValueError("--tflite_precision=int8 needs training images to calibrate on")
     with tf.Graph().as_default():
         image, outputs = build_graph(config, size)
-        names_to_variables = evaluator.variables_to_restore(config.moving_average_decay)
-        evaluator.check_restorable(checkpoint, names_to_variables, config)
+        names_to_variables = model_runner.variables_to_restore(config.moving_average_decay)
+        model_runner.check_restorable(checkpoint, names_to_variables, config)
         with tf.Session() as session:
             tf.train.Saver(names_to_variables).restore(session, checkpoint)
             try:
@@ -153,12 +153,12 @@ def sidecar(config, size, precision, metadata, preparation=None, description=Non
     """Returns the sidecar's content: what the model takes and returns, and what it is.
 
     Args:
-      config: an evaluator.ModelConfig.
+      config: an model_runner.ModelConfig.
       size: the input's side.
       precision: the file's precision.
       metadata: export.metadata_values of the model (grade names, sizes, preprocessing, checkpoint).
       preparation: the utils.model_description.Conversion the device applies first (ending with Graham's
-        normalisation, data_utils.graham_normalise, when it says so), or None (images come prepared).
+        normalisation, fundus_preparation.graham_normalise, when it says so), or None (images come prepared).
       description: the model's utils.model_description.ModelDescription; its fitted grading is repeated.
     """
     settings = description.to_json() if description else {}

@@ -1,4 +1,4 @@
-"""Runs an exported TFLite grader (evaluation.tflite_export) on prepared images, one image per call as a device does."""
+"""Runs an exported TFLite grader (serving.tflite_export) on prepared images, one image per call as a device does."""
 import functools
 import io
 import warnings
@@ -6,9 +6,9 @@ import warnings
 import numpy as np
 from PIL import Image
 
-import data_utils
+from fundus import preparation as fundus_preparation
 
-from evaluation import tflite_export
+from serving import tflite_export
 from slim_compat import tf
 
 # LiteRT (the ai-edge-litert package) is what devices run; TensorFlow's own tf.lite.Interpreter is deprecated.
@@ -30,8 +30,8 @@ def interpreter_class(name):
 def prepare_photo(path, metadata):
     """Prepares a camera photograph for the grader as the conversion prepared the training images.
 
-    The disc crop and resize (data_utils.prepare_fundus), Graham's normalisation when the sidecar
-    says so, the conversion's JPEG encoding (quality data_utils.JPEG_QUALITY, no chroma subsampling)
+    The disc crop and resize (fundus_preparation.prepare_fundus), Graham's normalisation when the sidecar
+    says so, the conversion's JPEG encoding (quality fundus_preparation.JPEG_QUALITY, no chroma subsampling)
     and the input pipeline's decoding (TensorFlow's default: libjpeg's fast integer IDCT, where
     Pillow uses the accurate one), so the grader sees the pixels eval and the SavedModel see.
 
@@ -44,18 +44,18 @@ def prepare_photo(path, metadata):
 
     Raises:
       ValueError: the model takes prepared images only (no preparation in its sidecar).
-      data_utils.BadImageError: see data_utils.prepare_fundus.
+      fundus_preparation.BadImageError: see fundus_preparation.prepare_fundus.
     """
     size = metadata["prepare_image_size"]
     if not size:
         raise ValueError("this grader was exported with --prepare_image_size=0: it takes images prepared elsewhere")
-    image, crop, quality = data_utils.prepare_fundus(path, size, metadata["crop_threshold"],
+    image, crop, quality = fundus_preparation.prepare_fundus(path, size, metadata["crop_threshold"],
                                                      crop_mode=metadata["crop_mode"])
     if metadata["graham"]:
-        image = data_utils.graham_normalise(image, data_utils.disc_mask(crop, size, data_utils.GRAHAM_DISC_SHARE))
+        image = fundus_preparation.graham_normalise(image, fundus_preparation.disc_mask(crop, size, fundus_preparation.GRAHAM_DISC_SHARE))
     encoded = io.BytesIO()
-    Image.fromarray(image).save(encoded, format="JPEG", quality=data_utils.JPEG_QUALITY,
-                                subsampling=data_utils.JPEG_SUBSAMPLING)
+    Image.fromarray(image).save(encoded, format="JPEG", quality=fundus_preparation.JPEG_QUALITY,
+                                subsampling=fundus_preparation.JPEG_SUBSAMPLING)
     return _pipeline_jpeg_decoder()(encoded.getvalue()), quality
 
 

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from evaluation import intervals, metrics, operating_points, patients, screening
+from grading import intervals, metrics, operating_points, patients, screening
 
 
 @dataclasses.dataclass(frozen=True)

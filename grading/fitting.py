@@ -7,18 +7,18 @@ export then read them from there. The record:
 
   {"thresholds": [t1, ..., t_{n-1}],      cuts of the model's grade score (the regression
                                           output, else the softmax's expected grade)
-   "eye_fusion": {"weights": [...],       see evaluation.eye_fusion; absent when the split
+   "eye_fusion": {"weights": [...],       see grading.eye_fusion; absent when the split
                   "thresholds": [...]},   had no pairs of eyes
    "fitted_on": "...",                    the checkpoint and split, for the record
    "score": "regression" | "expected_grade",
-   "operating_points": {...}}             referable-DR thresholds (evaluation.operating_points);
+   "operating_points": {...}}             referable-DR thresholds (grading.operating_points);
                                           absent when the split lacks a class
 """
 import numpy as np
 from absl import logging
 
-from evaluation import eye_fusion, metrics, operating_points, submission, thresholds
-from utils import model_description, run_settings
+from grading import eye_fusion, metrics, operating_points, thresholds
+from utils import eye_photos, model_description, run_settings
 
 GRADING = run_settings.GRADING
 
@@ -54,7 +54,7 @@ def fit(predictions, num_classes, fitted_on, regression, source=None):
 
 def patient_folds(filenames):
     """Two folds of image indices, alternate patients in name order, both eyes of a patient in the same fold."""
-    patient_of = [min(index, partner) for index, partner in enumerate(submission.other_eye_indices(filenames))]
+    patient_of = [min(index, partner) for index, partner in enumerate(eye_photos.other_eye_indices(filenames))]
     first = set(sorted(set(patient_of), key=lambda index: filenames[index])[::2])
     in_first = np.array([patient in first for patient in patient_of])
     return [np.flatnonzero(in_first), np.flatnonzero(~in_first)]
@@ -101,7 +101,7 @@ def grading_variants(predictions, num_classes, grading, regression, cross_fit=Fa
 
     `_Softmax`: the softmax's argmax (when the model grades otherwise); `_Regression`: the
     regression head's raw output rounded (with a regression head; what the model's own grades
-    were before the class-prior correction, evaluation.class_prior); `_Thresholds`: the grade score cut at
+    were before the class-prior correction, grading.class_prior); `_Thresholds`: the grade score cut at
     `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. With `cross_fit` (the
     grading was fitted on these predictions, whose figures it flatters) also
     `_Thresholds_CrossFitted` and `_EyeFusion_CrossFitted`: each half of the patients graded by

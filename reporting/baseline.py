@@ -5,7 +5,7 @@ accuracy is the share of that grade (high on Kaggle's data, where 73 % are grade
 its QWK is 0 by definition (a constant prediction agrees only by chance), so a model's
 QWK above 0 is what it learned beyond the grade frequencies.
 
-    python -m evaluation.baseline --dataset_dir=DIR/tfrecords \
+    python -m reporting.baseline --dataset_dir=DIR/tfrecords \
         --predictions=untrained=EVAL0/predictions.csv --predictions=trained=EVAL/predictions.csv
 """
 import csv
@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from evaluation import metrics
+from grading import metrics
 
 SHOWN_METRICS = ("QuadraticWeightedKappa", "Mean_Recall", "Accuracy", "Referable_AUC")
 BASELINE_NAME = "majority-class baseline"

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import data_utils
 from datasets import kaggle_sample
+from fundus import preparation as fundus_preparation
 
-THRESHOLD = data_utils.DEFAULT_CROP_THRESHOLD
+THRESHOLD = fundus_preparation.DEFAULT_CROP_THRESHOLD
 CANVAS_SHAPE = (1700, 2300, 3)
 OFFSET = (137, 411)
 
@@ -47,8 +47,8 @@ def psnr(first, second):
 def test_crop_finds_the_retina_at_its_offset_on_a_black_canvas(retina, retina_on_canvas):
     top, bottom, left, right = bright_bounds(retina)
     expected = (OFFSET[0] + top, OFFSET[0] + bottom, OFFSET[1] + left, OFFSET[1] + right)
-    assert data_utils.black_border_box(retina_on_canvas) == expected
-    cropped = data_utils.crop_black_borders(retina_on_canvas)
+    assert fundus_preparation.black_border_box(retina_on_canvas) == expected
+    cropped = fundus_preparation.crop_black_borders(retina_on_canvas)
     np.testing.assert_array_equal(cropped, retina_on_canvas[expected[0]:expected[1], expected[2]:expected[3]])
     assert cropped.shape[0] > 0.95 * retina.shape[0]
 
@@ -58,43 +58,43 @@ def test_crop_threshold_is_inclusive_and_dark_rows_inside_are_kept():
     image[5, 7, 2] = THRESHOLD
     image[10, 12, 1] = THRESHOLD + 1
     image[30, 40, 0] = THRESHOLD + 1
-    assert data_utils.black_border_box(image) == (10, 31, 12, 41)
-    assert data_utils.crop_black_borders(image).shape == (21, 29, 3)
+    assert fundus_preparation.black_border_box(image) == (10, 31, 12, 41)
+    assert fundus_preparation.crop_black_borders(image).shape == (21, 29, 3)
 
 
 def test_all_black_image_is_kept_uncropped_not_one_pixel():
     image = np.full((30, 40, 3), THRESHOLD, dtype=np.uint8)
-    assert data_utils.black_border_box(image) is None
-    assert data_utils.crop_black_borders(image).shape == (30, 40, 3)
+    assert fundus_preparation.black_border_box(image) is None
+    assert fundus_preparation.crop_black_borders(image).shape == (30, 40, 3)
 
 
 def test_reduced_decode_keeps_its_margin_over_the_target_and_matches_the_full_decode(tmp_path, retina_on_canvas):
     path = write_jpeg(tmp_path, retina_on_canvas)
     image_size = 150
-    crop = data_utils.load_cropped_fundus(path, image_size, crop_mode="book")
+    crop = fundus_preparation.load_cropped_fundus(path, image_size, crop_mode="book")
     reduced = np.asarray(crop.image)
-    naive = data_utils.crop_black_borders(np.asarray(Image.open(path)))
+    naive = fundus_preparation.crop_black_borders(np.asarray(Image.open(path)))
     assert not crop.all_black
     # Scale 8 would leave the 1,4xx-pixel disc under 1.75 x 150 pixels; 4 keeps it above.
-    assert min(reduced.shape[:2]) >= data_utils.MIN_DECODE_FACTOR * image_size
+    assert min(reduced.shape[:2]) >= fundus_preparation.MIN_DECODE_FACTOR * image_size
     assert abs(reduced.shape[0] - naive.shape[0] / 4) <= 2 and abs(reduced.shape[1] - naive.shape[1] / 4) <= 2
-    assert psnr(data_utils.resize_bicubic(reduced, image_size), data_utils.resize_bicubic(naive, image_size)) >= 35
+    assert psnr(fundus_preparation.resize_bicubic(reduced, image_size), fundus_preparation.resize_bicubic(naive, image_size)) >= 35
 
 
 def test_small_images_are_decoded_at_full_size(tmp_path, retina):
     path = write_jpeg(tmp_path, retina)
-    cropped = np.asarray(data_utils.load_cropped_fundus(path, image_size=400, crop_mode="book").image)
-    np.testing.assert_array_equal(cropped.shape, data_utils.crop_black_borders(np.asarray(Image.open(path))).shape)
+    cropped = np.asarray(fundus_preparation.load_cropped_fundus(path, image_size=400, crop_mode="book").image)
+    np.testing.assert_array_equal(cropped.shape, fundus_preparation.crop_black_borders(np.asarray(Image.open(path))).shape)
 
 
 def test_preprocess_writes_a_square_jpeg_and_reports_an_all_black_image(tmp_path, retina):
     destination = str(tmp_path / "out" / "3" / "10_left.jpeg")
-    quality, warning = data_utils.preprocess_fundus(write_jpeg(tmp_path, retina), destination, image_size=64)
+    quality, warning = fundus_preparation.preprocess_fundus(write_jpeg(tmp_path, retina), destination, image_size=64)
     assert warning is None and quality.gradable
     with Image.open(destination) as written:
         assert (written.format, written.size) == ("JPEG", (64, 64))
     black = write_jpeg(tmp_path, np.zeros((300, 400, 3), dtype=np.uint8), "black.jpeg")
-    quality, warning = data_utils.preprocess_fundus(black, str(tmp_path / "black_out.jpeg"), image_size=64)
+    quality, warning = fundus_preparation.preprocess_fundus(black, str(tmp_path / "black_out.jpeg"), image_size=64)
     assert "kept uncropped" in warning and not quality.gradable
     assert sorted(path.name for path in (tmp_path / "out" / "3").iterdir()) == ["10_left.jpeg"]
 
@@ -113,8 +113,8 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path, width, height):
     path = tmp_path / "bomb.jpeg"
     path.write_bytes(jpeg_header_claiming(width, height))
     peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with pytest.raises(data_utils.BadImageError, match="decompression bomb"):
-        data_utils.load_cropped_fundus(str(path))
+    with pytest.raises(fundus_preparation.BadImageError, match="decompression bomb"):
+        fundus_preparation.load_cropped_fundus(str(path))
     # ru_maxrss is in KiB: decoding would need width * height * 3 bytes, gigabytes here.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < 100 * 1024
 
@@ -127,8 +127,8 @@ def test_truncated_png_and_non_image_files_are_bad_images(tmp_path, retina):
     expected = {"truncated.jpeg": "corrupt or truncated", "png.jpeg": "not a JPEG but PNG",
                 "text.jpeg": "not a readable image"}
     for name, problem in expected.items():
-        with pytest.raises(data_utils.BadImageError, match=problem):
-            data_utils.load_cropped_fundus(str(tmp_path / name), image_size=64)
+        with pytest.raises(fundus_preparation.BadImageError, match=problem):
+            fundus_preparation.load_cropped_fundus(str(tmp_path / name), image_size=64)
 
 
 def test_graham_normalisation_removes_illumination_keeps_lesions_and_greys_the_rim():
@@ -138,7 +138,7 @@ def test_graham_normalisation_removes_illumination_keeps_lesions_and_greys_the_r
     lighting = 120 + 100 * columns / side
     pixels = np.stack([lighting, 0.45 * lighting, 0.2 * lighting], axis=-1)
     pixels[58:62, 80:84] = (40, 10, 5)
-    normalised = data_utils.graham_normalise(np.uint8(pixels)).astype(float)
+    normalised = fundus_preparation.graham_normalise(np.uint8(pixels)).astype(float)
     radius = side / 2
     distance = np.hypot(rows + 0.5 - radius, columns + 0.5 - radius)
     inside = (distance < 0.8 * radius) & ~((abs(rows - 60) < 8) & (abs(columns - 82) < 8))
@@ -146,3 +146,11 @@ def test_graham_normalisation_removes_illumination_keeps_lesions_and_greys_the_r
     assert np.abs(normalised[inside] - 128).max() < 12
     assert normalised[58:62, 80:84].mean() < 60  # the spot stands out, darker than its surroundings
     assert np.all(normalised[distance > 0.92 * radius] == 128)
+
+
+def test_data_utils_offers_the_preparations_public_names_as_the_same_objects():
+    import data_utils
+
+    for name in ("load_cropped_fundus", "prepare_fundus", "preprocess_fundus", "crop_black_borders",
+                 "graham_normalise", "BadImageError", "DEFAULT_CROP_THRESHOLD", "DEFAULT_SETTINGS", "CROP_MODES"):
+        assert getattr(data_utils, name) is getattr(fundus_preparation, name), name

@@ -2,7 +2,7 @@
 import base64
 import html
 
-from evaluation import confusion_image
+from reporting import confusion_image
 
 STYLE = ("body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
          "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #bbb;padding:4px 8px;text-align:left}"

@@ -1,7 +1,7 @@
-"""Runs an exported grader SavedModel (evaluation.export) in this process, batch by batch."""
+"""Runs an exported grader SavedModel (serving.saved_model_export) in this process, batch by batch."""
 import numpy as np
 
-from evaluation import export
+from serving import saved_model_export
 from slim_compat import tf
 
 
@@ -15,7 +15,7 @@ class SavedModelGrader:
             meta_graph = tf.saved_model.loader.load(self._session, [tf.saved_model.tag_constants.SERVING],
                                                     export_dir)
         serving = meta_graph.signature_def[tf.saved_model.signature_constants.DEFAULT_SERVING_SIGNATURE_DEF_KEY]
-        self._input = serving.inputs[export.SERVING_INPUT].name
+        self._input = serving.inputs[saved_model_export.SERVING_INPUT].name
         self._outputs = {name: tensor.name for name, tensor in serving.outputs.items()}
 
     def _run(self, output, encoded_images, batch_size):
@@ -49,10 +49,10 @@ class SavedModelGrader:
         Raises:
           ValueError: the model takes prepared images and judges none.
         """
-        if export.GRADABLE_OUTPUT not in self._outputs:
+        if saved_model_export.GRADABLE_OUTPUT not in self._outputs:
             raise ValueError("this SavedModel takes prepared images and has no gradable output; export it with "
                              "--prepare_image_size to judge camera photographs")
-        gradable = self._run(export.GRADABLE_OUTPUT, encoded_images, batch_size)
+        gradable = self._run(saved_model_export.GRADABLE_OUTPUT, encoded_images, batch_size)
         return np.zeros([0], bool) if gradable is None else gradable
 
     def close(self):

@@ -17,9 +17,9 @@ import dataclasses
 
 from absl import flags, logging
 
-import data_utils
 from datasets import dataset_factory
-from evaluation import evaluator
+from fundus import preparation as fundus_preparation
+from inference import model_runner
 from nets import nets_factory
 from utils import flag_checks, model_description, run_settings, shared_flags
 
@@ -80,12 +80,12 @@ def define_preparation_flags(default_image_size):
                          "download_and_convert_data.py does (its --image_size; the default is the one the "
                          "training run recorded). 0: the images are prepared already (e.g. "
                          "DIR/processed_images/test/unlabelled) and read as they are.")
-    flags.DEFINE_integer("crop_threshold", data_utils.DEFAULT_CROP_THRESHOLD,
+    flags.DEFINE_integer("crop_threshold", fundus_preparation.DEFAULT_CROP_THRESHOLD,
                          "With --prepare_image_size: border rows/columns whose brightest channel is at most this "
                          "are cropped (the conversion's --crop_threshold).")
     flags.DEFINE_boolean("graham", False, "With --prepare_image_size: also apply Graham's normalisation, as "
                          "download_and_convert_data.py --graham (the default is what the training run recorded).")
-    flags.DEFINE_enum("crop_mode", data_utils.DEFAULT_CROP_MODE, data_utils.CROP_MODES,
+    flags.DEFINE_enum("crop_mode", fundus_preparation.DEFAULT_CROP_MODE, fundus_preparation.CROP_MODES,
                       "With --prepare_image_size: the conversion's --crop_mode, disc (a square around the fitted "
                       "disc) or book (the bounding box, stretched); the default is what the training run recorded.")
 
@@ -188,7 +188,7 @@ def check_preparation(description, dataset):
         return
     trained = description.conversion.to_json()
     found = model_description.Conversion.from_json(found).to_json()
-    differ = sorted(key for key in data_utils.DEFAULT_SETTINGS if key in trained and key in found
+    differ = sorted(key for key in fundus_preparation.DEFAULT_SETTINGS if key in trained and key in found
                     and trained[key] != found[key])
     if not differ:
         return
@@ -214,14 +214,14 @@ def with_num_classes(description, num_classes=None):
     if num_classes is None:
         num_classes = description.num_classes
         if num_classes is None or flags.FLAGS[OVERRIDE_FLAG].value:
-            num_classes = evaluator.dataset_num_classes(description.dataset_name, description.labels_offset,
+            num_classes = model_runner.dataset_num_classes(description.dataset_name, description.labels_offset,
                                                         flags.FLAGS.dataset_dir)
     return dataclasses.replace(description, num_classes=num_classes)
 
 
 def model_config(description):
-    """Returns the evaluator.ModelConfig of `description` (with its class count), with --tta."""
-    return evaluator.ModelConfig.from_description(description, tta=flags.FLAGS.tta)
+    """Returns the model_runner.ModelConfig of `description` (with its class count), with --tta."""
+    return model_runner.ModelConfig.from_description(description, tta=flags.FLAGS.tta)
 
 
 def check_dr_grades_flag(name, description):

@@ -1,9 +1,9 @@
 """A screening-trial report of one evaluation: REPORT_JSON for scripts, REPORT_HTML (a self-contained page) for people.
 
 Referable DR per eye and per patient (worst eye) with 95 % intervals
-(evaluation.trial_figures), at the operating points fixed on the development split
-(evaluation.operating_points, recorded by `eval --fit_grading`), the split's
-imageability (evaluation.imageability), calibration, and a few Grad-CAM heatmaps. Both
+(reporting.trial_figures), at the operating points fixed on the development split
+(grading.operating_points, recorded by `eval --fit_grading`), the split's
+imageability (reporting.imageability), calibration, and a few Grad-CAM heatmaps. Both
 files are written atomically; NaN and infinite numbers are null in the JSON.
 """
 import dataclasses
@@ -13,7 +13,8 @@ import os
 
 import numpy as np
 
-from evaluation import imageability, intervals, operating_points, trial_figures, trial_page
+from grading import intervals, operating_points
+from reporting import imageability, trial_figures, trial_page
 from utils import atomic_files
 
 REPORT_JSON = "report.json"

@@ -11,7 +11,8 @@ import numpy as np
 from absl import logging
 
 from datasets import dataset_factory, tfrecord_check
-from evaluation import heatmaps, thresholds
+from grading import thresholds
+from inference import heatmaps
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
@@ -55,7 +56,7 @@ class ModelConfig:
         the frequency cuts, model_description.Grading.cuts); None grades
         by the softmax's argmax.
       prior_factors: per-class factors π_g / s_g undoing the class frequencies s_g the model was
-        trained on (evaluation.class_prior): its probabilities are then those under the training
+        trained on (grading.class_prior): its probabilities are then those under the training
         split's frequencies π_g, and the grade score is their expected grade (also with a
         regression head, whose raw output is kept as 'regression'). None: as trained.
     """
@@ -148,7 +149,7 @@ def _network_outputs(config, images, with_heatmaps):
     logits, end_points = config.network_fn()(images)
     probabilities = end_points["Predictions"]
     if config.prior_factors is not None:
-        # Bayes' rule from the sampled class frequencies to the training split's (evaluation.class_prior).
+        # Bayes' rule from the sampled class frequencies to the training split's (grading.class_prior).
         weighted = probabilities * tf.constant(config.prior_factors, probabilities.dtype)
         probabilities = weighted / tf.reduce_sum(weighted, axis=1, keepdims=True)
     outputs = {"probabilities": probabilities}

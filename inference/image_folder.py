@@ -10,9 +10,9 @@ import os
 
 from absl import logging
 
-import data_utils
 from datasets.dataset_utils import UNLABELLED
 from datasets.download_and_convert_diabetic import QUALITY_FILENAME
+from fundus import preparation as fundus_preparation
 from fundus import quality as fundus_quality
 from slim_compat import tf
 from utils import atomic_files, names
@@ -45,7 +45,7 @@ def list_images(image_dir):
     return images
 
 
-def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, crop_mode=data_utils.DEFAULT_CROP_MODE):
+def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
     """Writes each photograph of `images` ({id: path}) into `work_dir` as the conversion does.
 
     Reduced decode, disc (or book) crop, bicubic resize to `image_size`, Graham's
@@ -62,10 +62,10 @@ def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, c
     for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
         try:
-            qualities[image_id], _ = data_utils.preprocess_fundus(path, destination, image_size, crop_threshold, graham,
+            qualities[image_id], _ = fundus_preparation.preprocess_fundus(path, destination, image_size, crop_threshold, graham,
                                                                   crop_mode)
             prepared[image_id] = destination
-        except (data_utils.BadImageError, OSError) as error:
+        except (fundus_preparation.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)
             skipped[path] = str(error)
         progress.update(1)

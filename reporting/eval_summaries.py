@@ -2,7 +2,7 @@
 import math
 import os
 
-from evaluation import confusion_image
+from reporting import confusion_image
 from slim_compat import tf
 from utils import atomic_files
 

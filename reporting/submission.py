@@ -1,17 +1,10 @@
-"""Per-image CSV files: eval's predictions file and the Kaggle submission, plus both-eye fusion.
-
-Kaggle images are named `{patient}_{left|right}`; the two eyes of a patient tend to
-have similar grades, so top entries let each eye's prediction borrow from the other's.
-"""
+"""Per-image CSV files: eval's predictions file and the Kaggle submission `image,level`."""
 import collections
 import csv
 
-import numpy as np
-
-from utils import atomic_files, eye_photos
+from utils import atomic_files
 
 SUBMISSION_HEADER = ("image", "level")
-DEFAULT_OTHER_EYE_WEIGHT = 0.25
 
 
 def write_predictions_csv(path, predictions):
@@ -49,36 +42,3 @@ def write_submission_csv(path, filenames, grades):
         writer = csv.writer(handle)
         writer.writerow(SUBMISSION_HEADER)
         writer.writerows((name, int(grade)) for name, grade in zip(filenames, grades))
-
-
-def combine_eyes(filenames, probabilities, other_eye_weight=DEFAULT_OTHER_EYE_WEIGHT):
-    """Mixes each eye's probabilities with those of the same patient's other eye.
-
-    Args:
-      filenames: image ids such as `10_left`.
-      probabilities: [num_images, num_classes].
-      other_eye_weight: share of the other eye in the result; 0 changes nothing, 0.5 gives
-        both eyes the patient's mean.
-
-    Returns:
-      New [num_images, num_classes] probabilities; images without a partner are unchanged.
-    """
-    probabilities = np.asarray(probabilities, dtype=np.float64)
-    return (1 - other_eye_weight) * probabilities + other_eye_weight * probabilities[other_eye_indices(filenames)]
-
-
-def other_eye_indices(filenames):
-    """Returns, per image, the index of the same patient's other eye; its own index when it has none.
-
-    An image has a partner when exactly two images share its patient (`10_left`, `10_right`).
-    """
-    eyes_of_patient = collections.defaultdict(list)
-    for index, name in enumerate(filenames):
-        patient = eye_photos.eye_patient(name)
-        if patient:
-            eyes_of_patient[patient].append(index)
-    partners = np.arange(len(filenames))
-    for eyes in eyes_of_patient.values():
-        if len(eyes) == 2:
-            partners[eyes[0]], partners[eyes[1]] = eyes[1], eyes[0]
-    return partners

@@ -22,8 +22,8 @@ raw output is reported next to the model's grades (eval's `_Regression`).
 
 The posterior mean is cautious with the rarest grades: an eye the network cannot place between
 grades 3 and 4 scores nearer 3, because grade 4 is the rarer. The frequency cuts keep the
-grades as frequent as they are: `python -m evaluation.class_prior --checkpoint_path=TRAIN
---dataset_dir=DIR/tfrecords` grades the training split and records, as FREQUENCY_CUTS, the cuts
+grades as frequent as they are: `python -m evaluation.frequency_cuts
+--checkpoint_path=TRAIN --dataset_dir=DIR/tfrecords` grades the training split and records, as FREQUENCY_CUTS, the cuts
 of its grade scores at the quantiles of its own grade frequencies (73.5 % of its images below
 the first cut on Kaggle's; thresholds.frequency_thresholds). Eval, predict and export then cut
 the score there instead of rounding it (thresholds fitted on validation with --fit_grading still
@@ -38,11 +38,9 @@ Records (utils.run_settings keys; utils.model_description.ClassPrior and Frequen
                     "frequencies": [...],                the grade frequencies they give the split
                     "fitted_on": "..."}                  the checkpoint and split
 """
-import sys
-
 import numpy as np
 
-from evaluation import thresholds
+from grading import thresholds
 from utils import model_description, run_settings
 
 CLASS_PRIOR = run_settings.CLASS_PRIOR
@@ -68,59 +66,3 @@ def fit_frequency_cuts(labels, scores, num_classes, fitted_on):
     cuts = thresholds.frequency_thresholds(np.asarray(scores)[labels >= 0], counts)
     return {"thresholds": [float(cut) for cut in cuts],
             "frequencies": [float(count) / counts.sum() for count in counts], "fitted_on": fitted_on}
-
-
-def main(argv):
-    from absl import flags, logging
-
-    from datasets import dataset_factory
-    from evaluation import evaluate, evaluator, model_flags
-    from utils import checkpoint_files, flag_checks
-
-    del argv
-    options = flags.FLAGS
-    try:
-        description = model_flags.read_description(options.checkpoint_path)
-        flag_checks.positive(options, "batch_size", "num_preprocessing_threads", "eval_image_size")
-        dataset = dataset_factory.get_dataset(description.dataset_name, options.dataset_split_name,
-                                              options.dataset_dir)
-        num_classes = dataset.num_classes - description.labels_offset
-        config = model_flags.model_config(model_flags.with_num_classes(description, num_classes))
-        checkpoint = checkpoint_files.resolve(options.checkpoint_path)
-        split_input = evaluate.dataset_input(dataset, num_classes, options.batch_size,
-                                             options.num_preprocessing_threads, description.labels_offset)
-        predictions = evaluator.collect_predictions(checkpoint, config, split_input.make_batches,
-                                                    split_input.num_samples, shards=split_input.shards)
-        record = fit_frequency_cuts(predictions.labels, predictions.scores, num_classes,
-                                    f"{checkpoint} on {split_input.source}")
-    except ValueError as error:
-        sys.exit(f"class_prior: {error}")
-    where = model_description.record_grading(checkpoint, model_description.Grading(
-        frequency_cuts=model_description.FrequencyCuts.from_json(record)))
-    logging.info("Recorded the frequency cuts in %s", where)
-    print(f"Frequency cuts of the grade score on {options.dataset_split_name} ({len(predictions.labels)} images, "
-          f"grades {', '.join(f'{share:.3f}' for share in record['frequencies'])}): "
-          f"{', '.join(f'{cut:.3f}' for cut in record['thresholds'])}")
-
-
-def define_flags():
-    """Defines this module's command-line flags (only when run as a script)."""
-    from absl import flags
-
-    from evaluation import model_flags
-
-    model_flags.define_model_flags()
-    model_flags.define_batch_flags()
-    flags.DEFINE_string("dataset_name", "diabetic", "The name of the dataset.")
-    flags.DEFINE_string("dataset_split_name", "train", "The split whose images and grade frequencies give the cuts.")
-    flags.DEFINE_string("dataset_dir", None, "The folder with the TFRecords.")
-    flags.mark_flag_as_required("dataset_dir")
-
-
-if __name__ == "__main__":
-    from absl import app
-
-    import slim_compat  # noqa: F401  (first: repairs tf-slim for this TensorFlow, turns graph mode on)
-
-    define_flags()
-    app.run(main)

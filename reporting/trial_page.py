@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from evaluation import confusion_image, html_page, referable_curves
+from reporting import confusion_image, html_page, referable_curves
 from utils import names
 
 LEVEL_NAMES = {"eye": "per eye", "patient": "per patient (worse eye)"}

@@ -1,6 +1,6 @@
 """The conversion's preparation of a camera photograph, as TensorFlow ops (for the SavedModel).
 
-data_utils.load_cropped_fundus and preprocess_fundus, step by step: the JPEG is
+fundus_preparation.load_cropped_fundus and preprocess_fundus, step by step: the JPEG is
 decoded at the same reduced DCT scale (libjpeg, accurate integer DCT, as
 Pillow), the disc is found as the same circle (fundus.disc, whose sums are exact)
 and cropped to its square, or the black border is cropped with the same
@@ -14,7 +14,7 @@ is. PNG and other formats are decoded whole, then cropped and resized the same w
 """
 import numpy as np
 
-import data_utils
+from fundus import preparation as fundus_preparation
 from fundus import disc as fundus_disc
 from fundus import quality as fundus_quality
 from slim_compat import tf
@@ -46,7 +46,7 @@ def _decode_jpeg_at_scale(image_bytes, scale):
 
 
 def black_border_box(pixels, threshold):
-    """data_utils.black_border_box in TensorFlow: [top, bottom, left, right]; the whole image if all dark."""
+    """fundus_preparation.black_border_box in TensorFlow: [top, bottom, left, right]; the whole image if all dark."""
     brightest = tf.reduce_max(pixels, axis=2)
     rows = tf.where_v2(tf.reduce_max(brightest, axis=1) > threshold)[:, 0]
     columns = tf.where_v2(tf.reduce_max(brightest, axis=0) > threshold)[:, 0]
@@ -147,7 +147,7 @@ def square_box(disc):
 
 
 def crop_disc(pixels, disc):
-    """data_utils.load_cropped_fundus' square in TensorFlow: fundus.disc.square_box cut out, black outside the frame
+    """fundus_preparation.load_cropped_fundus' square in TensorFlow: fundus.disc.square_box cut out, black outside the frame
     (as Pillow's crop)."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
@@ -170,14 +170,14 @@ def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_
     """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box.
 
     `resized_square` (_resized_square's) is the disc crop's resize when it has the output's size, shared as
-    data_utils.prepare_fundus shares it.
+    fundus_preparation.prepare_fundus shares it.
     """
     book = lambda: _as_saved(resize_bicubic(_crop_black_border(pixels, crop_threshold), image_size))  # noqa: E731
     if crop_mode == "book":
         return book()
 
     def disc_crop():
-        resized = (resized_square if data_utils.measured_size(image_size) == image_size
+        resized = (resized_square if fundus_preparation.measured_size(image_size) == image_size
                    else resize_bicubic(crop_disc(pixels, disc), image_size))
         return _as_saved(resized, _visible(pixels, disc, image_size))
 
@@ -185,7 +185,7 @@ def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_
 
 
 def _crop_extent(pixels, disc, crop_mode, crop_threshold):
-    """data_utils._crop_extent: the crop's short side at this decode (the whole image's when all dark)."""
+    """fundus_preparation._crop_extent: the crop's short side at this decode (the whole image's when all dark)."""
     box = tf.cast(black_border_box(pixels, crop_threshold), tf.int32)
     book = tf.minimum(box[1] - box[0], box[3] - box[2])
     if crop_mode == "book":
@@ -194,8 +194,8 @@ def _crop_extent(pixels, disc, crop_mode, crop_threshold):
 
 
 def _decoded_for_crop(image_bytes, image_size, crop_threshold, crop_mode):
-    """data_utils._decode_for_crop: (pixels, disc) after a reduced decode, and a finer one when the crop needs it."""
-    wanted = data_utils.decode_target(image_size)
+    """fundus_preparation._decode_for_crop: (pixels, disc) after a reduced decode, and a finer one when the crop needs it."""
+    wanted = fundus_preparation.decode_target(image_size)
     frame = tf.cast(tf.image.extract_jpeg_shape(image_bytes), tf.int32)
     scale = _dct_scale_keeping(tf.minimum(frame[0], frame[1]), wanted)
     pixels = _decode_jpeg_at_scale(image_bytes, scale)
@@ -226,7 +226,7 @@ def _disc_region(size, share, frame_rows, frame_columns):
 
 
 def _disc_mask(disc, frame_shape, size, share):
-    """data_utils.disc_mask of a disc's square resized to `size`."""
+    """fundus_preparation.disc_mask of a disc's square resized to `size`."""
     top, left, side = square_box(disc)
     margin = (1 - share) * tf.cast(side, tf.float64) / 2
     return _disc_region(size, share, _frame_lines(top, side, frame_shape[0], size, margin),
@@ -246,12 +246,12 @@ def _std(values):
 
 
 def _resized_square(pixels, disc, image_size):
-    """The disc's square resized to data_utils.measured_size(image_size), as data_utils.prepare_fundus makes it."""
-    return resize_bicubic(crop_disc(pixels, disc), data_utils.measured_size(image_size))
+    """The disc's square resized to fundus_preparation.measured_size(image_size), as fundus_preparation.prepare_fundus makes it."""
+    return resize_bicubic(crop_disc(pixels, disc), fundus_preparation.measured_size(image_size))
 
 
 def quality(pixels, disc, resized_square, image_size):
-    """data_utils.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included.
+    """fundus_preparation.measure_quality in TensorFlow: {measure name: scalar tensor}, `gradable` included.
 
     Args:
       pixels: the decoded photo.
@@ -260,7 +260,7 @@ def quality(pixels, disc, resized_square, image_size):
       image_size: the conversion's --image_size.
     """
     size = fundus_quality.QUALITY_SIZE
-    square = (resized_square if data_utils.measured_size(image_size) == size
+    square = (resized_square if fundus_preparation.measured_size(image_size) == size
               else resize_bicubic(resized_square, size))
     frame_shape = tf.shape(pixels)
     luminance = tf.reduce_sum(tf.cast(square, tf.float64) * tf.constant(fundus_quality.LUMA, tf.float64), axis=2)
@@ -324,7 +324,7 @@ def _resample_axis(pixels, out_size, axis):
 
 
 def resize_bicubic(pixels, image_size):
-    """data_utils.resize_bicubic in TensorFlow: Pillow's 8-bit bicubic resampling, horizontal pass first."""
+    """fundus_preparation.resize_bicubic in TensorFlow: Pillow's 8-bit bicubic resampling, horizontal pass first."""
     image = tf.cast(pixels, tf.float64)
     return tf.cast(_resample_axis(_resample_axis(image, image_size, axis=1), image_size, axis=0), tf.uint8)
 
@@ -334,15 +334,15 @@ def _as_saved(resized, visible=None):
     and back."""
     if visible is not None:
         resized = resized * tf.cast(visible, tf.uint8)[:, :, None]
-    encoded = tf.io.encode_jpeg(resized, quality=data_utils.JPEG_QUALITY, chroma_downsampling=False)
+    encoded = tf.io.encode_jpeg(resized, quality=fundus_preparation.JPEG_QUALITY, chroma_downsampling=False)
     return tf.io.decode_jpeg(encoded, channels=3)
 
 
 def _visible(pixels, disc, image_size):
-    """What data_utils.prepare_fundus keeps of a disc crop resized to `image_size`: inside_frame and circle_mask."""
+    """What fundus_preparation.prepare_fundus keeps of a disc crop resized to `image_size`: inside_frame and circle_mask."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
-    margin = data_utils.FRAME_EDGE_PIXELS * tf.cast(side, tf.float64) / image_size
+    margin = fundus_preparation.FRAME_EDGE_PIXELS * tf.cast(side, tf.float64) / image_size
     rows = _frame_lines(top, side, shape[0], image_size, margin)
     columns = _frame_lines(left, side, shape[1], image_size, margin)
     return rows[:, None] & columns[None, :] & circle_mask(disc, image_size)
@@ -352,8 +352,8 @@ def _decoded(image_bytes):
     return tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
 
 
-def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD,
-                   crop_mode=data_utils.DEFAULT_CROP_MODE):
+def prepared_photo(image_bytes, image_size, crop_threshold=fundus_preparation.DEFAULT_CROP_THRESHOLD,
+                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
     """Returns what the conversion makes of `image_bytes`: the prepared image and the photo's quality.
 
     Args:
@@ -365,8 +365,8 @@ def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CR
     Returns:
       (uint8 [image_size, image_size, 3] image, {measure name: scalar tensor} as `quality` returns).
     """
-    if crop_mode not in data_utils.CROP_MODES:
-        raise ValueError(f"crop_mode={crop_mode!r}: must be one of {', '.join(data_utils.CROP_MODES)}")
+    if crop_mode not in fundus_preparation.CROP_MODES:
+        raise ValueError(f"crop_mode={crop_mode!r}: must be one of {', '.join(fundus_preparation.CROP_MODES)}")
 
     def is_prepared(shape):
         return tf.reduce_all(tf.equal(shape[:2], image_size))
@@ -393,7 +393,7 @@ def prepared_photo(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CR
     return tf.ensure_shape(image, [image_size, image_size, 3]), dict(zip(QUALITY_OUTPUTS, measures))
 
 
-def prepared_image(image_bytes, image_size, crop_threshold=data_utils.DEFAULT_CROP_THRESHOLD,
-                   crop_mode=data_utils.DEFAULT_CROP_MODE):
+def prepared_image(image_bytes, image_size, crop_threshold=fundus_preparation.DEFAULT_CROP_THRESHOLD,
+                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
     """Returns the uint8 [image_size, image_size, 3] image that the conversion makes of `image_bytes`."""
     return prepared_photo(image_bytes, image_size, crop_threshold, crop_mode)[0]

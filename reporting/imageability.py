@@ -14,7 +14,8 @@ import os
 
 from datasets import dataset_factory, public_dr
 from datasets.download_and_convert_diabetic import PROCESSED_DIR, TFRECORDS_DIR
-from evaluation import image_folder, intervals, patients
+from grading import intervals, patients
+from inference import image_folder
 
 
 @dataclasses.dataclass(frozen=True)
