@@ -35,6 +35,7 @@ sensitivity at specificity 0.90. The figures come from a CPU-sized sample of a f
 validation images: they show direction and noise, not Kaggle performance.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import tempfile
@@ -119,31 +120,29 @@ def train(train_dir, tfrecords_dir, extra_flags, seed, args):
     train_image_classifier.main(None)
 
 
-def prior_factors(train_dir):
-    """The class-prior correction's factors the run recorded (model_description.ClassPrior.factors), or None."""
-    prior = model_description.for_checkpoint(train_dir).class_prior
-    return prior.factors() if prior else None
+def recorded_model(train_dir):
+    """The model_runner.ModelConfig of the run's recorded description (its network, size, regression head and
+    class-prior correction), as eval builds it; no fitted cuts."""
+    config = model_runner.ModelConfig.from_description(model_description.for_checkpoint(train_dir))
+    return dataclasses.replace(config, thresholds=None)
 
 
-def validation_predictions(train_dir, tfrecords_dir, regression, args, tta=False, split="validation", cuts=None):
+def validation_predictions(train_dir, tfrecords_dir, tta=False, split="validation", cuts=None):
     """The run's predictions on `split`, graded as eval grades them: with its recorded class-prior correction,
     cut at `cuts` (else rounded with a regression head, else the argmax)."""
     dataset = dataset_factory.get_dataset("diabetic", split, tfrecords_dir)
-    factors = prior_factors(train_dir)
-    config = model_runner.ModelConfig("inception_v3", NUM_CLASSES, preprocessing_name="fundus",
-                                   image_size=args.image_size, regression=regression, tta=tta, prior_factors=factors,
-                                   thresholds=tuple(cuts) if cuts else None)
+    config = dataclasses.replace(recorded_model(train_dir), tta=tta, thresholds=tuple(cuts) if cuts else None)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return model_runner.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
                                          split_input.num_samples)
 
 
-def frequency_cuts(config, train_dir, tfrecords_dir, regression, args):
+def frequency_cuts(config, train_dir, tfrecords_dir):
     """The cuts RECIPE=kaggle fits on the training split (python -m evaluation.frequency_cuts) for a `recipe*`
     configuration with a class-prior correction; else None."""
-    if not config.startswith("recipe") or prior_factors(train_dir) is None:
+    if not config.startswith("recipe") or recorded_model(train_dir).prior_factors is None:
         return None
-    train = validation_predictions(train_dir, tfrecords_dir, regression, args, split="train")
+    train = validation_predictions(train_dir, tfrecords_dir, split="train")
     return class_prior.fit_frequency_cuts(train.labels, train.scores, NUM_CLASSES, "train")["thresholds"]
 
 
@@ -171,11 +170,13 @@ def uncorrected_grades(predictions, regression, factors):
 ROUNDED, BEFORE = "the corrected score rounded (no frequency cuts)", "before the class-prior correction"
 
 
-def rows_of_run(config, predictions, tta_predictions, regression, factors=None):
-    """{row name: figures} for one trained run: its own grades, then with each addition needing no training."""
+def rows_of_run(config, predictions, tta_predictions, model):
+    """{row name: figures} for one trained run (`model`: its recorded_model): its own grades, then with each
+    addition needing no training."""
     rows = {config: figures(predictions, predictions.grades)}
+    regression, factors = model.regression, model.prior_factors
     if factors is not None:
-        rounding = model_runner.ModelConfig("inception_v3", NUM_CLASSES, regression=regression).grade_cuts()
+        rounding = model.grade_cuts()
         rows[f"{config}, {ROUNDED}"] = figures(predictions, thresholds.apply_thresholds(predictions.scores, rounding)
                                                if rounding else predictions.probabilities.argmax(axis=1))
         rows[f"{config}, {BEFORE}"] = figures(predictions, uncorrected_grades(predictions, regression, factors))
@@ -280,14 +281,11 @@ def run(args):
                 run_epochs = args.steps * args.batch_size / train_images
                 train(train_dir, tfrecords_dir, [flag.format(run_epochs=run_epochs) for flag in extra_flags], seed,
                       args)
-                regression = REGRESSION[0] in extra_flags
-                cuts = frequency_cuts(config, train_dir, tfrecords_dir, regression, args)
-                predictions = validation_predictions(train_dir, tfrecords_dir, regression, args, cuts=cuts)
+                cuts = frequency_cuts(config, train_dir, tfrecords_dir)
+                predictions = validation_predictions(train_dir, tfrecords_dir, cuts=cuts)
                 tta_predictions = (None if args.no_tta else
-                                   validation_predictions(train_dir, tfrecords_dir, regression, args, tta=True,
-                                                          cuts=cuts))
-                factors = prior_factors(train_dir)
-                rows = rows_of_run(config, predictions, tta_predictions, regression, factors)
+                                   validation_predictions(train_dir, tfrecords_dir, tta=True, cuts=cuts))
+                rows = rows_of_run(config, predictions, tta_predictions, recorded_model(train_dir))
                 for row, values in rows.items():
                     results.setdefault(row, []).append(values)
                     print(f"sample {sample_seed} seed {seed} {row}: "

@@ -96,14 +96,13 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
             eval_input.source))
         model_description.record_grading(checkpoint, model_description.Grading(fitted=model_grading.fitted))
         predictions = dataclasses.replace(predictions, thresholds=model_grading.cuts())
-    grading_record = model_grading.fitted.to_json() if model_grading.fitted else None
     if predictions_file:
         submission.write_predictions_csv(predictions_file, predictions)
         logging.info("Wrote %d predictions to %s", len(predictions.filenames), predictions_file)
     values, matrix = metrics.compute_metrics(predictions.labels, predictions.probabilities, eval_input.dr_grades,
                                              predictions.grades)
     if eval_input.dr_grades:
-        values.update(fitting.grading_variants(predictions, config.num_classes, grading_record, config.regression,
+        values.update(fitting.grading_variants(predictions, config.num_classes, model_grading.fitted, config.regression,
                                                cross_fit=fit_grading))
     eval_summaries.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
                    label_noun="grade" if eval_input.dr_grades else "class")
@@ -120,7 +119,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
                                    global_step)
         summary_writer.flush()
     if report_request:
-        paths = trial_report.write(report_request, predictions, grading_record, eval_input.source, checkpoint,
+        paths = trial_report.write(report_request, predictions, model_grading.fitted, eval_input.source, checkpoint,
                                    global_step, eval_input.class_names, fit_grading,
                                    sample.pictures if sample else ())
         logging.info("Wrote the screening report %s and %s", *paths)

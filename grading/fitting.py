@@ -96,13 +96,14 @@ def cross_fitted_fusion_grades(predictions, num_classes):
     return cross_fitted_grades(predictions, fit_and_grade)
 
 
-def grading_variants(predictions, num_classes, grading, regression, cross_fit=False):
+def grading_variants(predictions, num_classes, fitted, regression, cross_fit=False):
     """Returns QWK and mean recall of the other ways to grade, for eval to report next to the model's own.
 
     `_Softmax`: the softmax's argmax (when the model grades otherwise); `_Regression`: the
     regression head's raw output rounded (with a regression head; what the model's own grades
     were before the class-prior correction, grading.class_prior); `_Thresholds`: the grade score cut at
-    `grading`'s thresholds; `_EyeFusion`: both eyes fused, then cut. With `cross_fit` (the
+    the thresholds of `fitted` (a model_description.FittedGrading, or None); `_EyeFusion`: both eyes fused
+    by its fusion, then cut. With `cross_fit` (the
     grading was fitted on these predictions, whose figures it flatters) also
     `_Thresholds_CrossFitted` and `_EyeFusion_CrossFitted`: each half of the patients graded by
     a fit on the other half. Each as `QuadraticWeightedKappa_X` and `Mean_Recall_X`.
@@ -114,10 +115,10 @@ def grading_variants(predictions, num_classes, grading, regression, cross_fit=Fa
     if regression:
         raw = predictions.regression if predictions.regression is not None else scores
         variants["Regression"] = thresholds.apply_thresholds(raw, thresholds.rounding_thresholds(num_classes))
-    if grading and grading.get("thresholds"):
-        variants["Thresholds"] = thresholds.apply_thresholds(scores, grading["thresholds"])
-    if grading and grading.get("eye_fusion"):
-        variants["EyeFusion"] = eye_fusion.fused_grades(scores, predictions.filenames, grading["eye_fusion"])
+    if fitted and fitted.thresholds:
+        variants["Thresholds"] = thresholds.apply_thresholds(scores, fitted.thresholds)
+    if fitted and fitted.eye_fusion:
+        variants["EyeFusion"] = eye_fusion.fused_grades(scores, predictions.filenames, fitted.eye_fusion)
     if cross_fit:
         variants["Thresholds_CrossFitted"] = cross_fitted_threshold_grades(predictions, num_classes)
         variants["EyeFusion_CrossFitted"] = cross_fitted_fusion_grades(predictions, num_classes)

@@ -53,34 +53,33 @@ def json_ready(value):
     return value
 
 
-def model_grading(predictions, grading_record):
+def model_grading(predictions, fitted):
     """Returns how the model's grades were given, in words."""
     if predictions.thresholds is None:
         return "the softmax's most probable grade"
-    if (grading_record or {}).get("thresholds"):
+    if fitted and fitted.thresholds:
         return "the grade score cut at the QWK thresholds fitted on the development split"
     return "the regression output rounded"
 
 
-def development_split(grading_record, source, fitted_here):
+def development_split(fitted, source, fitted_here):
     """Returns what the development split fixed (None when nothing was fitted) and whether it is this split."""
-    if not grading_record:
+    if not fitted:
         return None
-    record = grading_record.get(operating_points.RECORD_KEY) or {}
-    return {"fitted_on": grading_record.get("fitted_on"), "is_this_split": bool(fitted_here or
-                                                                                record.get("source") == source),
-            "grade_thresholds": grading_record.get("thresholds"),
+    record = fitted.operating_points or {}
+    return {"fitted_on": fitted.fitted_on, "is_this_split": bool(fitted_here or record.get("source") == source),
+            "grade_thresholds": list(fitted.thresholds),
             "operating_points": {level: record[level] for level in operating_points.LEVELS if level in record}}
 
 
-def build(predictions, grading_record, source, title, checkpoint, global_step, conversion=None, fitted_here=False,
+def build(predictions, fitted, source, title, checkpoint, global_step, conversion=None, fitted_here=False,
           heatmap_names=()):
     """Returns the report of one evaluation as a dict (intervals as intervals.Estimate).
 
     Args:
       predictions: an evaluator.Predictions of a labelled split; its `extras` may carry the dataset's
         `dme` and `patient` items.
-      grading_record: the model's grading.GRADING record, or None.
+      fitted: the model's fitted grading (a model_description.FittedGrading), or None.
       source: the evaluated TFRecords, to tell whether they are the development split.
       title, conversion: as ReportRequest.
       checkpoint, global_step: the evaluated checkpoint's name and step.
@@ -88,26 +87,26 @@ def build(predictions, grading_record, source, title, checkpoint, global_step, c
       heatmap_names: the captions of the heatmaps shown.
     """
     extras = predictions.extras or {}
-    development = development_split(grading_record, source, fitted_here)
+    development = development_split(fitted, source, fitted_here)
     figures = trial_figures.compute(predictions.labels, predictions.grades, predictions.probabilities,
                                     predictions.filenames, development and development["operating_points"],
                                     extras.get("dme"), extras.get("patient"))
     return {"title": title, "checkpoint": os.path.basename(checkpoint), "global_step": global_step,
-            "photos": len(predictions.filenames), "model_grading": model_grading(predictions, grading_record),
+            "photos": len(predictions.filenames), "model_grading": model_grading(predictions, fitted),
             "development_split": development, "intervals": INTERVALS, **figures,
             "imageability": imageability.summarise(conversion or imageability.ConversionPhotos({}),
                                                    predictions.filenames),
             "heatmaps": list(heatmap_names)}
 
 
-def write(request, predictions, grading_record, source, checkpoint, global_step, class_names, fitted_here=False,
+def write(request, predictions, fitted, source, checkpoint, global_step, class_names, fitted_here=False,
           pictures=()):
     """Writes REPORT_JSON and REPORT_HTML of one evaluation to `request.directory`; returns their paths.
 
     `pictures` are (caption, PIL picture) Grad-CAM heatmaps (heatmaps.HeatmapSample); other
     arguments as `build`.
     """
-    report = build(predictions, grading_record, source, request.title, checkpoint, global_step, request.conversion,
+    report = build(predictions, fitted, source, request.title, checkpoint, global_step, request.conversion,
                    fitted_here, [caption for caption, _ in pictures])
     paths = os.path.join(request.directory, REPORT_JSON), os.path.join(request.directory, REPORT_HTML)
     with atomic_files.open_atomically(paths[0], encoding="utf-8") as handle:

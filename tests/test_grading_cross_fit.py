@@ -3,6 +3,7 @@ import numpy as np
 
 from grading import fitting, metrics
 from inference import model_runner
+from utils import model_description
 
 
 def predictions_of(labels, scores, names):
@@ -45,12 +46,12 @@ def test_eval_figures_include_cross_fitted_variants_only_when_the_grading_was_fi
     labels = np.repeat([0, 1, 2, 3, 4], 4)
     names = [f"{10 + index // 2}_{'left' if index % 2 == 0 else 'right'}" for index in range(labels.size)]
     predictions = predictions_of(labels, labels + 0.3, names)
-    record = {"thresholds": [0.5, 1.5, 2.5, 3.5]}
-    fitted_here = fitting.grading_variants(predictions, 5, record, regression=True, cross_fit=True)
+    fitted = model_description.FittedGrading((0.5, 1.5, 2.5, 3.5))
+    fitted_here = fitting.grading_variants(predictions, 5, fitted, regression=True, cross_fit=True)
     assert fitted_here["QuadraticWeightedKappa_Thresholds_CrossFitted"] == 1.0
     assert "Mean_Recall_EyeFusion_CrossFitted" in fitted_here
     assert fitted_here["QuadraticWeightedKappa_Softmax"] == 0.0
-    assert not {name for name in fitting.grading_variants(predictions, 5, record, regression=True)
+    assert not {name for name in fitting.grading_variants(predictions, 5, fitted, regression=True)
                 if "CrossFitted" in name}
 
 

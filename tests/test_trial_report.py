@@ -15,7 +15,7 @@ from fundus import quality as fundus_quality
 from grading import fitting, operating_points
 from inference import image_folder, model_runner
 from reporting import imageability, trial_report
-from utils import run_settings
+from utils import model_description, run_settings
 from tests.model_helpers import read_encoded_images, run_script
 
 GRADES = ("0", "1", "2", "3", "4")
@@ -40,14 +40,15 @@ def good(gradable=True):
 @pytest.fixture(scope="module")
 def development():
     names, labels, probabilities = constructed_split(np.random.default_rng(10), 60)
-    return {"thresholds": [0.5, 1.5, 2.5, 3.5], "fitted_on": "model.ckpt-9 on validation",
-            operating_points.RECORD_KEY: operating_points.fit(labels, probabilities, names, "validation")}
+    return model_description.FittedGrading((0.5, 1.5, 2.5, 3.5), "model.ckpt-9 on validation",
+                                           operating_points=operating_points.fit(labels, probabilities, names,
+                                                                                 "validation"))
 
 
 @pytest.fixture(scope="module")
 def written(development, tmp_path_factory):
     names, labels, probabilities = constructed_split(np.random.default_rng(11), 40)
-    predictions = model_runner.Predictions(names, labels, probabilities, thresholds=development["thresholds"])
+    predictions = model_runner.Predictions(names, labels, probabilities, thresholds=development.thresholds)
     qualities = {name: good(index % 13 != 5) for index, name in enumerate(names)}
     qualities.update({"90_left": good(False), "90_right": good(False), "91_left": good(True)})
     # 90's eyes were ungradable and kept out of the TFRecords; 91_left was not evaluated (a partial pass); the
@@ -110,7 +111,7 @@ def test_figures_per_eye_and_per_patient_follow_the_worst_eye(written):
 
 def test_operating_points_are_those_fixed_on_the_development_split(written, development):
     report, predictions = written["report"], written["predictions"]
-    fixed = development[operating_points.RECORD_KEY]
+    fixed = development.operating_points
     assert report["development_split"]["operating_points"] == {level: fixed[level] for level in ("eye", "patient")}
     assert not report["development_split"]["is_this_split"]
     scores = predictions.probabilities[:, 2:].sum(axis=1)

@@ -6,7 +6,7 @@ from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import (checkpoint_init, losses, optimization, precision, settings_record, summaries,
+from training import (checkpoint_init, losses, model_record, optimization, precision, summaries,
                       sync_replicas)
 from training.train_step import make_train_step_fn
 from utils import checkpoint_files, flag_checks, model_description, shared_flags, writer_lock
@@ -321,11 +321,11 @@ def _train(flags, resume_from):
             if flags.balanced_sampling else None
         schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
                                       flags.batch_size * deploy_config.num_clones)
-        description = settings_record.describe_model(flags, dataset, num_classes, image_size,
+        description = model_record.describe_model(flags, dataset, num_classes, image_size,
                                                      _class_prior(flags, label_counts, balanced_labels, schedule))
         if flags.task == 0:
-            settings_record.record_at_start(flags.train_dir, description)
-        settings_record.add_settings_summary(description)
+            model_record.record_at_start(flags.train_dir, description)
+        model_record.add_settings_summary(description)
         clones = _build_clones(flags, deploy_config, dataset, network_fn, image_size, weights, balanced_labels,
                                schedule)
         end_points, images, labels = clones[0].outputs

@@ -10,7 +10,7 @@ export and evaluation.frequency_cuts read it back from the checkpoint's folder (
 and merge their explicit flags into it (inference.model_flags.read_description).
 
 Adding a setting: a field here, its JSON key in utils.run_settings (MODEL_KEYS when a restart
-must not change it), the value training gives it (training.settings_record) and, when a script
+must not change it), the value training gives it (training.model_record) and, when a script
 may give it as a flag, an entry of inference.model_flags.SETTING_FLAGS.
 """
 import dataclasses

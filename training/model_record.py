@@ -1,4 +1,4 @@
-"""What a training run records about its model (utils.model_description) and where it shows it."""
+"""The model a training run describes from its flags (utils.model_description), records in its train dir and shows in TensorBoard."""
 from absl import logging
 
 from datasets import download_and_convert_diabetic
