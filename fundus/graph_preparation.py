@@ -6,7 +6,9 @@ Pillow), the disc is found as the same circle (fundus.disc, whose sums are exact
 and cropped to its square, or the black border is cropped with the same
 threshold (crop mode "book"), the crop is resized to the conversion's size by
 Pillow's bicubic resampling (Keys a = -0.5, widened when reducing, fixed-point
-weights, horizontal pass first) and round-tripped through JPEG quality 95, so the
+weights, horizontal pass first), Graham-normalised when the conversion was
+(its blur is Pillow's GaussianBlur: three fixed-point box blurs per axis, so the
+pixels are the same) and round-tripped through JPEG quality 95, so the
 model sees the pixels it would see from the TFRecords. The gradability measures
 (fundus.quality) are taken on the same square at the same size. An image that
 already has the conversion's size (square) is taken as prepared and decoded as it
@@ -24,6 +26,9 @@ CUBIC_A = -0.5
 CUBIC_SUPPORT = 2.0
 # Pillow's fixed-point precision for 8-bit resampling: 32 bits less 8 for the value and 2 for overflow.
 FIXED_POINT_BITS = 22
+# Pillow's GaussianBlur: this many box blurs along each axis, their weights of this many bits.
+BOX_BLUR_PASSES = 3
+BOX_BLUR_BITS = 24
 # The names of `quality`'s measures, in order.
 QUALITY_OUTPUTS = ("gradable",) + fundus_quality.MEASURES
 
@@ -166,20 +171,28 @@ def circle_mask(disc, size):
     return dy[:, None] + dx[None, :] <= disc.radius * disc.radius
 
 
-def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square):
-    """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box.
+def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square, graham=False):
+    """The prepared image of a decoded photo: its disc's square when found (crop mode "disc"), else the book's box,
+    with `graham` then Graham's normalisation (greyed beyond fundus_preparation.disc_mask's, as preprocess_fundus).
 
     `resized_square` (_resized_square's) is the disc crop's resize when it has the output's size, shared as
     fundus_preparation.prepare_fundus shares it.
     """
-    book = lambda: _as_saved(resize_bicubic(_crop_black_border(pixels, crop_threshold), image_size))  # noqa: E731
+    share = fundus_preparation.GRAHAM_DISC_SHARE
+
+    def book():
+        everywhere = tf.ones([image_size], tf.bool)
+        return _as_saved(resize_bicubic(_crop_black_border(pixels, crop_threshold), image_size),
+                         graham_disc=_disc_region(image_size, share, everywhere, everywhere) if graham else None)
+
     if crop_mode == "book":
         return book()
 
     def disc_crop():
         resized = (resized_square if fundus_preparation.measured_size(image_size) == image_size
                    else resize_bicubic(crop_disc(pixels, disc), image_size))
-        return _as_saved(resized, _visible(pixels, disc, image_size))
+        return _as_saved(resized, _visible(pixels, disc, image_size),
+                         _disc_mask(disc, tf.shape(pixels), image_size, share) if graham else None)
 
     return tf.cond(disc.found, disc_crop, book)
 
@@ -313,14 +326,21 @@ def _resampling_taps(in_size, out_size):
     return tf.minimum(indices, in_size - 1), tf.cast(fixed, tf.float64)
 
 
-def _resample_axis(pixels, out_size, axis):
-    """Resamples a float64 [height, width, channels] image of 8-bit values along `axis` (0 or 1), rounded to 8 bits."""
-    indices, weights = _resampling_taps(tf.shape(pixels)[axis], out_size)
+def _fixed_point_sums(pixels, indices, weights, axis, bits):
+    """Pillow's fixed-point filtering of a float64 [height, width, channels] image of 8-bit values along `axis`
+    (0 or 1): output pixel i is the sum of the pixels at indices[i] times the integer weights[i] (both
+    [outputs, taps]), shifted right by `bits` with rounding and clipped to 0..255."""
     gathered = tf.gather(pixels, indices, axis=axis)
     weights = weights[None, :, :, None] if axis == 1 else weights[:, :, None, None]
     # Integer sums, exact in float64; then Pillow's rounding shift and clip to 0..255.
     sums = tf.reduce_sum(gathered * weights, axis=axis + 1)
-    return tf.clip_by_value(tf.floor((sums + 2.0 ** (FIXED_POINT_BITS - 1)) / 2.0 ** FIXED_POINT_BITS), 0.0, 255.0)
+    return tf.clip_by_value(tf.floor((sums + 2.0 ** (bits - 1)) / 2.0 ** bits), 0.0, 255.0)
+
+
+def _resample_axis(pixels, out_size, axis):
+    """Resamples a float64 [height, width, channels] image of 8-bit values along `axis` (0 or 1), rounded to 8 bits."""
+    indices, weights = _resampling_taps(tf.shape(pixels)[axis], out_size)
+    return _fixed_point_sums(pixels, indices, weights, axis, FIXED_POINT_BITS)
 
 
 def resize_bicubic(pixels, image_size):
@@ -329,11 +349,67 @@ def resize_bicubic(pixels, image_size):
     return tf.cast(_resample_axis(_resample_axis(image, image_size, axis=1), image_size, axis=0), tf.uint8)
 
 
-def _as_saved(resized, visible=None):
-    """A resized crop black outside `visible` (a boolean mask), then through the conversion's JPEG (quality 95)
-    and back."""
+def _box_blur_radius(sigma):
+    """Pillow's fractional box radius (_gaussian_blur_radius, in C floats) of the BOX_BLUR_PASSES box blurs that
+    stand for a Gaussian of `sigma` (Gwosdek et al. 2011)."""
+    single = np.float32
+    variance = single(single(sigma) * single(sigma) / single(BOX_BLUR_PASSES))
+    length = single(np.sqrt(12.0 * np.float64(variance) + 1.0))
+    whole = single(np.floor((np.float64(length) - 1.0) / 2.0))
+    fraction = single((single(2) * whole + single(1)) * (whole * (whole + single(1)) - single(3) * variance))
+    fraction = single(fraction / (single(6) * (variance - (whole + single(1)) * (whole + single(1)))))
+    return single(whole + fraction)
+
+
+def _box_weights(radius):
+    """Pillow's fixed-point box of a fractional `radius` (ImagingHorizontalBoxBlur): (whole radius, weight of each
+    pixel within it, weight of the two pixels just beyond it), the weights of BOX_BLUR_BITS bits."""
+    whole = int(radius)
+    inner = int(np.float32(1 << BOX_BLUR_BITS) / (radius * np.float32(2) + np.float32(1)))
+    return whole, inner, ((1 << BOX_BLUR_BITS) - (whole * 2 + 1) * inner) // 2
+
+
+def _box_blur_axis(pixels, radius, axis):
+    """One pass of Pillow's box blur of `radius` along `axis` (0 or 1) of a float64 [height, width, channels] image
+    of 8-bit values, the edge pixels repeated beyond the edge."""
+    whole, inner, outer = _box_weights(radius)
+    length = tf.shape(pixels)[axis]
+    indices = tf.clip_by_value(tf.range(length)[:, None] + tf.range(-whole - 1, whole + 2)[None, :], 0, length - 1)
+    box = tf.constant([outer] + [inner] * (2 * whole + 1) + [outer], tf.float64)
+    return _fixed_point_sums(pixels, indices, tf.broadcast_to(box, tf.shape(indices)), axis, BOX_BLUR_BITS)
+
+
+def gaussian_blur(pixels, sigma):
+    """Pillow's ImageFilter.GaussianBlur(sigma) in TensorFlow, pixel for pixel: BOX_BLUR_PASSES box blurs along
+    the rows, then as many along the columns, each rounded to 8 bits (float64 in and out)."""
+    radius = _box_blur_radius(sigma)
+    for axis in (1,) * BOX_BLUR_PASSES + (0,) * BOX_BLUR_PASSES:
+        pixels = _box_blur_axis(pixels, radius, axis)
+    return pixels
+
+
+def graham_normalise(pixels, disc=None):
+    """fundus_preparation.graham_normalise in TensorFlow, pixel for pixel, of a uint8 [size, size, 3] image (its
+    size known when the graph is built); `disc` a boolean [size, size] mask, by default the inner
+    GRAHAM_DISC_SHARE of the inscribed circle."""
+    side = tf.compat.dimension_value(pixels.shape[0])
+    if disc is None:
+        everywhere = tf.ones([side], tf.bool)
+        disc = _disc_region(side, fundus_preparation.GRAHAM_DISC_SHARE, everywhere, everywhere)
+    image = tf.cast(pixels, tf.float64)
+    blurred = gaussian_blur(image, side / 2 / fundus_preparation.GRAHAM_SIGMA_DIVISOR)
+    normalised = fundus_preparation.GRAHAM_GAIN * (image - blurred) + fundus_preparation.GRAHAM_GREY
+    normalised = tf.where_v2(disc[:, :, None], normalised, float(fundus_preparation.GRAHAM_GREY))
+    return tf.cast(tf.clip_by_value(normalised, 0.0, 255.0), tf.uint8)
+
+
+def _as_saved(resized, visible=None, graham_disc=None):
+    """A resized crop black outside `visible` (a boolean mask), Graham-normalised when given `graham_disc` (its
+    mask), then through the conversion's JPEG (quality 95) and back."""
     if visible is not None:
         resized = resized * tf.cast(visible, tf.uint8)[:, :, None]
+    if graham_disc is not None:
+        resized = graham_normalise(resized, graham_disc)
     encoded = tf.io.encode_jpeg(resized, quality=fundus_preparation.JPEG_QUALITY, chroma_downsampling=False)
     return tf.io.decode_jpeg(encoded, channels=3)
 
@@ -353,7 +429,7 @@ def _decoded(image_bytes):
 
 
 def prepared_photo(image_bytes, image_size, crop_threshold=fundus_preparation.DEFAULT_CROP_THRESHOLD,
-                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
+                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE, graham=False):
     """Returns what the conversion makes of `image_bytes`: the prepared image and the photo's quality.
 
     Args:
@@ -361,6 +437,7 @@ def prepared_photo(image_bytes, image_size, crop_threshold=fundus_preparation.DE
       image_size: the conversion's --image_size.
       crop_threshold: the conversion's --crop_threshold.
       crop_mode: the conversion's --crop_mode.
+      graham: the conversion's --graham (an image of the prepared size is taken as normalised already).
 
     Returns:
       (uint8 [image_size, image_size, 3] image, {measure name: scalar tensor} as `quality` returns).
@@ -377,7 +454,7 @@ def prepared_photo(image_bytes, image_size, crop_threshold=fundus_preparation.DE
 
     def prepare(pixels, disc):
         resized_square = _resized_square(pixels, disc, image_size)
-        return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square),)
+        return ((_prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_square, graham),)
                 + tuple(quality(pixels, disc, resized_square, image_size).values()))
 
     def from_jpeg():
@@ -394,6 +471,6 @@ def prepared_photo(image_bytes, image_size, crop_threshold=fundus_preparation.DE
 
 
 def prepared_image(image_bytes, image_size, crop_threshold=fundus_preparation.DEFAULT_CROP_THRESHOLD,
-                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
+                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE, graham=False):
     """Returns the uint8 [image_size, image_size, 3] image that the conversion makes of `image_bytes`."""
-    return prepared_photo(image_bytes, image_size, crop_threshold, crop_mode)[0]
+    return prepared_photo(image_bytes, image_size, crop_threshold, crop_mode, graham)[0]
