@@ -84,7 +84,7 @@ def run(work_dir):
     disc_rate = images_per_second(project_preprocess, sources, os.path.join(work_dir, "disc"), FLAGS.image_size)
     book_rate = images_per_second(project_book_preprocess, sources, book_dir, FLAGS.image_size)
     psnrs = [psnr(os.path.join(naive_dir, os.path.basename(source)),
-                   os.path.join(book_dir, os.path.basename(source))) for source in sources]
+                  os.path.join(book_dir, os.path.basename(source))) for source in sources]
     print(f"{len(sources)} photographs, mean {megapixels:.1f} megapixels, "
           f"output {FLAGS.image_size}x{FLAGS.image_size}, "
           "one process each")

@@ -134,7 +134,7 @@ def validation_predictions(train_dir, tfrecords_dir, tta=False, split="validatio
     config = dataclasses.replace(recorded_model(train_dir), tta=tta, thresholds=tuple(cuts) if cuts else None)
     split_input = evaluate.dataset_input(dataset, NUM_CLASSES, batch_size=32)
     return model_runner.collect_predictions(tf.train.latest_checkpoint(train_dir), config, split_input.make_batches,
-                                         split_input.num_samples)
+                                            split_input.num_samples)
 
 
 def frequency_cuts(config, train_dir, tfrecords_dir):

@@ -85,8 +85,8 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     logging.info("Evaluating %s (global step %d)", checkpoint, global_step)
     sample = heatmaps.HeatmapSample(num_heatmaps) if num_heatmaps else None
     predictions = model_runner.collect_predictions(checkpoint, config, eval_input.make_batches,
-                                                eval_input.num_samples, max_num_batches, master, sample,
-                                                eval_input.shards)
+                                                   eval_input.num_samples, max_num_batches, master, sample,
+                                                   eval_input.shards)
     if predictions.filenames and np.any(predictions.labels < 0):
         raise ValueError(f"{eval_input.source}: the split is unlabelled; use predict_image_classifier.py "
                          "to write predictions for it")
@@ -105,7 +105,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
         values.update(fitting.grading_variants(predictions, config.num_classes, model_grading.fitted, config.regression,
                                                cross_fit=fit_grading))
     eval_summaries.publish(values, matrix, eval_input.class_names, eval_dir, summary_writer, global_step,
-                   label_noun="grade" if eval_input.dr_grades else "class")
+                           label_noun="grade" if eval_input.dr_grades else "class")
     if eval_input.dr_grades and predictions.labels.size and global_step > 0:  # step 0: untrained, as expected
         warning = baseline.below_majority_warning(f"the grades of {checkpoint}", predictions.labels,
                                                   predictions.grades, int(np.argmax(np.bincount(predictions.labels))))

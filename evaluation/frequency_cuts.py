@@ -33,9 +33,9 @@ def main(argv):
         split_input = evaluate.dataset_input(dataset, num_classes, options.batch_size,
                                              options.num_preprocessing_threads, description.labels_offset)
         predictions = model_runner.collect_predictions(checkpoint, config, split_input.make_batches,
-                                                    split_input.num_samples, shards=split_input.shards)
+                                                       split_input.num_samples, shards=split_input.shards)
         record = class_prior.fit_frequency_cuts(predictions.labels, predictions.scores, num_classes,
-                                    f"{checkpoint} on {split_input.source}")
+                                                f"{checkpoint} on {split_input.source}")
     except ValueError as error:
         sys.exit(f"frequency_cuts: {error}")
     where = model_description.record_grading(checkpoint, model_description.Grading(

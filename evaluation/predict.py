@@ -39,9 +39,9 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
         grades = fusion.fused_grades(predictions.scores, predictions.filenames, eye_fusion)
     elif combine_eyes:
         predictions.probabilities = fusion.combine_eyes(predictions.filenames, predictions.probabilities,
-                                                            other_eye_weight)
+                                                        other_eye_weight)
         predictions.scores = fusion.combine_eyes(predictions.filenames, predictions.scores[:, None],
-                                                     other_eye_weight)[:, 0]
+                                                 other_eye_weight)[:, 0]
         grades = predictions.grades
     submission.write_submission_csv(submission_file, predictions.filenames, grades)
     logging.info("Wrote %d rows to %s", len(predictions.filenames), submission_file)

@@ -68,4 +68,5 @@ def combine_eyes(filenames, probabilities, other_eye_weight=DEFAULT_OTHER_EYE_WE
       New [num_images, num_classes] probabilities; images without a partner are unchanged.
     """
     probabilities = np.asarray(probabilities, dtype=np.float64)
-    return (1 - other_eye_weight) * probabilities + other_eye_weight * probabilities[eye_photos.other_eye_indices(filenames)]
+    other_eye = probabilities[eye_photos.other_eye_indices(filenames)]
+    return (1 - other_eye_weight) * probabilities + other_eye_weight * other_eye

@@ -24,7 +24,7 @@ GRADING = run_settings.GRADING
 
 
 def fit(predictions, num_classes, fitted_on, regression, source=None):
-    """Returns the model_description.FittedGrading fitted on labelled `predictions` (an evaluator.Predictions)
+    """Returns the model_description.FittedGrading fitted on labelled `predictions` (a model_runner.Predictions)
     of `source`.
 
     Raises:

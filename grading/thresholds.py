@@ -28,7 +28,7 @@ def expected_grade(probabilities):
 def apply_thresholds(scores, thresholds):
     """Returns the grade of each score: the number of thresholds at or below it, both in CUT_DTYPE.
 
-    This is the one grade-cut rule; evaluator.graph_grades builds the same cast, comparison and
+    This is the one grade-cut rule; model_runner.graph_grades builds the same cast, comparison and
     count in the graph (a test pins the two equal, ties at a cut included).
     """
     scores = np.asarray(scores, dtype=CUT_DTYPE)

@@ -45,7 +45,8 @@ def list_images(image_dir):
     return images
 
 
-def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
+def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False,
+                   crop_mode=fundus_preparation.DEFAULT_CROP_MODE):
     """Writes each photograph of `images` ({id: path}) into `work_dir` as the conversion does.
 
     Reduced decode, disc (or book) crop, bicubic resize to `image_size`, Graham's
@@ -62,8 +63,8 @@ def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, c
     for image_id, path in images.items():
         destination = os.path.join(work_dir, image_id + ".jpeg")
         try:
-            qualities[image_id], _ = fundus_preparation.preprocess_fundus(path, destination, image_size, crop_threshold, graham,
-                                                                  crop_mode)
+            qualities[image_id], _ = fundus_preparation.preprocess_fundus(path, destination, image_size,
+                                                                          crop_threshold, graham, crop_mode)
             prepared[image_id] = destination
         except (fundus_preparation.BadImageError, OSError) as error:
             logging.error("%s: skipped, %s", path, error)
@@ -73,7 +74,7 @@ def prepare_photos(images, work_dir, image_size, crop_threshold, graham=False, c
 
 
 def folder_batches(images, batch_size, num_preprocessing_threads=4):
-    """Returns `make_batches` (see evaluator.collect_predictions) reading `images` ({id: path}) once."""
+    """Returns `make_batches` (see model_runner.collect_predictions) reading `images` ({id: path}) once."""
     def make_batches(preprocessing_fn, image_size):
         def load(path, image_id):
             image = tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)

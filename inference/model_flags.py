@@ -215,7 +215,7 @@ def with_num_classes(description, num_classes=None):
         num_classes = description.num_classes
         if num_classes is None or flags.FLAGS[OVERRIDE_FLAG].value:
             num_classes = model_runner.dataset_num_classes(description.dataset_name, description.labels_offset,
-                                                        flags.FLAGS.dataset_dir)
+                                                           flags.FLAGS.dataset_dir)
     return dataclasses.replace(description, num_classes=num_classes)
 
 

@@ -12,14 +12,14 @@ def write_predictions_csv(path, predictions):
 
     Args:
       path: output CSV.
-      predictions: an evaluator.Predictions.
+      predictions: a model_runner.Predictions.
     """
     num_classes = predictions.probabilities.shape[1]
     with atomic_files.open_atomically(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["image", "label", "prediction"] + [f"prob_{grade}" for grade in range(num_classes)])
         for filename, label, grade, probabilities in zip(predictions.filenames, predictions.labels,
-                                                          predictions.grades, predictions.probabilities):
+                                                         predictions.grades, predictions.probabilities):
             writer.writerow([filename, int(label), int(grade)] + [f"{p:.6f}" for p in probabilities])
 
 

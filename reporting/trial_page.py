@@ -117,7 +117,7 @@ def figures(report, class_names, pictures):
                                   "reliability of P(grade >= 2) per photo: bars are the observed share of referable "
                                   "photos per bin, dots the bin's mean probability, numbers its photos."))
     parts += [html_page.figure(picture, f"Grad-CAM: {caption}") for caption, picture in zip(report["heatmaps"],
-                                                                                           pictures)]
+                                                                                            pictures)]
     return [part for part in parts if part]
 
 
@@ -128,7 +128,7 @@ def render(report, class_names, pictures=()):
     parts += [html_page.heading("Referable DR"), summary_table(report)]
     for level, name in LEVEL_NAMES.items():
         parts += [html_page.heading(f"Operating points, {name}", 3), operating_point_table(report[level]
-                                                                                            ["operating_points"])]
+                                                                                           ["operating_points"])]
     parts += [html_page.heading("Imageability"), *imageability_part(report["imageability"])]
     parts += [html_page.heading("Calibration"),
               html_page.text(f"Expected calibration error of P(grade >= 2): {calibration['referable_ece']:.3f}; of "

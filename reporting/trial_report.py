@@ -77,7 +77,7 @@ def build(predictions, fitted, source, title, checkpoint, global_step, conversio
     """Returns the report of one evaluation as a dict (intervals as intervals.Estimate).
 
     Args:
-      predictions: an evaluator.Predictions of a labelled split; its `extras` may carry the dataset's
+      predictions: a model_runner.Predictions of a labelled split; its `extras` may carry the dataset's
         `dme` and `patient` items.
       fitted: the model's fitted grading (a model_description.FittedGrading), or None.
       source: the evaluated TFRecords, to tell whether they are the development split.

@@ -50,9 +50,10 @@ def prepare_photo(path, metadata):
     if not size:
         raise ValueError("this grader was exported with --prepare_image_size=0: it takes images prepared elsewhere")
     image, crop, quality = fundus_preparation.prepare_fundus(path, size, metadata["crop_threshold"],
-                                                     crop_mode=metadata["crop_mode"])
+                                                             crop_mode=metadata["crop_mode"])
     if metadata["graham"]:
-        image = fundus_preparation.graham_normalise(image, fundus_preparation.disc_mask(crop, size, fundus_preparation.GRAHAM_DISC_SHARE))
+        disc = fundus_preparation.disc_mask(crop, size, fundus_preparation.GRAHAM_DISC_SHARE)
+        image = fundus_preparation.graham_normalise(image, disc)
     encoded = io.BytesIO()
     Image.fromarray(image).save(encoded, format="JPEG", quality=fundus_preparation.JPEG_QUALITY,
                                 subsampling=fundus_preparation.JPEG_SUBSAMPLING)

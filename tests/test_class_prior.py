@@ -126,7 +126,7 @@ def test_training_records_the_sampled_frequencies_and_eval_grades_under_the_spli
     raw = split_predictions(tiny_diabetic_dir, checkpoint, "validation", plain)
     fixed = split_predictions(tiny_diabetic_dir, checkpoint, "validation",
                               model_runner.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
-                                                    prior_factors=factors))
+                                                       prior_factors=factors))
     # Without the correction the score is the regression head's; with it, the corrected probabilities' mean.
     np.testing.assert_allclose(raw.scores, raw.regression)
     np.testing.assert_allclose(fixed.probabilities, class_prior.corrected(raw.probabilities, factors), atol=1e-5)
@@ -149,8 +149,8 @@ def test_a_schedule_records_its_last_mix_and_noprior_correction_records_nothing(
 
 @pytest.mark.slow
 def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_grade(balanced_run,
-                                                                                  tiny_diabetic_dir, tmp_path,
-                                                                                  caplog):
+                                                                                     tiny_diabetic_dir, tmp_path,
+                                                                                     caplog):
     from datasets import dataset_factory
     from evaluation import evaluate
 
@@ -158,7 +158,7 @@ def test_eval_warns_loudly_when_a_trained_model_grades_worse_than_the_majority_g
     split_input = evaluate.dataset_input(dataset, 5, batch_size=8)
     # Cuts below every score: each eye graded 4 (3 of 16 right), while the split's commonest grade is 0 (4 of 16).
     everything_four = model_runner.ModelConfig("lenet", 5, image_size=IMAGE_SIZE, regression=True,
-                                            thresholds=(-1e9, -1e9 + 1, -1e9 + 2, -1e9 + 3))
+                                               thresholds=(-1e9, -1e9 + 1, -1e9 + 2, -1e9 + 3))
     with caplog.at_level("WARNING"):
         evaluate.evaluate(os.path.join(balanced_run, "model.ckpt-1"), split_input, everything_four,
                           str(tmp_path / "eval"), num_heatmaps=0)

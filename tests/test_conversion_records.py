@@ -65,7 +65,7 @@ def test_changed_image_size_or_crop_threshold_makes_every_image_again(sample, ca
     status, log = convert_logged(dataset_dir, caplog, image_size=64, crop_threshold=30)
     assert status == 0 and "6 images to preprocess, 0 already done" in log
     assert convert.read_conversion(os.path.join(dataset_dir, "tfrecords"))["settings"] == dict(at_64,
-                                                                                              crop_threshold=30)
+                                                                                               crop_threshold=30)
 
 
 def test_a_replaced_source_is_made_again_and_nothing_else(sample, caplog):

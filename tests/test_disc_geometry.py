@@ -80,7 +80,7 @@ def test_the_prepared_disc_is_round_centred_and_fills_the_square(round_retina, t
     frame, centre, radius = CAMERAS[camera]
     destination = str(tmp_path / "prepared.jpeg")
     fundus_preparation.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius, notch=True)),
-                                 destination, image_size=200)
+                                         destination, image_size=200)
     ratio, centre_x, centre_y, diameter = fundus_disc.fitted_ellipse(np.asarray(Image.open(destination)), THRESHOLD)
     assert ratio <= 1.02
     assert abs(centre_x - 100) <= 0.02 * 200 and abs(centre_y - 100) <= 0.02 * 200
@@ -99,7 +99,8 @@ def test_book_mode_keeps_the_books_stretch_of_a_clipped_disc(round_retina, tmp_p
 
 def test_parts_of_the_square_outside_the_frame_are_black(round_retina, tmp_path):
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
-    crop = fundus_preparation.load_cropped_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), 200)
+    photo = save(tmp_path, camera_photo(round_retina, frame, centre, radius))
+    crop = fundus_preparation.load_cropped_fundus(photo, 200)
     square = np.asarray(crop.image)
     side = square.shape[0]
     # The frame ends 484 px above and 488 px below the centre of a 1120 px disc (at the decode's scale).
@@ -112,7 +113,7 @@ def test_graham_greys_everything_but_the_disc_inside_the_frame(round_retina, tmp
     frame, centre, radius = CAMERAS["clipped top and bottom, 4:3"]
     destination = str(tmp_path / "graham.jpeg")
     fundus_preparation.preprocess_fundus(save(tmp_path, camera_photo(round_retina, frame, centre, radius)), destination,
-                                 image_size=200, graham=True)
+                                         image_size=200, graham=True)
     normalised = np.asarray(Image.open(destination), dtype=float)
     # Rows beyond the frame's cut (and the margin the blur bleeds into) are grey, not a black band.
     cut = int(200 * (560 - 484) / 1120) + 200 // 20

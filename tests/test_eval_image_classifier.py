@@ -53,7 +53,7 @@ def read_events(eval_dir):
 def evaluate_in_process(dataset_dir, checkpoint, eval_dir, batch_size, moving_average_decay=None):
     dataset = dataset_factory.get_dataset("diabetic", "validation", dataset_dir)
     config = model_runner.ModelConfig(TEST_MODEL, num_classes=5, image_size=TEST_IMAGE_SIZE,
-                                   moving_average_decay=moving_average_decay)
+                                      moving_average_decay=moving_average_decay)
     predictions_file = os.path.join(eval_dir, "predictions.csv")
     [values] = evaluate.evaluate(checkpoint, evaluate.dataset_input(dataset, 5, batch_size), config, eval_dir,
                                  predictions_file=predictions_file)

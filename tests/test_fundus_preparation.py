@@ -78,13 +78,15 @@ def test_reduced_decode_keeps_its_margin_over_the_target_and_matches_the_full_de
     # Scale 8 would leave the 1,4xx-pixel disc under 1.75 x 150 pixels; 4 keeps it above.
     assert min(reduced.shape[:2]) >= fundus_preparation.MIN_DECODE_FACTOR * image_size
     assert abs(reduced.shape[0] - naive.shape[0] / 4) <= 2 and abs(reduced.shape[1] - naive.shape[1] / 4) <= 2
-    assert psnr(fundus_preparation.resize_bicubic(reduced, image_size), fundus_preparation.resize_bicubic(naive, image_size)) >= 35
+    resize = fundus_preparation.resize_bicubic
+    assert psnr(resize(reduced, image_size), resize(naive, image_size)) >= 35
 
 
 def test_small_images_are_decoded_at_full_size(tmp_path, retina):
     path = write_jpeg(tmp_path, retina)
     cropped = np.asarray(fundus_preparation.load_cropped_fundus(path, image_size=400, crop_mode="book").image)
-    np.testing.assert_array_equal(cropped.shape, fundus_preparation.crop_black_borders(np.asarray(Image.open(path))).shape)
+    book_crop = fundus_preparation.crop_black_borders(np.asarray(Image.open(path)))
+    np.testing.assert_array_equal(cropped.shape, book_crop.shape)
 
 
 def test_preprocess_writes_a_square_jpeg_and_reports_an_all_black_image(tmp_path, retina):

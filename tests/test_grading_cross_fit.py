@@ -9,7 +9,7 @@ from utils import model_description
 def predictions_of(labels, scores, names):
     probabilities = np.eye(5)[np.zeros(len(labels), dtype=int)]  # the softmax says 0 for all
     return model_runner.Predictions(filenames=names, labels=np.asarray(labels), probabilities=probabilities,
-                                 scores=np.asarray(scores, dtype=float), thresholds=(0.5, 1.5, 2.5, 3.5))
+                                    scores=np.asarray(scores, dtype=float), thresholds=(0.5, 1.5, 2.5, 3.5))
 
 
 def test_patient_folds_keep_both_eyes_together_and_halve_the_patients():

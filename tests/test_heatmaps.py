@@ -225,6 +225,6 @@ def test_eval_puts_a_few_heatmaps_into_tensorboard(tiny_diabetic_dir, tmp_path_f
                       num_heatmaps=2)
     events = read_events(str(tmp_path))
     assert sorted(tag for tag, step in events if "GradCAM" in tag and step == 2) == ["eval/GradCAM/0",
-                                                                                    "eval/GradCAM/1"]
+                                                                                     "eval/GradCAM/1"]
     image = events[("eval/GradCAM/0", 2)].image
     assert (image.width, image.height) == (TEST_CONFIG.image_size, TEST_CONFIG.image_size)

@@ -125,7 +125,7 @@ def parse_train_flags(train_dir, dataset_dir, *extra):
 
 
 def test_xla_flag_compiles_the_network_and_its_gradients_not_the_input_pipeline(tiny_diabetic_dir, tmp_path,
-                                                                               monkeypatch):
+                                                                                monkeypatch):
     graphs = []
     monkeypatch.setattr(slim.learning, "train", lambda train_op, **_: graphs.append(train_op.graph) or 0.0)
     trainer.train(parse_train_flags(str(tmp_path), tiny_diabetic_dir, "--xla"))
@@ -148,7 +148,7 @@ def test_xla_flag_compiles_the_network_and_its_gradients_not_the_input_pipeline(
                          ids=["float16", "bfloat16_xla"])
 @pytest.mark.slow
 def test_mixed_precision_training_writes_checkpoints_that_a_float32_evaluation_restores(tiny_diabetic_dir, tmp_path,
-                                                                                       extra):
+                                                                                        extra):
     train_dir = str(tmp_path / "train")
     loss = trainer.train(parse_train_flags(train_dir, tiny_diabetic_dir, "--max_number_of_steps=2", *extra))
     assert math.isfinite(loss)

@@ -201,7 +201,7 @@ def test_a_corrupt_record_met_while_evaluating_names_its_shard(records, tmp_path
     with pytest.raises(ValueError, match=f"^{shard}: corrupt after record [0-9]+ \\(.*\\); convert the dataset "
                                          "again$"):
         model_runner.collect_predictions(checkpoint, TEST_CONFIG, eval_input.make_batches, eval_input.num_samples,
-                                      shards=eval_input.shards)
+                                         shards=eval_input.shards)
 
 
 def test_verify_reads_every_record_and_names_each_bad_shard(records, caplog):

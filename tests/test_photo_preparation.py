@@ -47,7 +47,7 @@ def conversion_pixels(encoded, tmp_path, graham=False):
 @pytest.mark.parametrize("width_range, seed, graham", [((300, 380), 0, False), ((500, 700), 1, False),
                                                        ((900, 1300), 2, False), ((500, 700), 1, True)])
 def test_camera_photographs_are_prepared_pixel_for_pixel_as_the_conversion(prepare, tmp_path, width_range, seed,
-                                                                            graham):
+                                                                           graham):
     """Photographs of growing size, decoded at growing DCT scales (twice the size kept on the short side); with
     --graham, Graham's normalisation too."""
     rng = np.random.default_rng(seed)
@@ -132,7 +132,7 @@ def clipped_photo(round_retina, notch):
 @pytest.mark.parametrize("notch", [False, True])
 @pytest.mark.parametrize("graham", [False, True])
 def test_clipped_discs_are_prepared_and_measured_as_the_conversion_does(prepare_photo, round_retina, tmp_path, mode,
-                                                                          notch, graham):
+                                                                        notch, graham):
     """With --graham the grey beyond the disc follows the frame's cut as the conversion's (disc_mask)."""
     encoded = encode(clipped_photo(round_retina, notch))
     source, destination = str(tmp_path / "photo.jpeg"), str(tmp_path / "prepared.jpeg")

@@ -38,7 +38,7 @@ def test_submission_has_one_row_per_test_image(tiny_diabetic_dir, checkpoint, tm
 
 @pytest.mark.slow
 def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skipped(tiny_diabetic_dir, checkpoint,
-                                                                                   tmp_path):
+                                                                                    tmp_path):
     encoded = read_encoded_images(tiny_diabetic_dir, "test")
     for image_id, image_bytes in encoded.items():
         (tmp_path / f"{image_id}.jpeg").write_bytes(image_bytes)
@@ -46,7 +46,7 @@ def test_folder_of_images_is_predicted_like_the_tfrecords_and_bad_files_are_skip
     (tmp_path / "notes.txt").write_text("ignored")
     images = image_folder.list_images(str(tmp_path))
     from_folder = model_runner.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(images, 4),
-                                                len(images))
+                                                   len(images))
     from_records = split_predictions(tiny_diabetic_dir, checkpoint)
     assert sorted(from_folder.filenames) == sorted(encoded)
     by_id = dict(zip(from_records.filenames, from_records.probabilities))
@@ -99,7 +99,7 @@ def test_folder_of_raw_photographs_is_prepared_like_the_converted_test_split(che
     prepared, skipped, _ = image_folder.prepare_photos(photos, str(tmp_path), image_size=160, crop_threshold=10)
     assert not skipped
     from_folder = model_runner.collect_predictions(checkpoint, TEST_CONFIG, image_folder.folder_batches(prepared, 4),
-                                                len(prepared))
+                                                   len(prepared))
     from_records = split_predictions(os.path.join(kaggle_dir, "tfrecords"), checkpoint, split="test")
     by_id = dict(zip(from_records.filenames, from_records.probabilities))
     assert sorted(from_folder.filenames) == sorted(photos) == sorted(by_id)

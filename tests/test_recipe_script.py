@@ -155,7 +155,7 @@ def test_tflite_asked_for_exports_the_trained_model_and_names_the_file_with_its_
     ({"TFLITE": "int4"}, "TFLITE must be float32, float16 or int8, not int4"),
     ({"PRECISION": "float8"}, "PRECISION must be float32 or bfloat16, not float8")])
 def test_an_unknown_model_tflite_or_precision_is_refused_in_one_line_before_any_work(kaggle_dir, tmp_path, knob,
-                                                                                   message):
+                                                                                     message):
     result = run_script(kaggle_dir, tmp_path, **knob)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"{SCRIPT}: {message}"]

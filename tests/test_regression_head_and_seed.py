@@ -76,7 +76,7 @@ def test_seeded_input_pipeline_reads_the_same_examples_into_the_same_batches(tin
 def test_evaluation_reads_the_regression_output_and_cuts_it_at_thresholds(seeded_runs, tiny_diabetic_dir):
     checkpoint = os.path.join(seeded_runs[0], "model.ckpt-1")
     config = model_runner.ModelConfig("inception_v3", num_classes=5, image_size=IMAGE_SIZE, regression=True,
-                                   thresholds=(0.5, 1.5, 2.5, 3.5))
+                                      thresholds=(0.5, 1.5, 2.5, 3.5))
     predictions = split_predictions(tiny_diabetic_dir, checkpoint, "validation", config)
     reader = tf.train.load_checkpoint(checkpoint)
     # Not the softmax's expected grade: the head's own output, cut at the thresholds.
@@ -106,7 +106,7 @@ def test_eval_fits_grading_that_predict_uses_for_both_eyes(seeded_runs, tiny_dia
     labels, grades = ([int(row[column]) for row in rows] for column in ("label", "prediction"))
     matrix = metrics.confusion_matrix(labels, grades, 5)
     assert printed["QuadraticWeightedKappa_Thresholds"] == pytest.approx(metrics.quadratic_weighted_kappa(matrix),
-                                                                          abs=1e-5)
+                                                                         abs=1e-5)
     # The headline figures are those of the grades the model now gives (the fitted thresholds'),
     # the softmax argmax's are reported next to them.
     assert printed["QuadraticWeightedKappa"] == pytest.approx(printed["QuadraticWeightedKappa_Thresholds"])

@@ -47,7 +47,7 @@ def exported(trained_run, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def validation(trained_run):
-    """(the validation images as a device feeds them, the evaluator's predictions of them, in the same order)."""
+    """(the validation images as a device feeds them, the model runner's predictions of them, in the same order)."""
     train_dir, tfrecords, _ = trained_run
     images = split_images.read_split("diabetic", "validation", tfrecords, SIZE)
     config = model_runner.ModelConfig.from_description(model_description.for_checkpoint(train_dir))
@@ -136,7 +136,7 @@ def test_mobilenets_convert_and_give_the_evaluators_probabilities(model_name, tm
 
 def test_a_regression_head_is_an_output_and_its_thresholds_cut_the_grade(tmp_path, tiny_diabetic_dir):
     config = model_runner.ModelConfig("mobilenet_v3_small", num_classes=5, image_size=MOBILENET_SIZE, regression=True,
-                                   thresholds=(0.5, 1.5, 2.5, 3.5))
+                                      thresholds=(0.5, 1.5, 2.5, 3.5))
     images = split_images.read_split("diabetic", "validation", tiny_diabetic_dir, MOBILENET_SIZE).images
     checkpoint = str(tmp_path / "model.ckpt-1")
     with tf.Graph().as_default():

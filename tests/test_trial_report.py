@@ -171,7 +171,7 @@ def test_the_page_is_self_contained_and_holds_the_figures(written):
         assert image["src"].startswith("data:image/png;base64,")
         with Image.open(io.BytesIO(base64.b64decode(image["src"].split(",", 1)[1]))) as picture:
             assert picture.format == "PNG" and (picture.width, picture.height) == (int(image["width"]),
-                                                                                 int(image["height"]))
+                                                                                   int(image["height"]))
     captions = " | ".join(parser.captions)
     for words in ("ROC of P(grade >= 2), per eye", "per patient", "confusion matrix", "reliability", "Grad-CAM"):
         assert words in captions

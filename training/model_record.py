@@ -1,4 +1,7 @@
-"""The model a training run describes from its flags (utils.model_description), records in its train dir and shows in TensorBoard."""
+"""The model a training run describes from its flags (utils.model_description), records and shows.
+
+It is recorded in the train dir's settings file and shown as a TensorBoard text summary.
+"""
 from absl import logging
 
 from datasets import download_and_convert_diabetic

@@ -322,7 +322,7 @@ def _train(flags, resume_from):
         schedule = _sampling_schedule(flags, label_counts, balanced_labels, resume_from,
                                       flags.batch_size * deploy_config.num_clones)
         description = model_record.describe_model(flags, dataset, num_classes, image_size,
-                                                     _class_prior(flags, label_counts, balanced_labels, schedule))
+                                                  _class_prior(flags, label_counts, balanced_labels, schedule))
         if flags.task == 0:
             model_record.record_at_start(flags.train_dir, description)
         model_record.add_settings_summary(description)
