@@ -1,0 +1,1 @@
+"""The training job: the step, losses, optimizer, precision, restore, summaries, and the model it records."""

@@ -1,1 +1,1 @@
-"""Generic helpers shared by every stage: atomic output files and progress lines."""
+"""Helpers every stage shares: the model description, checkpoint files, shared flags, atomic files, progress."""
