@@ -5,11 +5,11 @@ placeholder named `input` (no weights; freeze it with the checkpoint, output nod
 e.g. `InceptionV3/Predictions/Reshape_1`). Beyond upstream, `--saved_model_dir`
 with `--checkpoint_path` writes a SavedModel that grades camera photographs: its
 `serving_default` signature takes encoded JPEG/PNG bytes (`image_bytes`), crops
-the disc and resizes as the conversion did (--prepare_image_size, --crop_mode,
---crop_threshold: by default those the training run recorded; 0 takes prepared
-images), applies the eval preprocessing and returns `probabilities`, `grade` and,
-when it prepares the photographs, `gradable` (fundus.quality's verdict);
-its `metadata` signature tells grade names, sizes, preprocessing and checkpoint.
+the disc, resizes and Graham-normalises as the conversion did (--prepare_image_size,
+--crop_mode, --crop_threshold, --graham: by default those the training run recorded;
+0 takes prepared images), applies the eval preprocessing and returns `probabilities`,
+`grade` and, when it prepares the photographs, `gradable` (fundus.quality's verdict);
+its `metadata` signature tells grade names, sizes, preparation, preprocessing and checkpoint.
 `--tflite=FILE` with `--checkpoint_path` writes a TFLite grader for phones and cameras
 (serving.tflite_export): a prepared uint8 image in, `probabilities` and `grade` out,
 at --tflite_precision float32, float16 or int8 (calibrated on --calibration_images
@@ -49,7 +49,7 @@ flags.DEFINE_boolean("write_text_graphdef", False, "Write the GraphDef as text i
 flags.DEFINE_bool("use_grayscale", False, "Whether the model takes grayscale images: a 1-channel input "
                   "placeholder.")
 shared_flags.define_checkpoint_path(None, "with --saved_model_dir or --tflite, the weights the SavedModel (the "
-                                   "TFLite file) holds.")
+                                    "TFLite file) holds.")
 flags.DEFINE_string("saved_model_dir", None, "Write a SavedModel serving encoded images here (a new directory).")
 flags.DEFINE_string("tflite", None, "With --checkpoint_path: write a TFLite grader of prepared images here, its "
                     f"metadata next to it (FILE{tflite_export.SIDECAR_SUFFIX}).")
@@ -85,9 +85,6 @@ def main(_):
         check_tflite_flags()
     description = model_flags.read_description(FLAGS.checkpoint_path)
     preparation = model_flags.preparation(description)
-    if FLAGS.saved_model_dir and preparation and preparation.graham:
-        raise ValueError("the SavedModel cannot apply Graham's normalisation to camera photographs yet; "
-                         "export with --prepare_image_size=0 and send it images converted with --graham")
     description = model_flags.with_num_classes(description)
     checkpoint = checkpoint_files.resolve(FLAGS.checkpoint_path) if FLAGS.saved_model_dir or FLAGS.tflite else None
     flag_checks.writable_parent(FLAGS, "output_file", "saved_model_dir", "tflite")
@@ -102,7 +99,7 @@ def main(_):
         return
     config = model_flags.model_config(description)
     metadata = saved_model_export.metadata_values(config, checkpoint, checkpoint_files.step_of(checkpoint), preparation,
-                                      description)
+                                                  description)
     if FLAGS.saved_model_dir:
         saved_model_export.export_saved_model(checkpoint, config, FLAGS.saved_model_dir, preparation, metadata)
     if FLAGS.tflite:
@@ -132,7 +129,7 @@ def export_tflite(checkpoint, config, preparation, metadata, description):
                      FLAGS.dataset_dir)
     model = tflite_export.convert(checkpoint, config, size, FLAGS.tflite_precision, calibration)
     tflite_export.write(FLAGS.tflite, model, tflite_export.sidecar(
-        config, size, FLAGS.tflite_precision, metadata, preparation, description))
+        config, size, FLAGS.tflite_precision, metadata, description))
     logging.info("TFLite grader (%s, %.1f MB) of %s written to %s, its metadata to %s", FLAGS.tflite_precision,
                  len(model) / 1e6, checkpoint, FLAGS.tflite, tflite_export.sidecar_path(FLAGS.tflite))
 

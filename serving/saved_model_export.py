@@ -3,7 +3,8 @@
 Upstream only wrote a GraphDef (a float `input` placeholder, no weights, no
 preprocessing). The SavedModel is the whole grader: its `serving_default`
 signature takes a batch of encoded JPEG/PNG files, prepares each as the
-conversion does (fundus.graph_preparation: black-border crop and resize)
+conversion does (fundus.graph_preparation: disc or black-border crop, resize
+and, for a model trained on Graham-normalised images, Graham's normalisation)
 unless told the images are prepared, preprocesses them exactly as evaluation
 does, and returns the class probabilities and the predicted grade (cut at the
 model's fitted thresholds when it has some), weights included. Its `metadata`
@@ -59,7 +60,7 @@ def build_serving_graph(config, preparation=None):
     Args:
       config: an model_runner.ModelConfig.
       preparation: a utils.model_description.Conversion to apply to each photograph first (its image
-        size, crop threshold and crop mode); None takes prepared images.
+        size, crop threshold, crop mode and Graham's normalisation); None takes prepared images.
 
     Returns:
       (inputs, outputs): dicts of tensors keyed by SERVING_INPUT and SERVING_OUTPUTS (and GRADABLE_OUTPUT
@@ -74,7 +75,8 @@ def build_serving_graph(config, preparation=None):
             image = tf.io.decode_image(image_bytes, channels=3, expand_animations=False)
             return preprocessing_fn(image, size, size, add_image_summaries=False), tf.constant(True)
         image, quality = graph_preparation.prepared_photo(image_bytes, preparation.image_size,
-                                                          preparation.crop_threshold, preparation.crop_mode)
+                                                          preparation.crop_threshold, preparation.crop_mode,
+                                                          bool(preparation.graham))
         return preprocessing_fn(image, size, size, add_image_summaries=False), quality["gradable"]
 
     images, gradable = tf.map_fn(decode_and_preprocess, encoded, fn_output_signature=(
@@ -108,6 +110,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, descripti
         "prepare_image_size": preparation.image_size if preparation else 0,
         "crop_threshold": preparation.crop_threshold if preparation else -1,
         "crop_mode": preparation.crop_mode if preparation else "",
+        "graham": bool(preparation and preparation.graham),
         "checkpoint": os.path.basename(checkpoint),
         "global_step": global_step,
         "run_settings": json.dumps(settings, sort_keys=True),

@@ -149,16 +149,16 @@ def convert(checkpoint, config, size, precision, calibration_images=None):
                                  f"({type(error).__name__}: {first_line})") from error
 
 
-def sidecar(config, size, precision, metadata, preparation=None, description=None):
+def sidecar(config, size, precision, metadata, description=None):
     """Returns the sidecar's content: what the model takes and returns, and what it is.
 
     Args:
       config: an model_runner.ModelConfig.
       size: the input's side.
       precision: the file's precision.
-      metadata: export.metadata_values of the model (grade names, sizes, preprocessing, checkpoint).
-      preparation: the utils.model_description.Conversion the device applies first (ending with Graham's
-        normalisation, fundus_preparation.graham_normalise, when it says so), or None (images come prepared).
+      metadata: saved_model_export.metadata_values of the model (grade names, sizes, the preparation the device
+        applies first, ending with fundus_preparation.graham_normalise when `graham` says so, preprocessing,
+        checkpoint).
       description: the model's utils.model_description.ModelDescription; its fitted grading is repeated.
     """
     settings = description.to_json() if description else {}
@@ -171,7 +171,6 @@ def sidecar(config, size, precision, metadata, preparation=None, description=Non
         "precision": precision,
         "input": {"name": INPUT_NAME, "dtype": "uint8", "shape": [1, size, size, 3]},
         "outputs": {name: {"dtype": dtype, "shape": shape} for name, (dtype, shape) in outputs.items()},
-        "graham": bool(preparation and preparation.graham),
         "grading": settings.get(run_settings.GRADING),
         "grade_thresholds": list(config.grade_cuts()) if config.grade_cuts() is not None else None,
     }

@@ -17,21 +17,33 @@ from serving import saved_model_export, saved_model_grader
 from slim_compat import tf
 from utils import model_description
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
-from tests.trained_run import CONVERSION, TRAIN_STEPS
+from tests.trained_run import CONVERSION, TRAIN_STEPS, convert_and_train
 
 pytestmark = pytest.mark.slow  # exports SavedModels and runs the scripts
 
 CONVERSION_SIZE = CONVERSION["image_size"]
 
 
-@pytest.fixture(scope="module")
-def raw_run(trained_run, tmp_path_factory):
-    """The shared run and its SavedModel, exported with no flag but the checkpoint and the output folder."""
-    train_dir, tfrecords, photos = trained_run
+def exported_run(trained, tmp_path_factory):
+    """A convert_and_train run and its SavedModel, exported with no flag but the checkpoint and the output folder."""
+    train_dir, tfrecords, photos = trained
     export_dir = os.path.join(str(tmp_path_factory.mktemp("export")), "1")
     run = run_script("export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--saved_model_dir={export_dir}")
     assert run.returncode == 0, run.stderr[-3000:]
     return {"tfrecords": tfrecords, "train_dir": train_dir, "export_dir": export_dir, "photos": photos}
+
+
+@pytest.fixture(scope="module")
+def raw_run(trained_run, tmp_path_factory):
+    """The shared run and its SavedModel."""
+    return exported_run(trained_run, tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def graham_run(tmp_path_factory):
+    """A run trained on photographs converted with --graham, and its SavedModel."""
+    return exported_run(convert_and_train(str(tmp_path_factory.mktemp("graham_run")), {**CONVERSION, "graham": True}),
+                        tmp_path_factory)
 
 
 def read_files(paths):
@@ -62,29 +74,36 @@ def test_prepared_images_give_what_eval_gives(raw_run):
     np.testing.assert_allclose(served, expected.probabilities, atol=1e-4)
 
 
-def test_camera_photographs_get_the_grades_of_predict(raw_run, tmp_path):
-    """Raw photographs through the SavedModel: predict --image_dir's grade for every one, probabilities within 0.01."""
+@pytest.mark.parametrize("graham", [False, True])
+def test_camera_photographs_get_the_grades_of_predict(request, tmp_path, graham):
+    """Raw photographs through the SavedModel: predict --image_dir's grade for every one, probabilities within 0.01;
+    for a model trained on Graham-normalised images too, which the SavedModel's metadata says."""
+    exported = request.getfixturevalue("graham_run" if graham else "raw_run")
     submission_file = tmp_path / "submission.csv"
-    run = run_script("predict_image_classifier.py", f"--checkpoint_path={raw_run['train_dir']}",
-                     f"--image_dir={raw_run['photos']}", f"--submission_file={submission_file}")
+    run = run_script("predict_image_classifier.py", f"--checkpoint_path={exported['train_dir']}",
+                     f"--image_dir={exported['photos']}", f"--submission_file={submission_file}")
     assert run.returncode == 0, run.stderr[-3000:]
     with open(submission_file) as handle:
         predicted_grades = {row["image"]: int(row["level"]) for row in csv.DictReader(handle)}
-    photos = image_folder.list_images(raw_run["photos"])
+    photos = image_folder.list_images(exported["photos"])
     assert sorted(predicted_grades) == sorted(photos) and len(photos) >= 6
-    served = served_probabilities(raw_run["export_dir"], read_files(photos.values()))
+    served = served_probabilities(exported["export_dir"], read_files(photos.values()))
     assert dict(zip(photos, served.argmax(axis=1).tolist())) == predicted_grades
     # predict's probabilities, by the script's own pipeline (Pillow preparation, then the checkpoint).
-    description = model_description.for_checkpoint(raw_run["train_dir"])
+    description = model_description.for_checkpoint(exported["train_dir"])
     with tempfile.TemporaryDirectory() as work_dir:
-        prepared, _, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"])
+        prepared, _, _ = image_folder.prepare_photos(photos, work_dir, CONVERSION_SIZE, CONVERSION["crop_threshold"],
+                                                     graham)
         expected = model_runner.collect_predictions(
-            tf.train.latest_checkpoint(raw_run["train_dir"]), model_runner.ModelConfig.from_description(description),
+            tf.train.latest_checkpoint(exported["train_dir"]), model_runner.ModelConfig.from_description(description),
             image_folder.folder_batches(prepared, 4), len(prepared))
     by_name = dict(zip(photos, served))
     difference = np.abs(np.array([by_name[name] for name in expected.filenames]) - expected.probabilities).max()
     print(f"largest probability difference SavedModel vs predict on {len(photos)} photographs: {difference:.5f}")
     assert difference < 0.01
+    with tf.Graph().as_default(), tf.Session() as session:
+        meta_graph = tf.saved_model.loader.load(session, [tf.saved_model.tag_constants.SERVING], exported["export_dir"])
+        assert session.run(meta_graph.signature_def["metadata"].outputs["graham"].name) == graham
 
 
 def test_metadata_and_plain_tensorflow_2_loading_without_warnings(raw_run):
@@ -119,7 +138,7 @@ print(json.dumps({"metadata": metadata, "grade": int(outputs["grade"].numpy()[0]
     assert metadata["grade_names"] == ["0", "1", "2", "3", "4"]
     assert metadata["image_size"] == 128 and metadata["prepare_image_size"] == CONVERSION_SIZE
     assert metadata["crop_threshold"] == CONVERSION["crop_threshold"] and metadata["preprocessing_name"] == "fundus"
-    assert metadata["crop_mode"] == "disc"
+    assert metadata["crop_mode"] == "disc" and metadata["graham"] is False
     assert metadata["model_name"] == "inception_v3" and metadata["global_step"] == TRAIN_STEPS
     assert metadata["checkpoint"] == f"model.ckpt-{TRAIN_STEPS}"
     assert json.loads(metadata["run_settings"])["train_image_size"] == 128

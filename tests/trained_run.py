@@ -27,18 +27,28 @@ def train_flags(train_dir, dataset_dir, *extra):
             *(f"--{name}={value}" for name, value in TRAIN_SETTINGS.items()), *extra]
 
 
-@pytest.fixture(scope="session")
-def trained_run(tmp_path_factory):
-    """(train_dir, TFRecords folder, camera photographs folder) of a finished run."""
-    from tests.model_helpers import run_script  # imports TensorFlow: only when a test needs the run
+def convert_and_train(root, conversion=CONVERSION):
+    """Writes camera-like photographs under `root`, converts them with `conversion` and trains TRAIN_STEPS on them.
 
-    root = str(tmp_path_factory.mktemp("trained_run"))
+    Returns:
+      (train_dir, TFRecords folder, camera photographs folder).
+    """
+    from datasets import fundus_conversion  # these two import TensorFlow: only when a test needs the run
+    from tests.model_helpers import run_script
+
     dataset_dir = os.path.join(root, "kaggle")
     kaggle_sample.write_kaggle_sample(dataset_dir, num_patients=12, image_width_range=PHOTO_WIDTHS, with_test=True)
     run = run_script("download_and_convert_data.py", "--dataset_name=diabetic", f"--dataset_dir={dataset_dir}",
-                     "--validation_size=6", *(f"--{name}={value}" for name, value in CONVERSION.items()))
+                     "--validation_size=6", *(f"--{name}={value}" for name, value in conversion.items()))
     assert run.returncode == 0, run.stderr[-3000:]
-    train_dir, tfrecords = os.path.join(root, "train"), os.path.join(dataset_dir, "tfrecords")
+    train_dir = os.path.join(root, "train")
+    tfrecords = os.path.join(dataset_dir, fundus_conversion.output_folder(fundus_conversion.TFRECORDS_DIR, conversion))
     run = run_script("train_image_classifier.py", *train_flags(train_dir, tfrecords))
     assert run.returncode == 0, run.stderr[-3000:]
     return train_dir, tfrecords, os.path.join(dataset_dir, "test")
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory):
+    """(train_dir, TFRecords folder, camera photographs folder) of a finished run."""
+    return convert_and_train(str(tmp_path_factory.mktemp("trained_run")))
