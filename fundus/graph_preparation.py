@@ -332,8 +332,11 @@ def _fixed_point_sums(pixels, indices, weights, axis, bits):
     [outputs, taps]), shifted right by `bits` with rounding and clipped to 0..255."""
     gathered = tf.gather(pixels, indices, axis=axis)
     weights = weights[None, :, :, None] if axis == 1 else weights[:, :, None, None]
-    # Integer sums, exact in float64; then Pillow's rounding shift and clip to 0..255.
-    sums = tf.reduce_sum(gathered * weights, axis=axis + 1)
+    return _rounding_shift(tf.reduce_sum(gathered * weights, axis=axis + 1), bits)
+
+
+def _rounding_shift(sums, bits):
+    """Pillow's rounding right shift by `bits` of integer sums (exact in float64), clipped to 0..255."""
     return tf.clip_by_value(tf.floor((sums + 2.0 ** (bits - 1)) / 2.0 ** bits), 0.0, 255.0)
 
 
@@ -374,14 +377,23 @@ def _box_blur_axis(pixels, radius, axis):
     of 8-bit values, the edge pixels repeated beyond the edge."""
     whole, inner, outer = _box_weights(radius)
     length = tf.shape(pixels)[axis]
-    indices = tf.clip_by_value(tf.range(length)[:, None] + tf.range(-whole - 1, whole + 2)[None, :], 0, length - 1)
-    box = tf.constant([outer] + [inner] * (2 * whole + 1) + [outer], tf.float64)
-    return _fixed_point_sums(pixels, indices, tf.broadcast_to(box, tf.shape(indices)), axis, BOX_BLUR_BITS)
+    taps = 2 * whole + 3
+    padded = tf.gather(pixels, tf.clip_by_value(tf.range(-whole - 1, length + whole + 1), 0, length - 1), axis=axis)
+
+    def shifted(values, start):
+        return values[start:start + length] if axis == 0 else values[:, start:start + length]
+
+    # Output x's box is padded[x + 1:x + taps - 1], between the two pixels weighed `outer`; summed as the
+    # difference of running sums (integers, exact in float64).
+    running = tf.cumsum(padded, axis=axis)
+    box = shifted(running, taps - 2) - shifted(running, 0)
+    return _rounding_shift(inner * box + outer * (shifted(padded, 0) + shifted(padded, taps - 1)), BOX_BLUR_BITS)
 
 
 def gaussian_blur(pixels, sigma):
     """Pillow's ImageFilter.GaussianBlur(sigma) in TensorFlow, pixel for pixel: BOX_BLUR_PASSES box blurs along
-    the rows, then as many along the columns, each rounded to 8 bits (float64 in and out)."""
+    the rows, then as many along the columns, each rounded to 8 bits (float64 [height, width, channels] in and
+    out)."""
     radius = _box_blur_radius(sigma)
     for axis in (1,) * BOX_BLUR_PASSES + (0,) * BOX_BLUR_PASSES:
         pixels = _box_blur_axis(pixels, radius, axis)
