@@ -1,7 +1,10 @@
 """Small real checkpoints and script runs shared by the eval, predict and export tests."""
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
 
 from datasets import dataset_factory
 from evaluation import evaluate
@@ -74,6 +77,37 @@ def run_script(script, *flags, timeout=300, merged=False):
     """
     output = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if merged else {"capture_output": True}
     return subprocess.run([sys.executable, script, *flags], cwd=REPO_ROOT, text=True, timeout=timeout, **output)
+
+
+def run_together(commands, timeout=900):
+    """Starts `commands` ([(arguments, environment)]) at once from the repository root, as subprocess.run would
+    run each; returns their CompletedProcess (stdout and stderr as text), in order, when all have ended.
+
+    A script run keeps about one core busy (imports, graph building, small steps), so two cores run independent
+    ones together in little more than the time of the longest.
+    """
+    deadline = time.monotonic() + timeout
+    outputs = [(tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")) for _ in commands]
+    processes = [subprocess.Popen(arguments, cwd=REPO_ROOT, env=environment, stdout=stdout, stderr=stderr,
+                                  start_new_session=True)
+                 for (arguments, environment), (stdout, stderr) in zip(commands, outputs)]
+    try:
+        for process in processes:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+    completed = []
+    for process, (arguments, _), (stdout, stderr) in zip(processes, commands, outputs):
+        texts = []
+        for output in (stdout, stderr):
+            output.seek(0)
+            texts.append(output.read())
+            output.close()
+        completed.append(subprocess.CompletedProcess(arguments, process.returncode, *texts))
+    return completed
 
 
 def read_encoded_images(dataset_dir, split):

@@ -4,11 +4,12 @@ ImageNet-shaped checkpoint: the book's recipe at 299 px and RECIPE=kaggle at 512
 Each runs every stage a user leaves overnight (prepare, Logits/AuxLogits fine-tune, all-layers
 fine-tune, eval, submission) for two steps of batch 2 on a few small photos, starting from a
 1001-class checkpoint with the official variable names (random weights; there is no network here).
-MODEL=mobilenet_v3_small does the same from upstream's MobileNet checkpoint layout.
+MODEL=mobilenet_v3_small does the same from upstream's MobileNet checkpoint layout. The three runs start
+together (tests.model_helpers.run_together).
 """
 import csv
 import os
-import subprocess
+import shutil
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from datasets import kaggle_sample
 from slim_compat import tf
 from tests.checkpoints import imagenet_inception_v3_checkpoint  # noqa: F401  (pytest fixture)
 from tests.checkpoints import save_mobilenet_v3_small_checkpoint
+from tests.model_helpers import run_together
 from utils import run_settings
 
 pytestmark = pytest.mark.slow  # runs the recipe script at its default image sizes
@@ -42,18 +44,41 @@ def kaggle_dir(tmp_path_factory):
     return dataset_dir
 
 
-@pytest.fixture(scope="module", params=sorted(DEFAULT_IMAGE_SIZES))
-def recipe_run(request, kaggle_dir, imagenet_inception_v3_checkpoint, tmp_path_factory):
-    """(recipe, output dir, printed output) of the script's run in that mode at its default image size."""
-    recipe = request.param
-    output_dir = tmp_path_factory.mktemp(recipe)
+def script_command(dataset_dir, output_dir, **knobs):
+    """The script's arguments and environment for a short run on `dataset_dir` into `output_dir`, with `knobs`."""
     env = {name: value for name, value in os.environ.items() if name not in KNOBS}
-    env.update(SHORT_RUN, RECIPE=recipe, OUTPUT_DIR=str(output_dir), CHECKPOINT_PATH=imagenet_inception_v3_checkpoint)
-    result = subprocess.run(["bash", SCRIPT, str(kaggle_dir)], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=900)
-    printed = result.stdout + result.stderr
-    assert result.returncode == 0, printed[-5000:]
-    return recipe, output_dir, printed
+    env.update(SHORT_RUN, OUTPUT_DIR=str(output_dir), **knobs)
+    return ["bash", SCRIPT, str(dataset_dir)], env
+
+
+@pytest.fixture(scope="module")
+def runs(kaggle_dir, imagenet_inception_v3_checkpoint, tmp_path_factory):
+    """{run: (output dir, printed output, checkpoint)}: Inception V3 in each recipe ("book", "kaggle") and
+    RECIPE=kaggle with MobileNet V3 small ("mobilenet"), which converts its own copy of the photographs (the
+    Inception run converts the same ones into the same folder at the same time)."""
+    mobilenet_root = tmp_path_factory.mktemp("mobilenet")
+    mobilenet_photos = mobilenet_root / "kaggle"
+    shutil.copytree(kaggle_dir, mobilenet_photos)
+    planned = {recipe: (kaggle_dir, tmp_path_factory.mktemp(recipe), imagenet_inception_v3_checkpoint,
+                        {"RECIPE": recipe}) for recipe in sorted(DEFAULT_IMAGE_SIZES)}
+    planned["mobilenet"] = (mobilenet_photos, mobilenet_root / "run",
+                            save_mobilenet_v3_small_checkpoint(str(mobilenet_root)),
+                            {"RECIPE": "kaggle", "MODEL": "mobilenet_v3_small"})
+    results = run_together([script_command(dataset_dir, output_dir, CHECKPOINT_PATH=checkpoint, **knobs)
+                            for dataset_dir, output_dir, checkpoint, knobs in planned.values()])
+    outputs = {}
+    for (name, (_, output_dir, checkpoint, _)), result in zip(planned.items(), results):
+        printed = result.stdout + result.stderr
+        assert result.returncode == 0, f"{name}: {printed[-5000:]}"
+        outputs[name] = (output_dir, printed, checkpoint)
+    return outputs
+
+
+@pytest.fixture(scope="module", params=sorted(DEFAULT_IMAGE_SIZES))
+def recipe_run(request, runs):
+    """(recipe, output dir, printed output) of the script's run in that mode at its default image size."""
+    output_dir, printed, _ = runs[request.param]
+    return request.param, output_dir, printed
 
 
 def test_fine_tunes_logits_then_all_layers_at_the_default_size(recipe_run):
@@ -87,19 +112,12 @@ def test_evaluates_on_validation_and_grades_every_test_image(recipe_run, kaggle_
     assert all(row["level"] in "01234" and len(row["level"]) == 1 for row in rows)
 
 
-def test_kaggle_mode_fine_tunes_a_mobilenet_from_its_imagenet_checkpoint_but_its_logits(kaggle_dir, tmp_path):
-    checkpoint = save_mobilenet_v3_small_checkpoint(str(tmp_path))
-    env = {name: value for name, value in os.environ.items() if name not in KNOBS}
-    env.update(SHORT_RUN, RECIPE="kaggle", MODEL="mobilenet_v3_small", OUTPUT_DIR=str(tmp_path / "run"),
-               CHECKPOINT_PATH=checkpoint)
-    result = subprocess.run(["bash", SCRIPT, str(kaggle_dir)], cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=900)
-    printed = result.stdout + result.stderr
-    assert result.returncode == 0, printed[-5000:]
+def test_kaggle_mode_fine_tunes_a_mobilenet_from_its_imagenet_checkpoint_but_its_logits(runs):
+    output_dir, printed, checkpoint = runs["mobilenet"]
     assert f"Fine-tune MobilenetV3/Logits from {checkpoint}: {STEPS} steps" in printed
     imagenet = tf.train.load_checkpoint(checkpoint)
-    trained = tf.train.load_checkpoint(os.path.join(tmp_path, "run", "train", f"model.ckpt-{STEPS}"))
+    trained = tf.train.load_checkpoint(os.path.join(output_dir, "train", f"model.ckpt-{STEPS}"))
     np.testing.assert_array_equal(trained.get_tensor("MobilenetV3/Conv/weights"),
                                   imagenet.get_tensor("MobilenetV3/Conv/weights"))
     assert trained.get_variable_to_shape_map()["MobilenetV3/Logits/Conv2d_1c_1x1/weights"][-1] == 5
-    assert run_settings.read(os.path.join(tmp_path, "run", "train", "all"))["train_image_size"] == 512
+    assert run_settings.read(os.path.join(output_dir, "train", "all"))["train_image_size"] == 512
