@@ -15,9 +15,9 @@ from fundus import degradations
 from inference import image_folder, model_runner
 from serving import saved_model_export, saved_model_grader
 from slim_compat import tf
-from utils import model_description
+from utils import model_description, run_settings
 from tests.model_helpers import REPO_ROOT, read_encoded_images, run_script, split_predictions
-from tests.trained_run import CONVERSION, TRAIN_STEPS, convert_and_train
+from tests.trained_run import CONVERSION, TRAIN_STEPS
 
 pytestmark = pytest.mark.slow  # exports SavedModels and runs the scripts
 
@@ -40,10 +40,22 @@ def raw_run(trained_run, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def graham_run(tmp_path_factory):
-    """A run trained on photographs converted with --graham, and its SavedModel."""
-    return exported_run(convert_and_train(str(tmp_path_factory.mktemp("graham_run")), {**CONVERSION, "graham": True}),
-                        tmp_path_factory)
+def graham_run(trained_run, tmp_path_factory):
+    """The shared run's checkpoint recorded as trained on --graham photographs, and its SavedModel.
+
+    What prepares a photograph is the recorded conversion alone (predict and export read nothing else),
+    so a copy of the run with `graham` recorded stands for a run trained on Graham-normalised images
+    without a second conversion and training.
+    """
+    train_dir, tfrecords, photos = trained_run
+    graham_dir = os.path.join(str(tmp_path_factory.mktemp("graham_run")), "train")
+    shutil.copytree(train_dir, graham_dir)
+    latest = os.path.basename(tf.train.latest_checkpoint(train_dir))
+    tf.train.update_checkpoint_state(graham_dir, latest)  # the copy's own files, not the shared run's
+    recorded = run_settings.read(graham_dir)[run_settings.CONVERSION]
+    run_settings.record(graham_dir, {run_settings.CONVERSION: {**recorded, "graham": True}})
+    assert model_description.for_checkpoint(graham_dir).conversion.graham
+    return exported_run((graham_dir, tfrecords, photos), tmp_path_factory)
 
 
 def read_files(paths):

@@ -27,8 +27,8 @@ def train_flags(train_dir, dataset_dir, *extra):
             *(f"--{name}={value}" for name, value in TRAIN_SETTINGS.items()), *extra]
 
 
-def convert_and_train(root, conversion=CONVERSION):
-    """Writes camera-like photographs under `root`, converts them with `conversion` and trains TRAIN_STEPS on them.
+def convert_and_train(root):
+    """Writes camera-like photographs under `root`, converts them as CONVERSION says and trains TRAIN_STEPS on them.
 
     Returns:
       (train_dir, TFRecords folder, camera photographs folder).
@@ -39,10 +39,10 @@ def convert_and_train(root, conversion=CONVERSION):
     dataset_dir = os.path.join(root, "kaggle")
     kaggle_sample.write_kaggle_sample(dataset_dir, num_patients=12, image_width_range=PHOTO_WIDTHS, with_test=True)
     run = run_script("download_and_convert_data.py", "--dataset_name=diabetic", f"--dataset_dir={dataset_dir}",
-                     "--validation_size=6", *(f"--{name}={value}" for name, value in conversion.items()))
+                     "--validation_size=6", *(f"--{name}={value}" for name, value in CONVERSION.items()))
     assert run.returncode == 0, run.stderr[-3000:]
     train_dir = os.path.join(root, "train")
-    tfrecords = os.path.join(dataset_dir, fundus_conversion.output_folder(fundus_conversion.TFRECORDS_DIR, conversion))
+    tfrecords = os.path.join(dataset_dir, fundus_conversion.output_folder(fundus_conversion.TFRECORDS_DIR, CONVERSION))
     run = run_script("train_image_classifier.py", *train_flags(train_dir, tfrecords))
     assert run.returncode == 0, run.stderr[-3000:]
     return train_dir, tfrecords, os.path.join(dataset_dir, "test")
