@@ -152,7 +152,7 @@ def square_box(disc):
 
 
 def crop_disc(pixels, disc):
-    """fundus_preparation.load_cropped_fundus' square in TensorFlow: fundus.disc.square_box cut out, black outside the frame
+    """preparation.load_cropped_fundus' square in TensorFlow: fundus.disc.square_box cut out, black outside the frame
     (as Pillow's crop)."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
@@ -207,7 +207,7 @@ def _crop_extent(pixels, disc, crop_mode, crop_threshold):
 
 
 def _decoded_for_crop(image_bytes, image_size, crop_threshold, crop_mode):
-    """fundus_preparation._decode_for_crop: (pixels, disc) after a reduced decode, and a finer one when the crop needs it."""
+    """preparation._decode_for_crop: (pixels, disc) after a reduced decode, and a finer one when the crop needs it."""
     wanted = fundus_preparation.decode_target(image_size)
     frame = tf.cast(tf.image.extract_jpeg_shape(image_bytes), tf.int32)
     scale = _dct_scale_keeping(tf.minimum(frame[0], frame[1]), wanted)
@@ -259,7 +259,7 @@ def _std(values):
 
 
 def _resized_square(pixels, disc, image_size):
-    """The disc's square resized to fundus_preparation.measured_size(image_size), as fundus_preparation.prepare_fundus makes it."""
+    """The disc's square resized to preparation.measured_size(image_size), as preparation.prepare_fundus makes it."""
     return resize_bicubic(crop_disc(pixels, disc), fundus_preparation.measured_size(image_size))
 
 
@@ -427,7 +427,7 @@ def _as_saved(resized, visible=None, graham_disc=None):
 
 
 def _visible(pixels, disc, image_size):
-    """What fundus_preparation.prepare_fundus keeps of a disc crop resized to `image_size`: inside_frame and circle_mask."""
+    """What preparation.prepare_fundus keeps of a disc crop resized to `image_size`: inside_frame and circle_mask."""
     top, left, side = square_box(disc)
     shape = tf.shape(pixels)
     margin = fundus_preparation.FRAME_EDGE_PIXELS * tf.cast(side, tf.float64) / image_size
