@@ -3,17 +3,20 @@
 With no ImageNet checkpoint it trains from random initialisation with the demo's settings;
 RECIPE=kaggle adds the Kaggle-winner options on top. The run is tiny (a few steps at the
 network's smallest size): what is checked is that every stage runs on the user's folder,
-records what it did, and leaves the outputs a user looks at, not how well it grades.
+records what it did, and leaves the outputs a user looks at, not how well it grades. The Kaggle-mode run and
+the MobileNet run start together (tests.model_helpers.run_together).
 """
 import csv
 import json
 import os
+import shutil
 import subprocess
 
 import pytest
 
 from datasets import kaggle_sample
 from grading import class_prior, fitting
+from tests.model_helpers import run_together
 from slim_compat import tf
 from utils import run_settings
 
@@ -26,10 +29,15 @@ TINY_RUN = {"CHECKPOINT_PATH": "none", "TRAIN_STEPS": "3", "IMAGE_SIZE": "112", 
 NUM_PATIENTS = 12
 
 
-def run_script(dataset_dir, output_dir, **environment):
+def script_command(dataset_dir, output_dir, **environment):
+    """The script's arguments and environment for a tiny run on `dataset_dir` into `output_dir`."""
     env = dict(os.environ, OUTPUT_DIR=str(output_dir), **{**TINY_RUN, **environment})
-    return subprocess.run(["bash", SCRIPT, str(dataset_dir)], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=900)
+    return ["bash", SCRIPT, str(dataset_dir)], env
+
+
+def run_script(dataset_dir, output_dir, **environment):
+    arguments, env = script_command(dataset_dir, output_dir, **environment)
+    return subprocess.run(arguments, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +48,28 @@ def kaggle_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def kaggle_recipe_run(kaggle_dir, tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("recipe")
-    result = run_script(kaggle_dir, output_dir, RECIPE="kaggle")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return output_dir, result.stdout + result.stderr
+def runs(kaggle_dir, tmp_path_factory):
+    """{run: (output dir, printed output)}: RECIPE=kaggle ("recipe") and MODEL=mobilenet_v3_small with TFLITE
+    ("mobilenet"), which converts its own copy of the photographs (the other run converts the same ones into
+    the same folder at the same time)."""
+    mobilenet_photos = tmp_path_factory.mktemp("mobilenet_photos") / "kaggle"
+    shutil.copytree(kaggle_dir, mobilenet_photos)
+    # float32: the script hands TFLITE to the export as it is; int8's calibration is tests/test_tflite_export.py's.
+    planned = {"recipe": (kaggle_dir, tmp_path_factory.mktemp("recipe"), {"RECIPE": "kaggle"}),
+               "mobilenet": (mobilenet_photos, tmp_path_factory.mktemp("mobilenet"),
+                             {"MODEL": "mobilenet_v3_small", "TFLITE": "float32"})}
+    results = run_together([script_command(dataset_dir, output_dir, **knobs)
+                            for dataset_dir, output_dir, knobs in planned.values()])
+    outputs = {}
+    for (name, (_, output_dir, _)), result in zip(planned.items(), results):
+        assert result.returncode == 0, f"{name}: {result.stdout[-3000:]}{result.stderr[-3000:]}"
+        outputs[name] = (output_dir, result.stdout + result.stderr)
+    return outputs
+
+
+@pytest.fixture(scope="module")
+def kaggle_recipe_run(runs):
+    return runs["recipe"]
 
 
 def test_kaggle_recipe_from_random_initialisation_trains_with_its_options(kaggle_recipe_run, kaggle_dir):
@@ -118,12 +143,8 @@ def test_demo_draws_its_sample_with_the_grade_distribution_and_seed_asked_for(tm
 
 
 @pytest.fixture(scope="module")
-def mobilenet_run(kaggle_dir, tmp_path_factory):
-    output_dir = tmp_path_factory.mktemp("mobilenet")
-    # float32: the script hands TFLITE to the export as it is; int8's calibration is tests/test_tflite_export.py's.
-    result = run_script(kaggle_dir, output_dir, MODEL="mobilenet_v3_small", TFLITE="float32")
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return output_dir, result.stdout + result.stderr
+def mobilenet_run(runs):
+    return runs["mobilenet"]
 
 
 def test_model_mobilenet_v3_small_trains_a_mobilenet_and_prints_the_summary(mobilenet_run):
