@@ -2,13 +2,14 @@
 import glob
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
 
 from inference import model_runner, split_images
 from serving import saved_model_grader, tflite_export, tflite_grader
-from tests.model_helpers import run_script, save_random_checkpoints, split_predictions
+from tests.model_helpers import run_script, run_together, save_random_checkpoints, split_predictions
 from tests.trained_run import CONVERSION, TRAIN_SETTINGS
 from slim_compat import tf
 from utils import atomic_files, model_description
@@ -28,20 +29,23 @@ SAVED_MODEL = "saved_model"
 
 @pytest.fixture(scope="module")
 def exported(trained_run, tmp_path_factory):
-    """Exports the trained run at each precision with the command line; returns {precision: (path, output)}.
+    """Exports the trained run at each precision with the command line, the three at once; returns
+    {precision: (path, output)}.
 
     The float32 export also writes the SavedModel, to SAVED_MODEL in the same folder.
     """
     train_dir, tfrecords, _ = trained_run
     directory = tmp_path_factory.mktemp("tflite")
+    paths = {precision: str(directory / f"grader_{precision}.tflite") for precision in tflite_export.PRECISIONS}
+    commands = [([sys.executable, "export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--tflite={path}",
+                  f"--tflite_precision={precision}", f"--dataset_dir={tfrecords}",
+                  *([f"--saved_model_dir={directory / SAVED_MODEL}"] if precision == "float32" else [])], None)
+                for precision, path in paths.items()]
     files = {}
-    for precision in tflite_export.PRECISIONS:
-        path = str(directory / f"grader_{precision}.tflite")
-        saved_model = [f"--saved_model_dir={directory / SAVED_MODEL}"] if precision == "float32" else []
-        run = run_script("export_inference_graph.py", f"--checkpoint_path={train_dir}", f"--tflite={path}",
-                         f"--tflite_precision={precision}", f"--dataset_dir={tfrecords}", *saved_model, merged=True)
-        assert run.returncode == 0, run.stdout[-3000:]
-        files[precision] = (path, run.stdout)
+    for (precision, path), run in zip(paths.items(), run_together(commands)):
+        output = run.stdout + run.stderr
+        assert run.returncode == 0, output[-3000:]
+        files[precision] = (path, output)
     return files
 
 
