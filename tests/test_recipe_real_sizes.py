@@ -2,7 +2,7 @@
 ImageNet-shaped checkpoint: the book's recipe at 299 px and RECIPE=kaggle at 512 px.
 
 Each runs every stage a user leaves overnight (prepare, Logits/AuxLogits fine-tune, all-layers
-fine-tune, eval, submission) for two steps of batch 2 on a few small photos, starting from a
+fine-tune, eval, submission) for one step of one image on a few small photos, starting from a
 1001-class checkpoint with the official variable names (random weights; there is no network here).
 MODEL=mobilenet_v3_small does the same from upstream's MobileNet checkpoint layout. The three runs start
 together (tests.model_helpers.run_together).
@@ -28,8 +28,8 @@ SCRIPT = os.path.join(REPO, "scripts", "finetune_inception_v3_on_diabetic.sh")
 NUM_PATIENTS = 6
 # Photo widths: prepare refuses a disc under half the output size, and the sample's discs can be half the frame.
 PHOTO_WIDTHS = (700, 800)
-STEPS = 2
-SHORT_RUN = {"VALIDATION_SIZE": "4", "BATCH_SIZE": "2", "LOGITS_STEPS": str(STEPS), "ALL_LAYERS_STEPS": str(STEPS),
+STEPS = 1
+SHORT_RUN = {"VALIDATION_SIZE": "4", "BATCH_SIZE": "1", "LOGITS_STEPS": str(STEPS), "ALL_LAYERS_STEPS": str(STEPS),
              "FINETUNE_ALL_LAYERS": "1", "SEED": "3"}
 # The script's knobs that would change the run if the caller's environment set them.
 KNOBS = ("IMAGE_SIZE", "RECIPE", "OUTPUT_DIR", "CHECKPOINT_PATH", "NUM_PATIENTS", "TRAIN_STEPS", "MODEL", "TFLITE",
