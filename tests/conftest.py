@@ -7,7 +7,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from datasets import dataset_utils
-from tests import demo_run
+from tests import background_runs
 from tests.trained_run import trained_run  # noqa: F401, E402  (session fixture: one run for every module)
 
 TINY_SPLITS = {"train": 16, "validation": 10, "test": 6}
@@ -63,11 +63,9 @@ def tiny_diabetic_dir(tmp_path_factory):
 
 
 def pytest_collection_finish(session):
-    """Starts the end-to-end demo when one of its tests is to run, to pass beside the tests before it."""
-    if not session.config.option.collectonly and any(item.path.name == "test_end_to_end.py"
-                                                     for item in session.items):
-        demo_run.start(session.config)
+    """Starts the long runs that the selected tests wait for (tests/background_runs.py)."""
+    background_runs.start_for(session)
 
 
 def pytest_sessionfinish(session):
-    demo_run.stop(session.config)
+    background_runs.stop_all(session.config)

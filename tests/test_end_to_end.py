@@ -4,16 +4,18 @@ Runs scripts/finetune_inception_v3_on_diabetic.sh once, shortened (fewer patient
 steps than the demo), and checks that the model learned the grading task: its
 validation QWK is well above the majority-class baseline's (0 by definition) and above
 the untrained step-0 model's. The run starts in the background as soon as the tests are collected
-(tests/demo_run.py).
+(tests/background_runs.py).
 """
 import json
 import os
+import pathlib
 
 import pytest
 
 from datasets import dataset_factory, input_pipeline
 from reporting import baseline
-from tests.demo_run import SHORT_DEMO, demo_run  # noqa: F401  (pytest fixture)
+from tests import background_runs
+from tests.background_runs import SHORT_DEMO
 
 pytestmark = pytest.mark.slow  # runs the CPU demo end to end
 
@@ -22,6 +24,14 @@ pytestmark = pytest.mark.slow  # runs the CPU demo end to end
 # a 100-patient run with the same training settings scored 0.68 after only 86 steps. 0.5 leaves
 # room for run-to-run spread on 40 validation images and is far beyond a model without skill.
 MIN_TRAINED_QWK = 0.5
+
+
+@pytest.fixture(scope="module")
+def demo_run(request):
+    """Waits for the shortened demo; returns (output folder, everything it printed)."""
+    folder, result = background_runs.wait(request.config, "demo")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return pathlib.Path(folder) / "demo", result.stdout + result.stderr
 
 
 def validation_rows(output_dir):

@@ -26,6 +26,7 @@ The convention, for whoever adds a command to README.md or a docs page:
   block has run; a training command without --max_number_of_steps must record its settings and write a
   checkpoint, and is then stopped.
 """
+import json
 import os
 import re
 import signal
@@ -38,7 +39,7 @@ import numpy as np
 import pytest
 
 from datasets import kaggle_sample
-from tests import doc_pages
+from tests import background_runs, doc_pages
 from tests.checkpoints import save_inception_v3_checkpoint
 from tests.dicom_samples import write_ct_slice
 from utils import run_settings
@@ -58,6 +59,7 @@ PLACEHOLDERS = {
 SERVER_READY = {"start_server.py": "serving at", "tensorboard": "http://"}
 READY_TIMEOUT_SECS = 300
 COMMAND_TIMEOUT_SECS = 300
+RESULTS_FILE = "results.json"
 
 
 def documented_blocks():
@@ -222,10 +224,10 @@ def run_command(world, command):
     return None if failure is None else f"{failure}:\n{read_log(log_path)[-3000:]}"
 
 
-@pytest.fixture(scope="module")
-def readme_results(tmp_path_factory):
-    """{documented command: None or why it failed}, running every block in order."""
-    world = World(str(tmp_path_factory.mktemp("readme")))
+def run_every_block(root):
+    """Runs every block in order in a World under `root`; writes {documented command: None or why it failed}
+    to root/RESULTS_FILE."""
+    world = World(root)
     results = {}
     try:
         for block in BLOCKS:
@@ -237,7 +239,19 @@ def readme_results(tmp_path_factory):
             world.stop_all()
     finally:
         world.stop_all()
-    return results
+    with open(os.path.join(root, RESULTS_FILE), "w") as handle:
+        json.dump(results, handle)
+
+
+@pytest.fixture(scope="module")
+def readme_results(request):
+    """{documented command: None or why it failed}, from `run_every_block`, which conftest.py started in the
+    background (tests/background_runs.py)."""
+    root, run = background_runs.wait(request.config, "readme")
+    print(run.stdout, end="")  # each command's time
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    with open(os.path.join(root, RESULTS_FILE)) as handle:
+        return json.load(handle)
 
 
 def test_readme_has_one_command_per_job_and_the_pages_the_rest():
@@ -255,3 +269,7 @@ def test_readme_has_one_command_per_job_and_the_pages_the_rest():
 def test_readme_command_runs_as_written(readme_results, command):
     failure = readme_results[command]
     assert failure is None, f"{command}\n{failure}"
+
+
+if __name__ == "__main__":  # python -m tests.test_readme_commands ROOT: how tests/background_runs.py starts it
+    run_every_block(sys.argv[1])
