@@ -87,7 +87,8 @@ def test_grades_less_accurate_than_the_majority_grade_get_a_loud_warning():
 
 
 @pytest.mark.slow
-def test_summary_prints_the_warning_for_the_models_it_checks(tmp_path, tiny_diabetic_dir):
+@pytest.mark.parametrize("command", ["reporting.baseline", "evaluation.baseline"])  # and its former name
+def test_summary_prints_the_warning_for_the_models_it_checks(tmp_path, tiny_diabetic_dir, command):
     import os
     import subprocess
     import sys
@@ -96,7 +97,7 @@ def test_summary_prints_the_warning_for_the_models_it_checks(tmp_path, tiny_diab
     write_predictions(tmp_path / "shifted.csv", labels, probabilities, grades=[1] * 8 + [1, 2])
     write_predictions(tmp_path / "untrained.csv", labels, probabilities, grades=[4] * 10)
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    result = subprocess.run([sys.executable, "-m", "reporting.baseline", f"--dataset_dir={tiny_diabetic_dir}",
+    result = subprocess.run([sys.executable, "-m", command, f"--dataset_dir={tiny_diabetic_dir}",
                              f"--predictions=untrained model={tmp_path / 'untrained.csv'}",
                              f"--predictions=trained model={tmp_path / 'shifted.csv'}",
                              "--warn_below_baseline=trained model"], cwd=repo, capture_output=True, text=True,

@@ -184,3 +184,14 @@ def test_the_recipe_step_records_frequency_cuts_that_eval_uses_and_training_clea
                       f"--train_image_size={IMAGE_SIZE}", "--max_number_of_steps=2", "--regression_loss=smooth_l1",
                       "--balanced_sampling", "--optimizer=adam", "--opt_epsilon=1e-8", "--seed=3"])
     assert run_settings.read(balanced_run)[class_prior.FREQUENCY_CUTS] is None
+
+
+@pytest.mark.slow
+def test_the_commands_former_name_runs_the_same_command(tmp_path):
+    from tests.model_helpers import run_script
+
+    result = run_script("-m", "evaluation.class_prior", f"--checkpoint_path={tmp_path}", f"--dataset_dir={tmp_path}")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (f"frequency_cuts: {tmp_path}: no TFRecords match "
+                                                      "diabetic_train_?????-of-?????.tfrecord; run "
+                                                      "download_and_convert_data.py first")
