@@ -68,18 +68,22 @@ def edge_points(bright):
     return x[keep].astype(np.float64), y[keep].astype(np.float64)
 
 
-def fit_circle(x, y, weights):
-    """Kasa's least-squares circle through the weighted points: (centre x, centre y, radius), NaN if degenerate."""
+def fit_circle(x, y, weights, total=np.sum, sqrt=np.sqrt):
+    """Kasa's least-squares circle through the weighted points: (centre x, centre y, radius), NaN if degenerate.
+
+    `total` and `sqrt` are the array library's sum and square root: fundus.graph_preparation passes
+    TensorFlow's, so that the graph fits with the same operations in the same order.
+    """
     z = x * x + y * y
-    sxx, sxy, sx = np.sum(weights * x * x), np.sum(weights * x * y), np.sum(weights * x)
-    syy, sy, n = np.sum(weights * y * y), np.sum(weights * y), np.sum(weights)
-    bx, by, bz = -np.sum(weights * x * z), -np.sum(weights * y * z), -np.sum(weights * z)
+    sxx, sxy, sx = total(weights * x * x), total(weights * x * y), total(weights * x)
+    syy, sy, n = total(weights * y * y), total(weights * y), total(weights)
+    bx, by, bz = -total(weights * x * z), -total(weights * y * z), -total(weights * z)
     determinant = sxx * (syy * n - sy * sy) - sxy * (sxy * n - sy * sx) + sx * (sxy * sy - syy * sx)
     d = (bx * (syy * n - sy * sy) - sxy * (by * n - sy * bz) + sx * (by * sy - syy * bz)) / determinant
     e = (sxx * (by * n - sy * bz) - bx * (sxy * n - sy * sx) + sx * (sxy * bz - by * sx)) / determinant
     f = (sxx * (syy * bz - by * sy) - sxy * (sxy * bz - by * sx) + bx * (sxy * sy - syy * sx)) / determinant
     centre_x, centre_y = -d / 2, -e / 2
-    return centre_x, centre_y, np.sqrt(centre_x * centre_x + centre_y * centre_y - f)
+    return centre_x, centre_y, sqrt(centre_x * centre_x + centre_y * centre_y - f)
 
 
 def find_disc(pixels, threshold):
@@ -151,12 +155,15 @@ def frame_lines(start, side, length, size, margin):
     return (positions >= margin) & (positions < length - margin)
 
 
-def disc_region(size, share, frame_rows, frame_columns):
-    """Boolean [size, size]: within `share` of the radius of a square's inscribed circle, and in the frame."""
+def disc_region(size, share, frame_rows=None, frame_columns=None):
+    """Boolean [size, size]: within `share` of the radius of a square's inscribed circle, and in the frame (the
+    rows and columns of `frame_rows` and `frame_columns`; without them, the whole square)."""
     offsets = np.arange(size) + 0.5 - size / 2
     radius = share * size / 2
-    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius) & frame_rows[:, None] \
-        & frame_columns[None, :]
+    inside = offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius
+    if frame_rows is None:
+        return inside
+    return inside & frame_rows[:, None] & frame_columns[None, :]
 
 
 def _line_ends(bright):

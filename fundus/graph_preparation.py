@@ -87,20 +87,6 @@ def _edge_points(bright):
     return tf.boolean_mask(x, keep), tf.boolean_mask(y, keep)
 
 
-def _fit_circle(x, y, weights):
-    """fundus.disc.fit_circle, the same operations in the same order."""
-    z = x * x + y * y
-    sxx, sxy, sx = tf.reduce_sum(weights * x * x), tf.reduce_sum(weights * x * y), tf.reduce_sum(weights * x)
-    syy, sy, n = tf.reduce_sum(weights * y * y), tf.reduce_sum(weights * y), tf.reduce_sum(weights)
-    bx, by, bz = -tf.reduce_sum(weights * x * z), -tf.reduce_sum(weights * y * z), -tf.reduce_sum(weights * z)
-    determinant = sxx * (syy * n - sy * sy) - sxy * (sxy * n - sy * sx) + sx * (sxy * sy - syy * sx)
-    d = (bx * (syy * n - sy * sy) - sxy * (by * n - sy * bz) + sx * (by * sy - syy * bz)) / determinant
-    e = (sxx * (by * n - sy * bz) - bx * (sxy * n - sy * sx) + sx * (sxy * bz - by * sx)) / determinant
-    f = (sxx * (syy * bz - by * sy) - sxy * (sxy * bz - by * sx) + bx * (sxy * sy - syy * sx)) / determinant
-    centre_x, centre_y = -d / 2, -e / 2
-    return centre_x, centre_y, tf.sqrt(centre_x * centre_x + centre_y * centre_y - f)
-
-
 def find_disc(pixels, threshold):
     """fundus.disc.find_disc in TensorFlow: a fundus.disc.Disc of float64 (and bool) scalar tensors."""
     shape = tf.shape(pixels)
@@ -117,7 +103,7 @@ def find_disc(pixels, threshold):
     active = tf.constant(True)
     for tolerance in fundus_disc.FIT_TOLERANCES:
         active = active & (tf.reduce_sum(weights) >= fundus_disc.MIN_EDGE_POINTS)
-        fitted_x, fitted_y, fitted_radius = _fit_circle(x, y, weights)
+        fitted_x, fitted_y, fitted_radius = fundus_disc.fit_circle(x, y, weights, tf.reduce_sum, tf.sqrt)
         active = active & tf.math.is_finite(fitted_radius)
         centre_x = tf.where_v2(active, fitted_x, centre_x)
         centre_y = tf.where_v2(active, fitted_y, centre_y)
@@ -181,9 +167,8 @@ def _prepared_crop(pixels, disc, crop_mode, crop_threshold, image_size, resized_
     share = fundus_preparation.GRAHAM_DISC_SHARE
 
     def book():
-        everywhere = tf.ones([image_size], tf.bool)
         return _as_saved(resize_bicubic(_crop_black_border(pixels, crop_threshold), image_size),
-                         graham_disc=_disc_region(image_size, share, everywhere, everywhere) if graham else None)
+                         graham_disc=_disc_region(image_size, share) if graham else None)
 
     if crop_mode == "book":
         return book()
@@ -230,12 +215,13 @@ def _frame_lines(start, side, length, size, margin):
     return (positions >= margin) & (positions < length - margin)
 
 
-def _disc_region(size, share, frame_rows, frame_columns):
-    """fundus.disc.disc_region in TensorFlow."""
-    offsets = tf.range(size, dtype=tf.float64) + 0.5 - size / 2
-    radius = share * size / 2
-    return ((offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius * radius)
-            & frame_rows[:, None] & frame_columns[None, :])
+def _disc_region(size, share, frame_rows=None, frame_columns=None):
+    """fundus.disc.disc_region with the frame's rows and columns as tensors (`size` is known when the graph is
+    built, so the circle is a constant)."""
+    inside = tf.constant(fundus_disc.disc_region(size, share))
+    if frame_rows is None:
+        return inside
+    return inside & frame_rows[:, None] & frame_columns[None, :]
 
 
 def _disc_mask(disc, frame_shape, size, share):
@@ -281,9 +267,8 @@ def quality(pixels, disc, resized_square, image_size):
     fine_blur = _blur(luminance, fundus_quality.FINE_SIGMA)
     fine = tf.boolean_mask(luminance - fine_blur, region)
     detail = tf.boolean_mask(fine_blur - _blur(luminance, fundus_quality.COARSE_SIGMA), region)
-    everywhere = tf.ones([size], tf.bool)
     field = (tf.reduce_sum(tf.cast(_disc_mask(disc, frame_shape, size, 1.0), tf.float64))
-             / tf.reduce_sum(tf.cast(_disc_region(size, 1.0, everywhere, everywhere), tf.float64)))
+             / tf.reduce_sum(tf.cast(_disc_region(size, 1.0), tf.float64)))
     measured = tf.size(fine) > 0
     exposure = tf.where_v2(measured, tf.reduce_mean(tf.boolean_mask(luminance, region)), 0.0)
     contrast = tf.where_v2(measured, _std(detail), 0.0)
@@ -326,15 +311,6 @@ def _resampling_taps(in_size, out_size):
     return tf.minimum(indices, in_size - 1), tf.cast(fixed, tf.float64)
 
 
-def _fixed_point_sums(pixels, indices, weights, axis, bits):
-    """Pillow's fixed-point filtering of a float64 [height, width, channels] image of 8-bit values along `axis`
-    (0 or 1): output pixel i is the sum of the pixels at indices[i] times the integer weights[i] (both
-    [outputs, taps]), shifted right by `bits` with rounding and clipped to 0..255."""
-    gathered = tf.gather(pixels, indices, axis=axis)
-    weights = weights[None, :, :, None] if axis == 1 else weights[:, :, None, None]
-    return _rounding_shift(tf.reduce_sum(gathered * weights, axis=axis + 1), bits)
-
-
 def _rounding_shift(sums, bits):
     """Pillow's rounding right shift by `bits` of integer sums (exact in float64), clipped to 0..255."""
     return tf.clip_by_value(tf.floor((sums + 2.0 ** (bits - 1)) / 2.0 ** bits), 0.0, 255.0)
@@ -343,7 +319,10 @@ def _rounding_shift(sums, bits):
 def _resample_axis(pixels, out_size, axis):
     """Resamples a float64 [height, width, channels] image of 8-bit values along `axis` (0 or 1), rounded to 8 bits."""
     indices, weights = _resampling_taps(tf.shape(pixels)[axis], out_size)
-    return _fixed_point_sums(pixels, indices, weights, axis, FIXED_POINT_BITS)
+    gathered = tf.gather(pixels, indices, axis=axis)
+    weights = weights[None, :, :, None] if axis == 1 else weights[:, :, None, None]
+    # Integer sums (output pixel i: the pixels at indices[i] times the integer weights[i]), exact in float64.
+    return _rounding_shift(tf.reduce_sum(gathered * weights, axis=axis + 1), FIXED_POINT_BITS)
 
 
 def resize_bicubic(pixels, image_size):
@@ -406,8 +385,7 @@ def graham_normalise(pixels, disc=None):
     GRAHAM_DISC_SHARE of the inscribed circle."""
     side = tf.compat.dimension_value(pixels.shape[0])
     if disc is None:
-        everywhere = tf.ones([side], tf.bool)
-        disc = _disc_region(side, fundus_preparation.GRAHAM_DISC_SHARE, everywhere, everywhere)
+        disc = _disc_region(side, fundus_preparation.GRAHAM_DISC_SHARE)
     image = tf.cast(pixels, tf.float64)
     blurred = gaussian_blur(image, side / 2 / fundus_preparation.GRAHAM_SIGMA_DIVISOR)
     normalised = fundus_preparation.GRAHAM_GAIN * (image - blurred) + fundus_preparation.GRAHAM_GREY

@@ -245,7 +245,7 @@ def measure_quality(resized_square, crop):
     pixels = resized_square if resized_square.shape[0] == size else resize_bicubic(resized_square, size)
     check_colour(pixels)
     square = crop._replace(crop_mode="disc")
-    field = disc_mask(square, size, 1.0).sum() / fundus_disc.disc_region(size, 1.0, *[np.ones(size, bool)] * 2).sum()
+    field = disc_mask(square, size, 1.0).sum() / fundus_disc.disc_region(size, 1.0).sum()
     return fundus_quality.measure(pixels, disc_mask(square, size, fundus_quality.MEASURED_SHARE), crop.disc.found,
                                   field)
 
@@ -314,9 +314,8 @@ def prepare_fundus(path, image_size=DEFAULT_IMAGE_SIZE, crop_threshold=DEFAULT_C
 def disc_mask(crop, size, share):
     """Boolean [size, size] of a crop resized to `size`: within `share` of the disc's radius and inside
     the frame by (1 - share) of the radius; a book crop's disc is the square's inscribed circle."""
-    everywhere = np.ones(size, dtype=bool)
     if crop.crop_mode != "disc":
-        return fundus_disc.disc_region(size, share, everywhere, everywhere)
+        return fundus_disc.disc_region(size, share)
     top, left, side = fundus_disc.square_box(crop.disc)
     margin = (1 - share) * side / 2
     return fundus_disc.disc_region(size, share, fundus_disc.frame_lines(top, side, crop.frame_shape[0], size, margin),
@@ -372,8 +371,7 @@ def graham_normalise(pixels, disc=None):
     side = pixels.shape[0]
     radius = side / 2
     if disc is None:
-        everywhere = np.ones(side, dtype=bool)
-        disc = fundus_disc.disc_region(side, GRAHAM_DISC_SHARE, everywhere, everywhere)
+        disc = fundus_disc.disc_region(side, GRAHAM_DISC_SHARE)
     image = Image.fromarray(pixels)
     blurred = np.asarray(image.filter(ImageFilter.GaussianBlur(radius / GRAHAM_SIGMA_DIVISOR)), dtype=np.float32)
     normalised = GRAHAM_GAIN * (pixels.astype(np.float32) - blurred) + GRAHAM_GREY
