@@ -1,16 +1,14 @@
 """Small real checkpoints and script runs shared by the eval, predict and export tests."""
 import os
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 
 from datasets import dataset_factory
 from evaluation import evaluate
 from inference import model_runner
 from nets import nets_factory
 from slim_compat import slim, tf
+from tests import background_runs
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Inception V3 needs >= 75 px; at 128 px its auxiliary head still fits and a pass over 10 images is quick.
@@ -86,28 +84,12 @@ def run_together(commands, timeout=900):
     A script run keeps about one core busy (imports, graph building, small steps), so two cores run independent
     ones together in little more than the time of the longest.
     """
-    deadline = time.monotonic() + timeout
-    outputs = [(tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")) for _ in commands]
-    processes = [subprocess.Popen(arguments, cwd=REPO_ROOT, env=environment, stdout=stdout, stderr=stderr,
-                                  start_new_session=True)
-                 for (arguments, environment), (stdout, stderr) in zip(commands, outputs)]
+    runs = [background_runs.start(arguments, environment, timeout) for arguments, environment in commands]
     try:
-        for process in processes:
-            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        return [background_runs.finish(run) for run in runs]
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-    completed = []
-    for process, (arguments, _), (stdout, stderr) in zip(processes, commands, outputs):
-        texts = []
-        for output in (stdout, stderr):
-            output.seek(0)
-            texts.append(output.read())
-            output.close()
-        completed.append(subprocess.CompletedProcess(arguments, process.returncode, *texts))
-    return completed
+        for run in runs:
+            background_runs.stop(run)
 
 
 def read_encoded_images(dataset_dir, split):
