@@ -8,8 +8,7 @@ from absl import logging
 from datasets import input_pipeline
 from grading import fitting, metrics
 from inference import heatmaps, model_runner
-from reporting import eval_summaries, referable_curves, submission, trial_report
-from reporting import baseline
+from reporting import baseline, eval_summaries, referable_curves, submission, trial_report
 from slim_compat import tf
 from utils import checkpoint_files, model_description
 
@@ -58,7 +57,7 @@ def evaluate_checkpoint(checkpoint, eval_input, config, eval_dir, summary_writer
     Args:
       checkpoint: checkpoint prefix.
       eval_input: an EvalInput.
-      config: an model_runner.ModelConfig (ModelConfig.from_description: its cuts are `model_grading`'s).
+      config: a model_runner.ModelConfig (ModelConfig.from_description: its cuts are `model_grading`'s).
       eval_dir: folder for the confusion matrix PNG.
       summary_writer: tf.summary.FileWriter on `eval_dir`.
       predictions_file: CSV path for the per-image predictions, or None.

@@ -14,7 +14,7 @@ def predict(checkpoint_path, config, make_batches, expected_count, submission_fi
 
     Args:
       checkpoint_path: a checkpoint prefix, or a directory (its latest checkpoint).
-      config: an model_runner.ModelConfig (its `tta` averages flips and quarter turns).
+      config: a model_runner.ModelConfig (its `tta` averages flips and quarter turns).
       make_batches: see model_runner.collect_predictions.
       expected_count: number of images the pass should yield.
       submission_file: the CSV to write, one `image,level` row per image.

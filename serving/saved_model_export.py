@@ -58,7 +58,7 @@ def build_serving_graph(config, preparation=None):
     """Builds, in the current graph, encoded images -> probabilities and grades.
 
     Args:
-      config: an model_runner.ModelConfig.
+      config: a model_runner.ModelConfig.
       preparation: a utils.model_description.Conversion to apply to each photograph first (its image
         size, crop threshold, crop mode and Graham's normalisation); None takes prepared images.
 
@@ -93,7 +93,7 @@ def metadata_values(config, checkpoint, global_step, preparation=None, descripti
     """Returns {name: value} of what the SavedModel's `metadata` signature answers.
 
     Args:
-      config: an model_runner.ModelConfig.
+      config: a model_runner.ModelConfig.
       checkpoint: the checkpoint's path; only its name in its train dir (`model.ckpt-300`) is recorded.
       global_step: the checkpoint's training step.
       preparation: see build_serving_graph.
@@ -156,7 +156,7 @@ def export_saved_model(checkpoint, config, export_dir, preparation=None, metadat
 
     Args:
       checkpoint: the checkpoint prefix whose weights the model holds.
-      config: an model_runner.ModelConfig.
+      config: a model_runner.ModelConfig.
       export_dir: the new SavedModel folder.
       preparation: see build_serving_graph.
       metadata: {name: value} for the `metadata` signature (see metadata_values); None writes none.

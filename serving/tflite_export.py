@@ -121,7 +121,7 @@ def convert(checkpoint, config, size, precision, calibration_images=None):
 
     Args:
       checkpoint: the checkpoint prefix whose weights the model holds.
-      config: an model_runner.ModelConfig.
+      config: a model_runner.ModelConfig.
       size: the side of the prepared input image (input_size).
       precision: one of PRECISIONS.
       calibration_images: uint8 [count, size, size, 3] training images; int8 only.
@@ -153,7 +153,7 @@ def sidecar(config, size, precision, metadata, description=None):
     """Returns the sidecar's content: what the model takes and returns, and what it is.
 
     Args:
-      config: an model_runner.ModelConfig.
+      config: a model_runner.ModelConfig.
       size: the input's side.
       precision: the file's precision.
       metadata: saved_model_export.metadata_values of the model (grade names, sizes, the preparation the device
