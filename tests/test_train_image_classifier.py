@@ -111,7 +111,6 @@ def test_rerun_resumes_from_the_latest_checkpoint_and_ignores_checkpoint_path(
     assert tf.train.latest_checkpoint(resumed_dir).endswith("model.ckpt-3")
 
 
-
 def small_run(train_dir, dataset_dir, *extra):
     """Flags for a short from-scratch Inception V3 run on 128x128 images.
 
@@ -146,6 +145,23 @@ def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, 
 
 
 @pytest.mark.slow
+def test_step_0_checkpoint_holds_the_initial_weights_and_the_last_one_the_trained(tiny_diabetic_dir, tmp_path):
+    # The Supervisor's timer used to save model.ckpt-0 while the first step ran: it held global step 1
+    # and batch-norm statistics already moved, so the demo's "untrained model" had trained a step.
+    train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--max_number_of_steps=2", "--optimizer=adam",
+                               "--save_interval_secs=600", "--batch_norm_decay=0.9"))
+    initial, trained = (tf.train.load_checkpoint(str(tmp_path / name)) for name in ("model.ckpt-0", "model.ckpt-2"))
+    assert initial.get_tensor("global_step") == 0 and trained.get_tensor("global_step") == 2
+    moving_means = [name for name in initial.get_variable_to_shape_map() if name.endswith("BatchNorm/moving_mean")]
+    assert len(moving_means) == 96  # the 94 convolutions before the logits and the 2 of AuxLogits
+    for name in moving_means:
+        assert not np.any(initial.get_tensor(name)), name  # initialised to 0
+    assert all(np.any(trained.get_tensor(name)) for name in moving_means)
+    logits = "InceptionV3/Logits/Conv2d_1c_1x1/biases"
+    assert not np.any(initial.get_tensor(logits)) and np.any(trained.get_tensor(logits))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("replication", [[], ["--sync_replicas", "--replicas_to_aggregate=1"]],
                          ids=["async", "sync_replicas"])
 def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_dir, tmp_path, replication):
@@ -160,8 +176,8 @@ def test_worker_trains_with_variables_on_a_local_parameter_server(tiny_diabetic_
 def start_training(train_dir, dataset_dir, log_path, *extra):
     """Starts the script as a subprocess logging to `log_path` (a file: a full pipe would block it)."""
     with open(log_path, "w") as log:
-        return subprocess.Popen([sys.executable, "train_image_classifier.py", *small_run(train_dir, dataset_dir, *extra)],
-                                cwd=REPO_ROOT, stderr=log, text=True)
+        command = [sys.executable, "train_image_classifier.py", *small_run(train_dir, dataset_dir, *extra)]
+        return subprocess.Popen(command, cwd=REPO_ROOT, stderr=log, text=True)
 
 
 def wait_for_log(process, log_path, text, timeout):
