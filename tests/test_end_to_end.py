@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # runs the CPU demo end to end
 # Measured with these settings (the sample is seeded; network init and input order are not):
 # trained QWK 0.84, 0.90 and 0.94 in three runs, the untrained step-0 model 0.0 (one grade for all; so in
 # eight seeds of the initial model). When the step-0 checkpoint was saved during the first step, it once
-# scored 0.79 and failed this test (training/step_checkpoints.py);
+# scored 0.79 and failed this test (training/between_steps.py);
 # a 100-patient run with the same training settings scored 0.68 after only 86 steps. 0.5 leaves
 # room for run-to-run spread on 40 validation images and is far beyond a model without skill.
 MIN_TRAINED_QWK = 0.5

@@ -145,11 +145,12 @@ def test_two_cpu_clones_share_one_set_of_variables(tiny_diabetic_dir, tmp_path, 
 
 
 @pytest.mark.slow
-def test_step_0_checkpoint_holds_the_initial_weights_and_the_last_one_the_trained(tiny_diabetic_dir, tmp_path):
-    # The Supervisor's timer used to save model.ckpt-0 while the first step ran: it held global step 1
-    # and batch-norm statistics already moved, so the demo's "untrained model" had trained a step.
-    train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--max_number_of_steps=2", "--optimizer=adam",
-                               "--save_interval_secs=600", "--batch_norm_decay=0.9"))
+def test_checkpoints_and_summaries_hold_the_steps_they_are_written_at(tiny_diabetic_dir, tmp_path, caplog):
+    # The Supervisor's timers used to save model.ckpt-0 while the first step ran (global step 1 inside,
+    # batch-norm statistics moved) and to summarise a batch of their own that no step trained on.
+    with caplog.at_level("INFO"):
+        train_in_process(small_run(tmp_path, tiny_diabetic_dir, "--max_number_of_steps=2", "--optimizer=adam",
+                                   "--save_interval_secs=600", "--save_summaries_secs=600", "--batch_norm_decay=0.9"))
     initial, trained = (tf.train.load_checkpoint(str(tmp_path / name)) for name in ("model.ckpt-0", "model.ckpt-2"))
     assert initial.get_tensor("global_step") == 0 and trained.get_tensor("global_step") == 2
     moving_means = [name for name in initial.get_variable_to_shape_map() if name.endswith("BatchNorm/moving_mean")]
@@ -159,6 +160,17 @@ def test_step_0_checkpoint_holds_the_initial_weights_and_the_last_one_the_traine
     assert all(np.any(trained.get_tensor(name)) for name in moving_means)
     logits = "InceptionV3/Logits/Conv2d_1c_1x1/biases"
     assert not np.any(initial.get_tensor(logits)) and np.any(trained.get_tensor(logits))
+    # Summarised on the first step and the last, in the step's own run: the loss TensorBoard shows is the
+    # loss the log gives for that step.
+    logged = {int(step): float(loss) for step, loss in re.findall(r"global step (\d+): loss = ([\d.]+)", caplog.text)}
+    summarised = {}
+    for path in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+        for event in tf.train.summary_iterator(path):
+            summarised.update({event.step: value.simple_value for value in event.summary.value
+                               if value.tag == "total_loss"})
+    assert sorted(summarised) == [1, 2] and sorted(logged) == [1, 2]
+    for step in (1, 2):
+        assert summarised[step] == pytest.approx(logged[step], abs=5e-5), step
 
 
 @pytest.mark.slow

@@ -6,8 +6,8 @@ from deployment import model_deploy
 from nets import grade_regression, nets_factory
 from preprocessing import preprocessing_factory
 from slim_compat import slim, tf
-from training import (checkpoint_init, losses, model_record, optimization, precision, step_checkpoints,
-                      summaries, sync_replicas)
+from training import (between_steps, checkpoint_init, losses, model_record, optimization, precision, summaries,
+                      sync_replicas)
 from training.train_step import make_train_step_fn
 from utils import checkpoint_files, flag_checks, model_description, shared_flags, writer_lock
 
@@ -340,18 +340,20 @@ def _train(flags, resume_from):
         logging.info("Training %s on %s/%s (%d examples) at %dx%d, batch %d x %d clone(s)", flags.model_name,
                      flags.dataset_name, flags.dataset_split_name, dataset.num_samples, image_size, image_size,
                      flags.batch_size, deploy_config.num_clones)
-        summary_op = tf.summary.merge_all()
         saver = tf.train.Saver(save_relative_paths=True)
-        checkpoints = step_checkpoints.StepCheckpoints(saver, flags.train_dir, flags.save_interval_secs) \
-            if flags.task == 0 else None
+        step_fn = make_train_step_fn(
+            flags.batch_size * flags.num_clones,
+            between_steps.Summaries(tf.summary.merge_all(), flags.save_summaries_secs, flags.max_number_of_steps),
+            between_steps.Checkpoints(saver, flags.train_dir, flags.save_interval_secs) if flags.task == 0 else None)
         try:
+            # The Supervisor's timers neither save nor summarise: the step does both (training/between_steps.py).
+            # They still write global_step/sec every --save_summaries_secs.
             final_loss = slim.learning.train(
-                step_op, logdir=flags.train_dir, saver=saver,
-                train_step_fn=make_train_step_fn(flags.batch_size * flags.num_clones, summary_op, checkpoints),
+                step_op, logdir=flags.train_dir, saver=saver, train_step_fn=step_fn,
                 master=flags.master, is_chief=flags.task == 0, init_fn=init_fn,
-                summary_op=summary_op, number_of_steps=flags.max_number_of_steps,
+                summary_op=None, number_of_steps=flags.max_number_of_steps,
                 log_every_n_steps=flags.log_every_n_steps, save_summaries_secs=flags.save_summaries_secs,
-                save_interval_secs=0,  # the training step saves (step_checkpoints), not the Supervisor's timer
+                save_interval_secs=0,
                 sync_optimizer=optimizer if flags.sync_replicas else None,
                 session_config=precision.session_config(_compute_dtype(flags)))
         except tf.errors.DataLossError as error:
