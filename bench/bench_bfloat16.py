@@ -28,7 +28,7 @@ import slim_compat  # noqa: E402,F401  (first: repairs tf-slim for this TensorFl
 import bench_recipe  # noqa: E402  (the demo's training flags and the validation predictions)
 from datasets import kaggle_sample  # noqa: E402
 from datasets import download_and_convert_diabetic as convert  # noqa: E402
-from grading import metrics
+from grading import metrics  # noqa: E402
 from training import precision, train_step, trainer  # noqa: E402
 
 PRECISIONS = {"float32": ["--nomixed_precision"], "bfloat16": ["--mixed_precision", "--mixed_precision_dtype=bfloat16"]}
@@ -70,7 +70,7 @@ def train_and_evaluate(work_dir, tfrecords_dir, name, seed, args):
     step_seconds = []
     trainer.make_train_step_fn = timed_step_fn(step_seconds)
     bench_recipe.train(train_dir, tfrecords_dir, PRECISIONS[name], seed, args)
-    predictions = bench_recipe.validation_predictions(train_dir, tfrecords_dir, False, args)
+    predictions = bench_recipe.validation_predictions(train_dir, tfrecords_dir)
     matrix = metrics.confusion_matrix(predictions.labels, predictions.grades, bench_recipe.NUM_CLASSES)
     return {"sec/step": float(np.median(step_seconds[WARMUP_STEPS:] or step_seconds)),
             "QWK": metrics.quadratic_weighted_kappa(matrix),
