@@ -48,14 +48,11 @@ class Checkpoints:
         self._saver = saver
         self._save_path = os.path.join(train_dir, CHECKPOINT_BASENAME)
         self._interval = Interval(interval_secs, clock)
-        self._started = False
 
-    def before_step(self, session, global_step):
-        """Saves the initial weights when called for the first time at global step 0."""
-        if not self._started:
-            self._started = True
-            if self._interval.due() and session.run(global_step) == 0:
-                self._save(session, global_step)
+    def at_start(self, session, global_step, step):
+        """Starts the interval before the run's first step, at global step `step`; saves it if it is 0."""
+        if self._interval.due() and step == 0:
+            self._save(session, global_step)
 
     def after_step(self, session, global_step):
         """Saves when `interval_secs` have passed since the last save (or the start)."""

@@ -20,13 +20,18 @@ def make_train_step_fn(images_per_step, summaries=None, checkpoints=None):
       FloatingPointError: the loss is NaN or infinite; the run stops at that step.
     """
 
+    step_before = None  # the global step before the coming step: read once, then the last step's
+
     def train_step_fn(session, train_op, global_step, train_step_kwargs):
+        nonlocal step_before
         writer = train_step_kwargs.get("summary_writer")
         summarise = summaries is not None and writer is not None
-        if checkpoints:
-            checkpoints.before_step(session, global_step)
+        if step_before is None:
+            step_before = session.run(global_step)
+            if checkpoints:
+                checkpoints.at_start(session, global_step, step_before)
         fetches = {"loss": train_op}
-        if summarise and summaries.due(session.run(global_step)):
+        if summarise and summaries.due(step_before):
             fetches["summary"] = summaries.summary_op
         start = time.time()
         ran = session.run(fetches)
@@ -38,6 +43,7 @@ def make_train_step_fn(images_per_step, summaries=None, checkpoints=None):
         if "should_log" in train_step_kwargs:  # absent when log_every_n_steps is 0
             after_fetches["log"] = train_step_kwargs["should_log"]
         after = session.run(after_fetches)
+        step_before = after["step"]
         loss = ran["loss"]
         if not math.isfinite(loss):
             raise FloatingPointError(f"loss is {loss} at step {after['step']}; training stopped "
